@@ -1,0 +1,1 @@
+"""CLIP grounding for ROS 2."""

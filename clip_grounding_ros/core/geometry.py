@@ -1,0 +1,201 @@
+"""From image boxes to target positions in the robot's base frame.
+
+Frames follow REP-103: the optical frame has x right, y down, z forward; the base frame has
+x forward, y left, z up, with z = 0 on the floor. The camera's pose on the base comes from
+mounting parameters (or, on a robot with TF, from the same numbers read off the URDF).
+
+Pixel conventions: CameraInfo (like OpenCV) puts pixel centres at whole coordinates, while
+boxes are continuous [x1, x2) x [y1, y2) spans of pixel edges, so a box's centre column is
+(x1 + x2) / 2 - 0.5 in CameraInfo coordinates.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from collections.abc import Sequence
+
+import numpy as np
+
+
+class GeometryError(ValueError):
+    """Camera calibration or mounting values that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Intrinsics:
+    """Pinhole intrinsics of an image of ``width`` x ``height`` pixels."""
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    width: int
+    height: int
+
+    def __post_init__(self):
+        values = (self.fx, self.fy, self.cx, self.cy)
+        if not all(math.isfinite(v) for v in values) or self.fx <= 0 or self.fy <= 0:
+            raise GeometryError(
+                f'camera intrinsics are unusable (fx={self.fx}, fy={self.fy}): the camera '
+                'is probably uncalibrated (camera_info K is all zeros)')
+        if self.width <= 0 or self.height <= 0:
+            raise GeometryError(f'camera_info has zero size ({self.width}x{self.height})')
+
+    @classmethod
+    def from_k(cls, k: Sequence[float], width: int, height: int) -> Intrinsics:
+        """From a row-major 3x3 K matrix as in sensor_msgs/CameraInfo."""
+        if len(k) != 9:
+            raise GeometryError(f'K must have 9 values, got {len(k)}')
+        return cls(float(k[0]), float(k[4]), float(k[2]), float(k[5]), int(width), int(height))
+
+    @classmethod
+    def from_fov(cls, width: int, height: int, horizontal_fov_deg: float) -> Intrinsics:
+        """Ideal intrinsics for a camera with square pixels and a known horizontal FOV."""
+        if not 1.0 <= horizontal_fov_deg < 179.0:
+            raise GeometryError(f'field of view {horizontal_fov_deg} deg is out of range')
+        focal = (width / 2.0) / math.tan(math.radians(horizontal_fov_deg) / 2.0)
+        return cls(focal, focal, (width - 1) / 2.0, (height - 1) / 2.0, width, height)
+
+    def scaled(self, width: int, height: int) -> Intrinsics:
+        """The same camera seen through an image resized to ``width`` x ``height``."""
+        k = scale_camera_matrix(self.k(), width / self.width, height / self.height)
+        return Intrinsics.from_k(k, width, height)
+
+    def k(self) -> list[float]:
+        return [self.fx, 0.0, self.cx, 0.0, self.fy, self.cy, 0.0, 0.0, 1.0]
+
+
+def scale_camera_matrix(matrix: Sequence[float], sx: float, sy: float) -> list[float]:
+    """A row-major K (3x3) or P (3x4) of CameraInfo for an image resized by (sx, sy).
+
+    Resizing scales pixel edges, so the principal point moves by half a pixel:
+    c' = (c + 0.5) s - 0.5. All-zero (uncalibrated) matrices stay all zero.
+    """
+    m = np.array(matrix, dtype=np.float64).reshape(3, -1)
+    m[0] *= sx
+    m[1] *= sy
+    m[0, 2] += (0.5 * sx - 0.5) * m[2, 2]
+    m[1, 2] += (0.5 * sy - 0.5) * m[2, 2]
+    return m.ravel().tolist()
+
+
+@dataclass(frozen=True)
+class CameraMount:
+    """Where the camera sits on the base: position (m) and pitch/yaw (rad).
+
+    ``z`` is the optical centre's height above the floor; positive ``pitch`` tilts the
+    camera down (REP-103's nose-down rotation about y).
+    """
+
+    x: float = 0.0
+    y: float = 0.0
+    z: float = 0.5
+    pitch: float = 0.0
+    yaw: float = 0.0
+
+    def __post_init__(self):
+        if not all(math.isfinite(v) for v in (self.x, self.y, self.z, self.pitch, self.yaw)):
+            raise GeometryError('camera mount values must be finite numbers')
+        if self.z <= 0:
+            raise GeometryError(f'camera height must be above the floor, got {self.z} m')
+        if not -math.pi / 2 < self.pitch < math.pi / 2:
+            raise GeometryError(f'camera pitch {math.degrees(self.pitch):.1f} deg is out of '
+                                'range (-90, 90)')
+
+    def rotation(self) -> np.ndarray:
+        """Rotation taking optical-frame vectors to base-frame vectors."""
+        optical_to_body = np.array([[0.0, 0.0, 1.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
+        cp, sp = math.cos(self.pitch), math.sin(self.pitch)
+        pitch = np.array([[cp, 0.0, sp], [0.0, 1.0, 0.0], [-sp, 0.0, cp]])
+        cy, sy = math.cos(self.yaw), math.sin(self.yaw)
+        yaw = np.array([[cy, -sy, 0.0], [sy, cy, 0.0], [0.0, 0.0, 1.0]])
+        return yaw @ pitch @ optical_to_body
+
+    def origin(self) -> np.ndarray:
+        return np.array([self.x, self.y, self.z])
+
+
+@dataclass(frozen=True)
+class TargetPoint:
+    """A grounded target in the base frame, with how it was measured."""
+
+    x: float
+    y: float
+    z: float
+    source: str  # 'depth' or 'ground_plane'
+
+    @property
+    def distance(self) -> float:
+        """Horizontal distance from the base origin (m)."""
+        return math.hypot(self.x, self.y)
+
+    @property
+    def bearing(self) -> float:
+        """Angle to the target, counter-clockwise from straight ahead (rad)."""
+        return math.atan2(self.y, self.x)
+
+
+def pixel_ray(u: float, v: float, intrinsics: Intrinsics) -> np.ndarray:
+    """Direction (optical frame, z = 1) of the ray through pixel (u, v)."""
+    return np.array([(u - intrinsics.cx) / intrinsics.fx,
+                     (v - intrinsics.cy) / intrinsics.fy, 1.0])
+
+
+def ground_point(u: float, v: float, intrinsics: Intrinsics,
+                 mount: CameraMount) -> TargetPoint | None:
+    """Where the ray through (u, v) meets the floor, or None when it points at or above
+    the horizon (the floor is not seen there)."""
+    direction = mount.rotation() @ pixel_ray(u, v, intrinsics)
+    if direction[2] >= -1e-6:
+        return None
+    t = -mount.z / direction[2]
+    point = mount.origin() + t * direction
+    return TargetPoint(float(point[0]), float(point[1]), 0.0, 'ground_plane')
+
+
+def depth_point(u: float, v: float, depth_m: float, intrinsics: Intrinsics,
+                mount: CameraMount) -> TargetPoint:
+    """The base-frame point at optical-axis depth ``depth_m`` along the ray through (u, v)."""
+    point = mount.origin() + mount.rotation() @ (pixel_ray(u, v, intrinsics) * depth_m)
+    return TargetPoint(float(point[0]), float(point[1]), float(point[2]), 'depth')
+
+
+def box_depth(depth_m: np.ndarray, box: Sequence[float], image_size: tuple[int, int],
+              inner_fraction: float = 0.5) -> float | None:
+    """Median valid depth (m) in the central part of ``box``.
+
+    ``box`` is in pixels of an image of ``image_size`` (width, height); the depth image may
+    have another resolution (it is scaled), as when the colour image was resized.
+    Returns None when the region holds no valid reading.
+    """
+    width, height = image_size
+    sx, sy = depth_m.shape[1] / width, depth_m.shape[0] / height
+    x1, y1, x2, y2 = box
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    half_w = max(0.5, (x2 - x1) * inner_fraction / 2)
+    half_h = max(0.5, (y2 - y1) * inner_fraction / 2)
+    c1 = int(np.clip(math.floor((cx - half_w) * sx), 0, depth_m.shape[1] - 1))
+    c2 = int(np.clip(math.ceil((cx + half_w) * sx), c1 + 1, depth_m.shape[1]))
+    r1 = int(np.clip(math.floor((cy - half_h) * sy), 0, depth_m.shape[0] - 1))
+    r2 = int(np.clip(math.ceil((cy + half_h) * sy), r1 + 1, depth_m.shape[0]))
+    region = depth_m[r1:r2, c1:c2]
+    valid = region[np.isfinite(region)]
+    return float(np.median(valid)) if valid.size else None
+
+
+def locate_box(box: Sequence[float], intrinsics: Intrinsics, mount: CameraMount,
+               depth_m: np.ndarray | None = None) -> TargetPoint | None:
+    """Base-frame position of the object in ``box`` (pixels of the intrinsics' image).
+
+    With depth: the median depth of the box centre region along the centre ray (the
+    object's visible surface). Without: the floor point under the box's bottom edge, i.e.
+    the near edge of an object standing on the floor. None when neither is possible.
+    """
+    x1, y1, x2, y2 = box
+    u = (x1 + x2) / 2.0 - 0.5  # box edges -> CameraInfo pixel-centre coordinates
+    if depth_m is not None:
+        depth = box_depth(depth_m, box, (intrinsics.width, intrinsics.height))
+        if depth is not None:
+            return depth_point(u, (y1 + y2) / 2.0 - 0.5, depth, intrinsics, mount)
+    return ground_point(u, y2 - 0.5, intrinsics, mount)

@@ -1,0 +1,225 @@
+"""Grounding a phrase in an image with CLIP, and zero-shot classification.
+
+Strategies (all return boxes in source-image pixels):
+- ``crops``: class-agnostic proposals, each cropped and scored by the image encoder in
+  batches (accurate, cost grows with the number of crops);
+- ``dense``: one pass; every patch is compared with the phrase (MaskCLIP-style) and the
+  region around the best patch becomes the box (cheap, coarse);
+- ``hybrid``: the dense map ranks the proposals and only the best few are crop-scored.
+
+A region's score is the probability that it shows the phrase rather than one of the
+background prompts ("the floor", "a wall", ...), so "nothing here matches" is a score below
+``score_threshold`` and not a random best box.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from .images import check_rgb
+from .model import ImageTextEncoder, timed_ms
+from .proposals import ProposalConfig, nms, propose, square_crop
+
+STRATEGIES = ('crops', 'dense', 'hybrid')
+DEFAULT_BACKGROUND_PROMPTS = ('a photo of the floor.', 'a photo of a wall.',
+                              'a photo of an empty room.')
+DEFAULT_TEMPLATES = ('a photo of a {}.',)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One scored region: box (x1, y1, x2, y2) in source pixels and its target probability."""
+
+    box: tuple[float, float, float, float]
+    score: float
+
+    def as_dict(self) -> dict:
+        return {'box': [round(v, 1) for v in self.box], 'score': round(self.score, 4)}
+
+
+@dataclass
+class GroundingResult:
+    """Where ``phrase`` is in the image, or why it was not found."""
+
+    phrase: str
+    strategy: str
+    found: bool
+    candidates: list[Candidate]       # best first; the first is the answer when found
+    threshold: float
+    image_size: tuple[int, int]       # (width, height) of the grounded image
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    @property
+    def message(self) -> str:
+        if self.best is None:
+            return f"no candidate regions for '{self.phrase}'"
+        if self.found:
+            return f"found '{self.phrase}' (score {self.best.score:.2f})"
+        return (f"no '{self.phrase}' in view: best score {self.best.score:.2f} is below the "
+                f"threshold {self.threshold:.2f}")
+
+
+@dataclass(frozen=True)
+class GrounderConfig:
+    """Everything that shapes grounding; mirrors the grounding node's parameters."""
+
+    strategy: str = 'hybrid'
+    score_threshold: float = 0.5
+    background_prompts: tuple[str, ...] = DEFAULT_BACKGROUND_PROMPTS
+    prompt_templates: tuple[str, ...] = DEFAULT_TEMPLATES
+    max_crops: int = 48
+    hybrid_crops: int = 8
+    crop_context: float = 0.15
+    crop_batch_size: int = 32
+    dense_short_side: int = 0         # 0: the model's input size
+    top_k: int = 5
+    proposals: ProposalConfig = ProposalConfig()
+
+    def __post_init__(self):
+        problems = []
+        if self.strategy not in STRATEGIES:
+            problems.append(f"strategy '{self.strategy}' is not one of {', '.join(STRATEGIES)}")
+        if not 0.0 <= self.score_threshold <= 1.0:
+            problems.append(f'score_threshold {self.score_threshold} is outside [0, 1]')
+        if not self.background_prompts or not all(p.strip() for p in self.background_prompts):
+            problems.append('background_prompts must hold at least one non-empty prompt')
+        if not self.prompt_templates or not all('{}' in t for t in self.prompt_templates):
+            problems.append("every prompt template must contain '{}' for the phrase")
+        for name in ('max_crops', 'hybrid_crops', 'crop_batch_size', 'top_k'):
+            if getattr(self, name) < 1:
+                problems.append(f'{name} must be at least 1')
+        if not 0.0 <= self.crop_context <= 2.0:
+            problems.append(f'crop_context {self.crop_context} is outside [0, 2]')
+        if self.dense_short_side < 0:
+            problems.append('dense_short_side must be 0 (model size) or positive')
+        if problems:
+            raise ValueError('; '.join(problems))
+
+
+class Grounder:
+    """Grounds phrases and classifies frames with one :class:`ImageTextEncoder`."""
+
+    def __init__(self, encoder: ImageTextEncoder, config: GrounderConfig = GrounderConfig()):
+        self.encoder = encoder
+        self.config = config
+
+    # -- text ---------------------------------------------------------------------------
+    def phrase_embedding(self, phrase: str) -> torch.Tensor:
+        """The phrase under every prompt template, averaged (prompt ensembling), unit norm."""
+        phrase = phrase.strip()
+        if not phrase:
+            raise ValueError('the phrase to ground is empty')
+        prompts = [template.format(phrase) for template in self.config.prompt_templates]
+        mean = self.encoder.encode_text(prompts).mean(dim=0)
+        return mean / mean.norm().clamp_min(1e-12)
+
+    def _text_bank(self, phrase: str) -> torch.Tensor:
+        """Rows: the phrase, then the background prompts (all cached by the encoder)."""
+        backgrounds = self.encoder.encode_text(list(self.config.background_prompts))
+        return torch.cat([self.phrase_embedding(phrase)[None], backgrounds])
+
+    def _target_probability(self, embeddings: torch.Tensor, bank: torch.Tensor) -> np.ndarray:
+        """P(phrase | region) against the background prompts, per embedding row."""
+        logits = self.encoder.logit_scale * embeddings.reshape(-1, bank.shape[1]) @ bank.T
+        return torch.softmax(logits, dim=-1)[:, 0].cpu().numpy()
+
+    # -- grounding ----------------------------------------------------------------------
+    def ground(self, image: np.ndarray, phrase: str) -> GroundingResult:
+        """Find ``phrase`` in ``image`` (RGB uint8) with the configured strategy."""
+        start = time.perf_counter()
+        image = check_rgb(image)
+        timings: dict[str, float] = {}
+        tic = time.perf_counter()
+        bank = self._text_bank(phrase)
+        timings['text_ms'] = timed_ms(tic)
+        strategy = self.config.strategy
+        if strategy == 'dense':
+            boxes, scores = self._dense_regions(image, bank, timings)
+        else:
+            tic = time.perf_counter()
+            proposals = propose(image, self.config.proposals, self.config.max_crops)
+            timings['proposals_ms'] = timed_ms(tic)
+            if strategy == 'hybrid' and len(proposals) > self.config.hybrid_crops:
+                tic = time.perf_counter()
+                probability_map = self._probability_map(image, bank)
+                proposals = _rank_by_map(proposals, probability_map)[:self.config.hybrid_crops]
+                timings['dense_ms'] = timed_ms(tic)
+            boxes, scores = self._score_crops(image, proposals, bank, timings)
+        keep = nms(boxes, scores, 0.5)[:self.config.top_k] if len(boxes) else []
+        candidates = [Candidate(tuple(float(v) for v in boxes[i]), float(scores[i]))
+                      for i in keep]
+        timings['total_ms'] = timed_ms(start)
+        found = bool(candidates) and candidates[0].score >= self.config.score_threshold
+        return GroundingResult(phrase.strip(), strategy, found, candidates,
+                               self.config.score_threshold,
+                               (image.shape[1], image.shape[0]), timings)
+
+    def _score_crops(self, image: np.ndarray, boxes: np.ndarray, bank: torch.Tensor,
+                     timings: dict) -> tuple[np.ndarray, np.ndarray]:
+        if len(boxes) == 0:
+            return boxes, np.zeros(0)
+        tic = time.perf_counter()
+        crops = [square_crop(image, box, self.encoder.image_size, self.config.crop_context)
+                 for box in boxes]
+        embeddings = self.encoder.encode_images(crops, batch_size=self.config.crop_batch_size)
+        timings['crops_ms'] = timed_ms(tic)
+        timings['crops'] = float(len(crops))
+        return boxes, self._target_probability(embeddings, bank)
+
+    def _probability_map(self, image: np.ndarray, bank: torch.Tensor) -> np.ndarray:
+        """Per-pixel P(phrase), from the patch grid bilinearly resized to the image."""
+        grid, _ = self.encoder.encode_dense(image, self.config.dense_short_side or None)
+        patch_probability = self._target_probability(grid, bank).reshape(grid.shape[:2])
+        height, width = image.shape[:2]
+        return cv2.resize(patch_probability.astype(np.float32), (width, height),
+                          interpolation=cv2.INTER_LINEAR)
+
+    def _dense_regions(self, image: np.ndarray, bank: torch.Tensor,
+                       timings: dict) -> tuple[np.ndarray, np.ndarray]:
+        """Boxes of the high-probability blobs of the dense map, scored by their peak."""
+        tic = time.perf_counter()
+        probability_map = self._probability_map(image, bank)
+        peak = float(probability_map.max())
+        mask = (probability_map >= 0.5 * peak).astype(np.uint8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        boxes, scores = [], []
+        for label in range(1, count):
+            x, y, w, h, _ = stats[label]
+            boxes.append((x, y, x + w, y + h))
+            scores.append(float(probability_map[labels == label].max()))
+        timings['dense_ms'] = timed_ms(tic)
+        return np.array(boxes, dtype=np.float64).reshape(-1, 4), np.array(scores)
+
+    # -- classification -----------------------------------------------------------------
+    def classify(self, image: np.ndarray, prompts: Sequence[str]) -> list[tuple[str, float]]:
+        """Zero-shot classification: prompts ranked by softmax probability, best first."""
+        prompts = [p.strip() for p in prompts]
+        if len(prompts) < 2 or not all(prompts):
+            raise ValueError('classification needs at least two non-empty prompts')
+        image_embedding = self.encoder.encode_images([check_rgb(image)])
+        logits = self.encoder.logit_scale * image_embedding @ self.encoder.encode_text(prompts).T
+        probabilities = torch.softmax(logits[0], dim=-1).cpu().numpy()
+        order = np.argsort(-probabilities, kind='stable')
+        return [(prompts[i], float(probabilities[i])) for i in order]
+
+
+def _rank_by_map(boxes: np.ndarray, probability_map: np.ndarray) -> np.ndarray:
+    """Boxes sorted by the mean dense probability inside them, best first."""
+    integral = cv2.integral(probability_map.astype(np.float64))
+    x1, y1, x2, y2 = (np.clip(np.round(boxes[:, i]).astype(int), 0, None) for i in range(4))
+    height, width = probability_map.shape
+    x2, y2 = np.minimum(np.maximum(x2, x1 + 1), width), np.minimum(np.maximum(y2, y1 + 1), height)
+    x1, y1 = np.minimum(x1, x2 - 1), np.minimum(y1, y2 - 1)
+    sums = integral[y2, x2] - integral[y1, x2] - integral[y2, x1] + integral[y1, x1]
+    means = sums / ((x2 - x1) * (y2 - y1))
+    return boxes[np.argsort(-means, kind='stable')]

@@ -1,0 +1,154 @@
+"""Class-agnostic box proposals and box utilities for crop scoring.
+
+Two sources: colour segments (regions of similar colour, plus unions of touching
+segments so that an object shaded differently on two faces is still proposed whole) and
+multi-scale sliding windows as a fallback for objects segmentation splits or misses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ProposalConfig:
+    """Knobs of the proposal generator (defaults suit 320x240 to 640x480 frames)."""
+
+    colours: int = 10                 # k-means clusters in Lab space
+    work_width: int = 160             # segmentation runs on a copy this wide
+    min_area: float = 0.0008          # segment box area bounds, fraction of the image
+    max_area: float = 0.4
+    window_scales: tuple[float, ...] = (0.3, 0.5)  # window side, fraction of the short side
+    window_overlap: float = 0.5
+    nms_iou: float = 0.8              # near-duplicate proposals are merged
+
+
+def box_area(boxes: np.ndarray) -> np.ndarray:
+    widths = np.clip(boxes[:, 2] - boxes[:, 0], 0, None)
+    return widths * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of (N, 4) and (M, 4) boxes in x1, y1, x2, y2 form -> (N, M)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    union = box_area(a)[:, None] + box_area(b)[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Indices of boxes kept by greedy non-maximum suppression, best score first."""
+    order = np.argsort(-np.asarray(scores), kind='stable')
+    keep: list[int] = []
+    while order.size:
+        best = int(order[0])
+        keep.append(best)
+        if order.size == 1:
+            break
+        overlaps = box_iou(boxes[best:best + 1], boxes[order[1:]])[0]
+        order = order[1:][overlaps <= iou_threshold]
+    return np.array(keep, dtype=np.int64)
+
+
+def window_proposals(width: int, height: int, config: ProposalConfig) -> np.ndarray:
+    """Square windows at several scales on a regular grid covering the image."""
+    boxes = []
+    for scale in config.window_scales:
+        side = max(8.0, scale * min(width, height))
+        stride = max(4.0, side * (1.0 - config.window_overlap))
+        # The grid plus one window flush with the far edge, so the whole frame is covered.
+        xs = np.unique(np.append(np.arange(0.0, max(width - side, 0.0), stride),
+                                 max(width - side, 0.0)))
+        ys = np.unique(np.append(np.arange(0.0, max(height - side, 0.0), stride),
+                                 max(height - side, 0.0)))
+        boxes += [(x, y, min(x + side, width), min(y + side, height)) for y in ys for x in xs]
+    return np.array(boxes, dtype=np.float64).reshape(-1, 4)
+
+
+def segment_proposals(image: np.ndarray, config: ProposalConfig) -> np.ndarray:
+    """Boxes of colour segments and of unions of touching segments.
+
+    Colours are clustered with k-means in Lab with lightness down-weighted, so shading
+    across an object's faces splits it less than a change of hue does.
+    """
+    height, width = image.shape[:2]
+    scale = min(1.0, config.work_width / width)
+    small = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
+                       interpolation=cv2.INTER_AREA)
+    lab = cv2.cvtColor(cv2.GaussianBlur(small, (3, 3), 0), cv2.COLOR_RGB2Lab).astype(np.float32)
+    lab[..., 0] *= 0.5
+    samples = lab.reshape(-1, 3)
+    clusters = min(config.colours, len(np.unique(samples, axis=0)))
+    if clusters < 2:
+        return np.zeros((0, 4))
+    cv2.setRNGSeed(0)  # deterministic proposals for the same frame
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0)
+    _, labels, _ = cv2.kmeans(samples, clusters, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
+    labels = labels.reshape(small.shape[:2])
+    area = small.shape[0] * small.shape[1]
+    segments = []
+    for cluster in range(clusters):
+        count, _, stats, _ = cv2.connectedComponentsWithStats(
+            (labels == cluster).astype(np.uint8), connectivity=8)
+        for x, y, w, h, pixels in stats[1:]:
+            if pixels >= config.min_area * area and w * h <= config.max_area * area:
+                segments.append((x, y, x + w, y + h))
+    # Pixels on a segment's border are blends and cluster elsewhere: widen by half a pixel.
+    segments = np.array(segments, dtype=np.float64).reshape(-1, 4) + [-0.5, -0.5, 0.5, 0.5]
+    unions = _touching_unions(segments, config.max_area * area)
+    boxes = np.concatenate([segments, unions]) / scale
+    return np.clip(boxes, 0, [width, height, width, height])
+
+
+def _touching_unions(boxes: np.ndarray, max_area: float) -> np.ndarray:
+    """Union boxes of every pair of boxes that touch or overlap (one grouping level)."""
+    if len(boxes) < 2:
+        return np.zeros((0, 4))
+    grown = boxes + np.array([-1.0, -1.0, 1.0, 1.0])
+    touching = box_iou(grown, grown) > 0
+    first, second = np.nonzero(np.triu(touching, k=1))
+    unions = np.stack([np.minimum(boxes[first, 0], boxes[second, 0]),
+                       np.minimum(boxes[first, 1], boxes[second, 1]),
+                       np.maximum(boxes[first, 2], boxes[second, 2]),
+                       np.maximum(boxes[first, 3], boxes[second, 3])], axis=1)
+    return unions[box_area(unions) <= max_area]
+
+
+def propose(image: np.ndarray, config: ProposalConfig, max_boxes: int) -> np.ndarray:
+    """Segments first (tight), then windows, near-duplicates removed, at most ``max_boxes``."""
+    height, width = image.shape[:2]
+    segments = segment_proposals(image, config)
+    windows = window_proposals(width, height, config)
+    boxes = np.concatenate([segments, windows])
+    # Earlier (segment) boxes win ties: rank by position in the list.
+    keep = nms(boxes, -np.arange(len(boxes), dtype=np.float64), config.nms_iou)
+    return boxes[np.sort(keep)][:max_boxes]
+
+
+def square_crop(image: np.ndarray, box, size: int, context: float = 0.15) -> np.ndarray:
+    """A ``size`` x ``size`` view of ``box`` with some context, keeping the aspect ratio.
+
+    The square is centred on the box with side max(w, h) * (1 + 2 * context); parts outside
+    the frame are filled with mid grey, so shapes are not stretched. Training renders crops
+    with this same function, so the model sees at run time what it was trained on.
+    """
+    x1, y1, x2, y2 = (float(v) for v in box)
+    side = max(x2 - x1, y2 - y1, 2.0) * (1.0 + 2.0 * context)
+    cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
+    left, top = int(round(cx - side / 2)), int(round(cy - side / 2))
+    side_px = max(2, int(round(side)))
+    height, width = image.shape[:2]
+    src = image[max(top, 0):min(top + side_px, height), max(left, 0):min(left + side_px, width)]
+    pad = (max(0, -top), max(0, top + side_px - height), max(0, -left),
+           max(0, left + side_px - width))
+    if any(pad):
+        src = cv2.copyMakeBorder(src, *pad, cv2.BORDER_CONSTANT, value=(128, 128, 128))
+    interpolation = cv2.INTER_AREA if side_px > size else cv2.INTER_LINEAR
+    return cv2.resize(src, (size, size), interpolation=interpolation)

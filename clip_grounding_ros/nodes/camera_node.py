@@ -1,0 +1,191 @@
+"""camera_node: camera topics or a local source in, newest rgb8 frames out.
+
+Subscribes `camera/image_raw` (or `camera/image_raw/compressed`) and `camera/camera_info`
+with sensor-data QoS, or reads a local OpenCV source; publishes `grounding/image` (rgb8,
+the original header) and `grounding/camera_info` (scaled to the published size), and a
+JSON status on `grounding/camera_status`.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from std_msgs.msg import Header, String
+
+from ..core.geometry import Intrinsics, scale_camera_matrix
+from ..core.images import ImageError
+from ..core.sources import FrameSource, SourceError
+from .common import (LATEST_QOS, SENSOR_QOS, STATUS_QOS, ConfigError, Param, compressed_to_rgb,
+                     declare_parameters, image_to_rgb, intrinsics_to_camera_info,
+                     parameter_values, publish_json, rgb_to_image, stamp_seconds,
+                     watch_parameters)
+
+INPUTS = ('raw', 'compressed', 'opencv')
+PARAMS = (
+    Param('input', 'raw', "Frame source: 'raw' (sensor_msgs/Image on camera/image_raw), "
+          "'compressed' (sensor_msgs/CompressedImage on camera/image_raw/compressed) or "
+          "'opencv' (the local source named by opencv_source)", read_only=True),
+    Param('opencv_source', '0', "Local source for input 'opencv': a device index ('0'), a "
+          'video file or a folder of images', read_only=True),
+    Param('opencv_rate_hz', 15.0, 'Frames per second read from the local source',
+          read_only=True),
+    Param('opencv_loop', True, 'Restart a video or folder at its end'),
+    Param('opencv_hfov_deg', 60.0, 'Horizontal field of view (deg) for the CameraInfo '
+          'published with a local source, which has no calibration'),
+    Param('frame_id', 'camera_optical_frame', 'frame_id stamped on frames from a local source'),
+    Param('max_width', 0, 'Frames wider than this are resized (aspect kept) before '
+          'publishing; 0 keeps the original size'),
+    Param('max_rate_hz', 0.0, 'Forward at most this many frames per second (ROS time); '
+          '0 forwards every frame'),
+)
+
+
+def scale_camera_info(info: CameraInfo, width: int, height: int) -> CameraInfo:
+    """CameraInfo for the same camera seen at ``width`` x ``height`` pixels."""
+    sx = width / info.width if info.width else 1.0
+    sy = height / info.height if info.height else 1.0
+    scaled = CameraInfo(header=info.header, width=width, height=height,
+                        distortion_model=info.distortion_model, d=info.d, r=info.r,
+                        binning_x=info.binning_x, binning_y=info.binning_y)
+    scaled.k = scale_camera_matrix(info.k, sx, sy)
+    scaled.p = scale_camera_matrix(info.p, sx, sy)
+    return scaled
+
+
+class CameraNode(Node):
+    def __init__(self, **kwargs):
+        super().__init__('camera_node', **kwargs)
+        declare_parameters(self, PARAMS)
+        self._settings: dict = {}
+        self._apply(parameter_values(self, PARAMS))
+        watch_parameters(self, PARAMS, self._apply)
+        self.image_pub = self.create_publisher(Image, 'grounding/image', LATEST_QOS)
+        self.info_pub = self.create_publisher(CameraInfo, 'grounding/camera_info', LATEST_QOS)
+        self.status_pub = self.create_publisher(String, 'grounding/camera_status', STATUS_QOS)
+        self.camera_info: CameraInfo | None = None
+        self.counts = {'received': 0, 'published': 0, 'rate_limited': 0, 'errors': 0}
+        self.last_error = ''
+        self.last_forward: float | None = None
+        self.source: FrameSource | None = None
+        mode = self._settings['input']
+        if mode == 'opencv':
+            try:
+                self.source = FrameSource(self._settings['opencv_source'],
+                                          self._settings['opencv_loop'])
+            except SourceError as error:
+                raise ConfigError(str(error)) from None
+            self.create_timer(1.0 / self._settings['opencv_rate_hz'], self._read_local)
+        else:
+            self.create_subscription(CameraInfo, 'camera/camera_info', self._on_info, SENSOR_QOS)
+            if mode == 'raw':
+                self.create_subscription(Image, 'camera/image_raw', self._on_image, SENSOR_QOS)
+            else:
+                self.create_subscription(CompressedImage, 'camera/image_raw/compressed',
+                                         self._on_compressed, SENSOR_QOS)
+        self.create_timer(1.0, self._publish_status)
+        self.get_logger().info(f"camera_node: input '{mode}'")
+
+    def _apply(self, values: dict) -> None:
+        if values['input'] not in INPUTS:
+            raise ConfigError(f"input '{values['input']}' is not one of {', '.join(INPUTS)}")
+        if values['max_width'] < 0 or values['max_rate_hz'] < 0:
+            raise ConfigError('max_width and max_rate_hz must be >= 0')
+        if values['opencv_rate_hz'] <= 0:
+            raise ConfigError('opencv_rate_hz must be > 0')
+        Intrinsics.from_fov(64, 48, values['opencv_hfov_deg'])  # validates the FOV range
+        self._settings = values
+
+    # -- inputs ---------------------------------------------------------------------------
+    def _on_info(self, msg: CameraInfo) -> None:
+        self.camera_info = msg
+
+    def _on_image(self, msg: Image) -> None:
+        self._forward(msg.header, lambda: image_to_rgb(msg))
+
+    def _on_compressed(self, msg: CompressedImage) -> None:
+        self._forward(msg.header, lambda: compressed_to_rgb(msg))
+
+    def _read_local(self) -> None:
+        header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self._settings['frame_id'])
+        try:
+            frame = self.source.read()
+        except SourceError as error:
+            self._report_error(str(error))
+            return
+        if frame is None:
+            return
+        self._forward(header, lambda: frame, local=True)
+
+    # -- output -----------------------------------------------------------------------------
+    def _forward(self, header: Header, decode, local: bool = False) -> None:
+        self.counts['received'] += 1
+        limit = self._settings['max_rate_hz']
+        now = self.get_clock().now().nanoseconds * 1e-9
+        if limit > 0 and self.last_forward is not None and now - self.last_forward < 1.0 / limit:
+            self.counts['rate_limited'] += 1
+            return
+        try:
+            rgb = decode()
+        except ImageError as error:
+            self._report_error(f'frame stamped {stamp_seconds(header.stamp):.3f} dropped: {error}')
+            return
+        self.last_forward = now
+        rgb = self._resize(rgb)
+        self.image_pub.publish(rgb_to_image(rgb, header))
+        info = self._camera_info_for(rgb, header, local)
+        if info is not None:
+            self.info_pub.publish(info)
+        self.counts['published'] += 1
+
+    def _resize(self, rgb: np.ndarray) -> np.ndarray:
+        max_width = self._settings['max_width']
+        if max_width <= 0 or rgb.shape[1] <= max_width:
+            return rgb
+        height = max(1, round(rgb.shape[0] * max_width / rgb.shape[1]))
+        return cv2.resize(rgb, (max_width, height), interpolation=cv2.INTER_AREA)
+
+    def _camera_info_for(self, rgb: np.ndarray, header: Header, local: bool):
+        height, width = rgb.shape[:2]
+        if local:
+            intrinsics = Intrinsics.from_fov(width, height, self._settings['opencv_hfov_deg'])
+            return intrinsics_to_camera_info(intrinsics, header)
+        if self.camera_info is None:
+            return None
+        info = scale_camera_info(self.camera_info, width, height)
+        info.header = header  # same stamp and frame as the image it describes
+        return info
+
+    def _report_error(self, message: str) -> None:
+        self.counts['errors'] += 1
+        self.last_error = message
+        self.get_logger().warn(message, throttle_duration_sec=2.0)
+        self._publish_status()
+
+    def _publish_status(self) -> None:
+        if self.counts['published']:
+            state = 'streaming'
+        elif self.counts['errors']:
+            state = 'error'
+        else:
+            state = 'waiting'
+        waiting_for_info = self._settings['input'] != 'opencv' and self.camera_info is None
+        publish_json(self.status_pub, {
+            'state': state, 'input': self._settings['input'], **self.counts,
+            'last_error': self.last_error,
+            'message': 'no camera_info received on camera/camera_info' if waiting_for_info
+            else self.last_error or state})
+
+    def on_shutdown(self) -> None:
+        if self.source is not None:
+            self.source.close()
+
+
+def main(args=None):
+    from .common import run_node
+    raise SystemExit(run_node(CameraNode, args))
+
+
+if __name__ == '__main__':
+    main()

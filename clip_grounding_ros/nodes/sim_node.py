@@ -1,0 +1,192 @@
+"""sim_node: a MuJoCo world with a differential-drive robot, as a ROS robot would look.
+
+Subscribes `cmd_vel` (Twist, or TwistStamped with twist_stamped:=true); publishes
+`camera/image_raw`, `camera/camera_info`, optionally `camera/depth/image_raw` (32FC1), `odom`,
+`/clock` (so every other node runs on use_sim_time) and `sim/ground_truth` (JSON: robot
+pose, distances to the objects, objects touched) for tests and the demo. Like a real base
+controller it stops when cmd_vel goes quiet for cmd_vel_timeout.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import numpy as np
+from geometry_msgs.msg import Twist, TwistStamped
+from nav_msgs.msg import Odometry
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.time import Time as RosTime
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header, String
+
+from ..core.geometry import Intrinsics
+from ..sim import CameraSpec, SceneError, SimWorld, load_scene
+from .common import (LATEST_QOS, STATUS_QOS, ConfigError, Param, declare_parameters,
+                     intrinsics_to_camera_info, parameter_values, publish_json, rgb_to_image)
+
+_CAMERA = CameraSpec()
+PARAMS = (
+    Param('scene', 'boxes', "Scene name ('boxes', 'mixed'), path of a scene YAML file, or "
+          "'random:<seed>'", read_only=True),
+    Param('realtime_factor', 1.0, 'Simulated seconds per wall-clock second; 0 runs as fast '
+          'as possible', read_only=True),
+    Param('physics_dt', 0.005, 'Physics time step (s)', read_only=True),
+    Param('clock_rate_hz', 100.0, 'Rate of /clock messages (simulated time)', read_only=True),
+    Param('camera_rate_hz', 10.0, 'Camera frame rate (simulated time)', read_only=True),
+    Param('odom_rate_hz', 50.0, 'Odometry rate (simulated time)', read_only=True),
+    Param('image_width', _CAMERA.width, 'Camera image width (px)', read_only=True),
+    Param('image_height', _CAMERA.height, 'Camera image height (px)', read_only=True),
+    Param('fovy_deg', _CAMERA.fovy_deg, 'Camera vertical field of view (deg)', read_only=True),
+    Param('camera_x', _CAMERA.mount_x, 'Camera position ahead of the base origin (m)',
+          read_only=True),
+    Param('camera_z', _CAMERA.mount_z, 'Camera height above the floor (m)', read_only=True),
+    Param('camera_pitch_deg', _CAMERA.pitch_deg, 'Camera tilt down from horizontal (deg)',
+          read_only=True),
+    Param('publish_depth', False, 'Also publish camera/depth/image_raw (32FC1, metres)',
+          read_only=True),
+    Param('twist_stamped', False, 'Subscribe to TwistStamped instead of Twist on cmd_vel',
+          read_only=True),
+    Param('cmd_vel_timeout', 0.5, 'Stop the base when no cmd_vel arrives for this long '
+          '(simulated s), as diff_drive_controller does', read_only=True),
+    Param('odom_frame', 'odom', 'Odometry frame', read_only=True),
+    Param('base_frame', 'base_link', 'Robot base frame', read_only=True),
+    Param('camera_frame', 'camera_optical_frame', 'frame_id of camera images', read_only=True),
+)
+
+
+class SimNode(Node):
+    def __init__(self, **kwargs):
+        super().__init__('sim_node', **kwargs)
+        declare_parameters(self, PARAMS)
+        self.settings = values = parameter_values(self, PARAMS)
+        for name in ('physics_dt', 'clock_rate_hz', 'camera_rate_hz', 'odom_rate_hz',
+                     'cmd_vel_timeout'):
+            if values[name] <= 0:
+                raise ConfigError(f'{name} must be > 0, got {values[name]}')
+        if values['realtime_factor'] < 0:
+            raise ConfigError('realtime_factor must be >= 0 (0: as fast as possible)')
+        self.camera = CameraSpec(width=values['image_width'], height=values['image_height'],
+                                 fovy_deg=values['fovy_deg'], mount_x=values['camera_x'],
+                                 mount_z=values['camera_z'],
+                                 pitch_deg=values['camera_pitch_deg'])
+        try:
+            self.scene = load_scene(values['scene'])
+            self.world = SimWorld(self.scene, self.camera, timestep=values['physics_dt'])
+        except (SceneError, ValueError) as error:
+            raise ConfigError(str(error)) from None
+        fx, fy, cx, cy = self.camera.intrinsics()
+        self.intrinsics = Intrinsics(fx, fy, cx, cy, self.camera.width, self.camera.height)
+        self.lock = threading.Lock()
+        self.last_cmd_time = -math.inf
+        self.command = (0.0, 0.0)
+
+        sensor_qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+        self.image_pub = self.create_publisher(Image, 'camera/image_raw', sensor_qos)
+        self.info_pub = self.create_publisher(CameraInfo, 'camera/camera_info', sensor_qos)
+        self.depth_pub = (self.create_publisher(Image, 'camera/depth/image_raw', sensor_qos)
+                          if values['publish_depth'] else None)
+        self.odom_pub = self.create_publisher(Odometry, 'odom', 10)
+        self.clock_pub = self.create_publisher(Clock, '/clock', 10)
+        self.truth_pub = self.create_publisher(String, 'sim/ground_truth', STATUS_QOS)
+        self.create_subscription(TwistStamped if values['twist_stamped'] else Twist, 'cmd_vel',
+                                 self._on_cmd_vel, LATEST_QOS)
+        self.running = True
+        self.thread = threading.Thread(target=self._run, name='sim_loop', daemon=True)
+        self.thread.start()
+        self.get_logger().info(
+            f"sim_node: scene '{self.scene.name}' with {len(self.scene.objects)} objects, "
+            f"camera {self.camera.width}x{self.camera.height} at {values['camera_rate_hz']} Hz, "
+            f"realtime factor {values['realtime_factor']}")
+
+    def _on_cmd_vel(self, msg) -> None:
+        twist = msg.twist if isinstance(msg, TwistStamped) else msg
+        values = (twist.linear.x, twist.angular.z)
+        if not all(math.isfinite(v) for v in values):
+            self.get_logger().warn(f'ignoring non-finite cmd_vel {values}')
+            return
+        with self.lock:
+            self.command, self.last_cmd_time = values, self.world.time
+
+    # -- simulation loop (own thread: it is the clock every other node follows) -----------
+    def _run(self) -> None:
+        settings = self.settings
+        dt = settings['physics_dt']
+        tick = max(1, round(1.0 / settings['clock_rate_hz'] / dt)) * dt
+        camera_period = 1.0 / settings['camera_rate_hz']
+        odom_period = 1.0 / settings['odom_rate_hz']
+        next_camera = next_odom = next_truth = 0.0
+        wall_start = time.monotonic()
+        while self.running:
+            with self.lock:
+                fresh = self.world.time - self.last_cmd_time <= settings['cmd_vel_timeout']
+                self.world.set_velocity(*(self.command if fresh else (0.0, 0.0)))
+                self.world.step(tick)
+                now = self.world.time
+                header = Header(stamp=_stamp(now))
+                self.clock_pub.publish(Clock(clock=header.stamp))
+                if now + 1e-9 >= next_odom:
+                    next_odom += odom_period
+                    self._publish_odom(header)
+                if now + 1e-9 >= next_camera:
+                    next_camera += camera_period
+                    self._publish_camera(header)
+                if now + 1e-9 >= next_truth:
+                    next_truth += 0.5
+                    self._publish_truth(now)
+            if settings['realtime_factor'] > 0:
+                delay = wall_start + now / settings['realtime_factor'] - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+
+    def _publish_camera(self, header: Header) -> None:
+        header = Header(stamp=header.stamp, frame_id=self.settings['camera_frame'])
+        self.image_pub.publish(rgb_to_image(self.world.render(), header))
+        self.info_pub.publish(intrinsics_to_camera_info(self.intrinsics, header))
+        if self.depth_pub is not None:
+            depth = self.world.render_depth().astype(np.float32)
+            msg = Image(header=header, height=depth.shape[0], width=depth.shape[1],
+                        encoding='32FC1', is_bigendian=0, step=depth.shape[1] * 4)
+            msg.data = depth.tobytes()
+            self.depth_pub.publish(msg)
+
+    def _publish_odom(self, header: Header) -> None:
+        x, y, yaw = self.world.robot_pose()
+        v, w = self.world.robot_velocity()
+        msg = Odometry(header=Header(stamp=header.stamp, frame_id=self.settings['odom_frame']),
+                       child_frame_id=self.settings['base_frame'])
+        msg.pose.pose.position.x, msg.pose.pose.position.y = x, y
+        msg.pose.pose.orientation.z = math.sin(yaw / 2)
+        msg.pose.pose.orientation.w = math.cos(yaw / 2)
+        msg.twist.twist.linear.x, msg.twist.twist.angular.z = v, w
+        self.odom_pub.publish(msg)
+
+    def _publish_truth(self, now: float) -> None:
+        x, y, yaw = self.world.robot_pose()
+        publish_json(self.truth_pub, {
+            'time': round(now, 3), 'scene': self.scene.name,
+            'robot': [round(x, 4), round(y, 4), round(yaw, 4)],
+            'distances': {obj.name: round(self.world.distance_to_object(obj.name), 4)
+                          for obj in self.scene.objects},
+            'touched': sorted(self.world.touched_objects())})
+
+    def on_shutdown(self) -> None:
+        self.running = False
+        self.thread.join(timeout=5.0)
+        self.world.close()
+
+
+def _stamp(seconds: float):
+    return RosTime(nanoseconds=int(round(seconds * 1e9))).to_msg()
+
+
+def main(args=None):
+    from .common import run_node
+    raise SystemExit(run_node(SimNode, args))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,1 @@
+"""Training the small offline CLIP model that ships with the package (see models/)."""

@@ -1,0 +1,105 @@
+"""Build a small CLIP model, tokenizer and processor in the Hugging Face layout.
+
+The result saves with ``save_pretrained`` and loads with the same ``from_pretrained`` calls
+as ``openai/clip-vit-base-patch32``; the tests build a tiny one of these, the training
+script a larger one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
+
+BOS, EOS = '<|startoftext|>', '<|endoftext|>'
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    """Architecture of a small CLIPModel (ViT image tower, transformer text tower)."""
+
+    image_size: int = 64
+    patch_size: int = 8
+    vision_width: int = 192
+    vision_layers: int = 6
+    vision_heads: int = 6
+    text_width: int = 128
+    text_layers: int = 3
+    text_heads: int = 4
+    projection_dim: int = 128
+    max_text_tokens: int = 24
+    vocab_size: int = 512
+
+
+TINY = ModelSize(image_size=32, patch_size=8, vision_width=32, vision_layers=2, vision_heads=2,
+                 text_width=32, text_layers=2, text_heads=2, projection_dim=16,
+                 max_text_tokens=16, vocab_size=300)
+
+
+def build_tokenizer(corpus: Iterable[str], vocab_size: int) -> CLIPTokenizer:
+    """A byte-level BPE vocabulary learnt from ``corpus``, in CLIP's tokenizer format.
+
+    Uses CLIP's own normalisation and pre-tokenisation, so ``CLIPTokenizer`` reproduces it
+    from vocab and merges. Every byte, alone and as a word end, is in the vocabulary: a
+    word never seen in training still tokenises (into pieces) instead of becoming unknown.
+    """
+    tokenizer = Tokenizer(models.BPE(end_of_word_suffix='</w>', unk_token=EOS))
+    tokenizer.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Lowercase()])
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(pattern=_CLIP_WORDS, behavior='removed', invert=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False)])
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[BOS, EOS],
+                                  initial_alphabet=alphabet, end_of_word_suffix='</w>',
+                                  show_progress=False)
+    tokenizer.train_from_iterator(corpus, trainer)
+    vocab = tokenizer.get_vocab()
+    for char in sorted(alphabet):
+        for piece in (char, char + '</w>'):
+            vocab.setdefault(piece, len(vocab))
+    merges = [tuple(line.split(' ')) for line in _merges(tokenizer)]
+    return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=64)
+
+
+def _merges(tokenizer: Tokenizer) -> list[str]:
+    import json
+    model = json.loads(tokenizer.to_str())['model']
+    return [m if isinstance(m, str) else ' '.join(m) for m in model['merges']]
+
+
+# CLIP's word splitting pattern (letters, single digits, punctuation runs).
+_CLIP_WORDS = __import__('tokenizers').Regex(
+    r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+""")
+
+
+def build_clip(size: ModelSize, tokenizer: CLIPTokenizer, seed: int = 0
+               ) -> tuple[CLIPModel, CLIPProcessor]:
+    """A randomly initialised CLIPModel and a matching processor."""
+    import torch
+
+    torch.manual_seed(seed)
+    config = CLIPConfig(
+        text_config=dict(hidden_size=size.text_width, intermediate_size=4 * size.text_width,
+                         num_hidden_layers=size.text_layers,
+                         num_attention_heads=size.text_heads, vocab_size=len(tokenizer),
+                         max_position_embeddings=size.max_text_tokens,
+                         bos_token_id=tokenizer.bos_token_id,
+                         eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id),
+        vision_config=dict(hidden_size=size.vision_width,
+                           intermediate_size=4 * size.vision_width,
+                           num_hidden_layers=size.vision_layers,
+                           num_attention_heads=size.vision_heads,
+                           image_size=size.image_size, patch_size=size.patch_size),
+        projection_dim=size.projection_dim)
+    tokenizer.model_max_length = size.max_text_tokens
+    image_processor = CLIPImageProcessor(
+        size={'shortest_edge': size.image_size},
+        crop_size={'height': size.image_size, 'width': size.image_size})
+    return CLIPModel(config), CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer)
+
+
+def describe(size: ModelSize) -> dict:
+    return asdict(size)

@@ -1,0 +1,33 @@
+"""Shared fixtures: a tiny randomly initialised CLIP model saved in the Hugging Face layout.
+
+It is loaded through exactly the code path a real model uses (``load_encoder`` on a
+folder). Its weights are random: tests that use it check plumbing, never semantics.
+"""
+
+import os
+
+import pytest
+
+os.environ.setdefault('HF_HUB_DISABLE_TELEMETRY', '1')
+
+CORPUS = ['a photo of a blue box.', 'a photo of a red ball.', 'go to the green cylinder',
+          'a photo of the floor.', 'a photo of a wall.', 'a photo of an empty room.',
+          'a cat', 'a dog', 'a bird']
+
+
+@pytest.fixture(scope='session')
+def tiny_model_dir(tmp_path_factory):
+    from clip_grounding_ros.training.factory import TINY, build_clip, build_tokenizer
+
+    folder = tmp_path_factory.mktemp('tiny_clip')
+    model, processor = build_clip(TINY, build_tokenizer(CORPUS * 3, TINY.vocab_size))
+    model.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope='session')
+def tiny_encoder(tiny_model_dir):
+    from clip_grounding_ros.core.model import load_encoder
+
+    return load_encoder(tiny_model_dir, device='cpu')
