@@ -185,7 +185,7 @@ class HFClipEncoder:
         if missing:
             tokens = self.tokenizer(missing, padding=True, truncation=True, return_tensors='pt')
             tokens = {k: v.to(self.device) for k, v in tokens.items()}
-            features = _as_tensor(self.model.get_text_features(**tokens))
+            features = as_features(self.model.get_text_features(**tokens))
             for phrase, row in zip(missing, _normalise(features.float()), strict=True):
                 self._text_cache[phrase] = row
         while len(self._text_cache) > self._text_cache_size:
@@ -214,7 +214,7 @@ class HFClipEncoder:
         rows = []
         for start in range(0, len(square), batch_size):
             pixels = self._pixels(square[start:start + batch_size])
-            rows.append(_as_tensor(self.model.get_image_features(pixel_values=pixels)))
+            rows.append(as_features(self.model.get_image_features(pixel_values=pixels)))
         return _normalise(torch.cat(rows).float())
 
     @torch.inference_mode()
@@ -258,7 +258,7 @@ def center_square(image: np.ndarray, size: int) -> np.ndarray:
     return resized[top:top + size, left:left + size]
 
 
-def _as_tensor(features) -> torch.Tensor:
+def as_features(features) -> torch.Tensor:
     """transformers 5 returns an output object from get_*_features in some paths."""
     return features if isinstance(features, torch.Tensor) else features.pooler_output
 

@@ -12,6 +12,7 @@ import json
 from dataclasses import fields
 
 from geometry_msgs.msg import PoseStamped, Twist, TwistStamped
+from rclpy.duration import Duration
 from rclpy.node import Node
 from std_msgs.msg import String
 
@@ -99,7 +100,7 @@ class ActionNode(Node):
             status = json.loads(msg.data)
             state, intent = str(status['state']), str(status.get('intent') or '')
         except (ValueError, KeyError, TypeError):
-            self.get_logger().warn(f'unreadable grounding status: {msg.data[:80]!r}',
+            self.get_logger().warning(f'unreadable grounding status: {msg.data[:80]!r}',
                                    throttle_duration_sec=5.0)
             return
         now = self._now()
@@ -113,7 +114,7 @@ class ActionNode(Node):
         if msg.header.frame_id != self.base_frame:
             self.frame_warning = (f"target in frame '{msg.header.frame_id}', expected "
                                   f"'{self.base_frame}': ignored")
-            self.get_logger().warn(self.frame_warning, throttle_duration_sec=5.0)
+            self.get_logger().warning(self.frame_warning, throttle_duration_sec=5.0)
             return
         self.frame_warning = ''
         self.controller.on_target(msg.pose.position.x, msg.pose.position.y,
@@ -150,6 +151,8 @@ class ActionNode(Node):
         """A node that goes away leaves the robot stopped."""
         self.controller.stop()
         self._publish_velocity(0.0, 0.0)
+        # The node is destroyed next: a zero lost in transit could not be resent then.
+        self.cmd_pub.wait_for_all_acked(Duration(seconds=1.0))
 
 
 def main(args=None):

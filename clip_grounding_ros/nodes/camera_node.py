@@ -14,7 +14,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header, String
 
-from ..core.geometry import Intrinsics, scale_camera_matrix
+from ..core.geometry import GeometryError, Intrinsics, scale_camera_matrix
 from ..core.images import ImageError
 from ..core.sources import FrameSource, SourceError
 from .common import (LATEST_QOS, SENSOR_QOS, STATUS_QOS, ConfigError, Param, compressed_to_rgb,
@@ -94,8 +94,13 @@ class CameraNode(Node):
             raise ConfigError('max_width and max_rate_hz must be >= 0')
         if values['opencv_rate_hz'] <= 0:
             raise ConfigError('opencv_rate_hz must be > 0')
-        Intrinsics.from_fov(64, 48, values['opencv_hfov_deg'])  # validates the FOV range
+        try:
+            Intrinsics.from_fov(64, 48, values['opencv_hfov_deg'])  # validates the FOV range
+        except GeometryError as error:
+            raise ConfigError(str(error)) from None  # run_node reports ConfigError cleanly
         self._settings = values
+        if getattr(self, 'source', None) is not None:
+            self.source.loop = values['opencv_loop']  # a run-time change applies at the end
 
     # -- inputs ---------------------------------------------------------------------------
     def _on_info(self, msg: CameraInfo) -> None:
@@ -160,7 +165,7 @@ class CameraNode(Node):
     def _report_error(self, message: str) -> None:
         self.counts['errors'] += 1
         self.last_error = message
-        self.get_logger().warn(message, throttle_duration_sec=2.0)
+        self.get_logger().warning(message, throttle_duration_sec=2.0)
         self._publish_status()
 
     def _publish_status(self) -> None:

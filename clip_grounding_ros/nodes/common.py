@@ -13,6 +13,11 @@ import numpy as np
 import rclpy
 from rcl_interfaces.msg import ParameterDescriptor, ParameterType, SetParametersResult
 from rclpy.node import Node
+
+try:
+    from rclpy.event_handler import SubscriptionEventCallbacks
+except ImportError:  # Humble names the module qos_event
+    from rclpy.qos_event import SubscriptionEventCallbacks
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -173,8 +178,12 @@ class CommandSubscription:
         self._callback = callback
         self._dedupe_s = dedupe_s
         self._last: tuple[str, float] | None = None
+        # The latched subscription is incompatible with every volatile publisher by design;
+        # rclpy would warn about each one although the volatile subscription serves them.
+        quiet = SubscriptionEventCallbacks(incompatible_qos=lambda event: None)
         self.subscriptions = [
-            node.create_subscription(String, topic, self._on_message, COMMAND_LATCHED_QOS),
+            node.create_subscription(String, topic, self._on_message, COMMAND_LATCHED_QOS,
+                                     event_callbacks=quiet),
             node.create_subscription(String, topic, self._on_message, COMMAND_VOLATILE_QOS)]
 
     def _on_message(self, msg: String) -> None:
@@ -196,7 +205,10 @@ def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> int:
     A ConfigError at start-up is logged as one clear line and exits with status 2.
     """
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    # SIGINT too, explicitly: a process started in the background of a script inherits
+    # SIGINT ignored, and Python then installs no KeyboardInterrupt handler of its own.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _raise_keyboard_interrupt)
     node = None
     status = 0
     try:

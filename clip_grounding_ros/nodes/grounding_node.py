@@ -16,7 +16,7 @@ import numpy as np
 from geometry_msgs.msg import Point, PoseStamped, Vector3
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
-from std_msgs.msg import ColorRGBA, String
+from std_msgs.msg import ColorRGBA, Header, String
 from visualization_msgs.msg import Marker, MarkerArray
 
 from ..core.commands import CommandError, parse_command
@@ -24,7 +24,7 @@ from ..core.geometry import CameraMount, GeometryError, TargetPoint, locate_box
 from ..core.grounding import Grounder, GrounderConfig, GroundingResult
 from ..core.images import ImageError
 from ..core.model import DEFAULT_HUB_MODEL, ModelLoadError, load_encoder
-from ..core.session import GroundingSession
+from ..core.session import CLASSIFYING, GroundingSession
 from .common import (LATEST_QOS, SENSOR_QOS, STATUS_QOS, CommandSubscription, ConfigError,
                      Param, camera_info_to_intrinsics, declare_parameters,
                      depth_image_to_metres, image_to_rgb, parameter_values, publish_json,
@@ -124,19 +124,24 @@ class GroundingNode(Node):
                 raise ConfigError(f'{name} must be > 0, got {values[name]}')
         if not values['base_frame']:
             raise ConfigError('base_frame must not be empty')
-        config = GrounderConfig(
-            strategy=values['strategy'], score_threshold=values['score_threshold'],
-            background_prompts=values['background_prompts'],
-            prompt_templates=values['prompt_templates'], max_crops=values['max_crops'],
-            hybrid_crops=values['hybrid_crops'], crop_context=values['crop_context'],
-            dense_short_side=values['dense_short_side'])
-        mount = CameraMount(x=values['camera_x'], y=values['camera_y'], z=values['camera_z'],
-                            pitch=math.radians(values['camera_pitch_deg']),
-                            yaw=math.radians(values['camera_yaw_deg']))
+        try:  # core validation raises ValueError; run_node reports only ConfigError cleanly
+            config = GrounderConfig(
+                strategy=values['strategy'], score_threshold=values['score_threshold'],
+                background_prompts=values['background_prompts'],
+                prompt_templates=values['prompt_templates'], max_crops=values['max_crops'],
+                hybrid_crops=values['hybrid_crops'], crop_context=values['crop_context'],
+                dense_short_side=values['dense_short_side'])
+            mount = CameraMount(x=values['camera_x'], y=values['camera_y'],
+                                z=values['camera_z'],
+                                pitch=math.radians(values['camera_pitch_deg']),
+                                yaw=math.radians(values['camera_yaw_deg']))
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
         self.grounder_config, self.mount, self.settings = config, mount, values
         if hasattr(self, 'grounder'):
             self.grounder.config = config
             self.session.lost_timeout = values['lost_timeout']
+            self.timer.timer_period_ns = round(1e9 / values['rate_hz'])
 
     # -- inputs -------------------------------------------------------------------------------
     def _now(self) -> float:
@@ -156,7 +161,7 @@ class GroundingNode(Node):
             command = parse_command(text)
         except CommandError as error:
             self.session.on_bad_command(str(error))
-            self.get_logger().warn(str(error))
+            self.get_logger().warning(str(error))
             self._publish_status(text=text)
             return
         self.session.on_command(command, self._now())
@@ -192,6 +197,8 @@ class GroundingNode(Node):
         if self.session.classifying:
             self.classification = self.grounder.classify(rgb, self.session.command.prompts)
             best, probability = self.classification[0]
+            # Also leaves an earlier error (no frames yet): this frame was classified.
+            self.session.state = CLASSIFYING
             self.session.message = f"best match '{best}' ({probability:.2f})"
             self._publish_status(frame)
             return
@@ -278,8 +285,9 @@ class GroundingNode(Node):
 
     def _publish_markers(self, frame: Image) -> None:
         point, result = self.last_point, self.last_result
-        header = frame.header
-        header.frame_id = self.settings['base_frame']
+        # A new header: assigning frame_id to frame.header would relabel the camera frame
+        # itself (the status' frame_id and the debug image's header) as the base frame.
+        header = Header(stamp=frame.header.stamp, frame_id=self.settings['base_frame'])
         sphere = Marker(header=header, ns='grounding', id=0, type=Marker.SPHERE,
                         action=Marker.ADD, scale=Vector3(x=0.2, y=0.2, z=0.2),
                         color=ColorRGBA(r=0.1, g=0.9, b=0.2, a=0.8))

@@ -106,7 +106,7 @@ class SimNode(Node):
         twist = msg.twist if isinstance(msg, TwistStamped) else msg
         values = (twist.linear.x, twist.angular.z)
         if not all(math.isfinite(v) for v in values):
-            self.get_logger().warn(f'ignoring non-finite cmd_vel {values}')
+            self.get_logger().warning(f'ignoring non-finite cmd_vel {values}')
             return
         with self.lock:
             self.command, self.last_cmd_time = values, self.world.time

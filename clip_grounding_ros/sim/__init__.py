@@ -1,6 +1,9 @@
 """Simulated world for grounding tests and training data: MuJoCo, no ROS.
 
 Scenes of coloured objects (scene.py) and a camera robot driving among them (world.py).
+world.py (and with it MuJoCo and an OpenGL backend) is imported on first use of one of its
+names, so code that only needs scene descriptions, such as training on a GPU machine from
+already rendered views, does not need MuJoCo installed.
 """
 
 from clip_grounding_ros.sim.scene import (
@@ -17,13 +20,17 @@ from clip_grounding_ros.sim.scene import (
     scene_from_dict,
     scene_to_dict,
 )
-from clip_grounding_ros.sim.world import (
-    CameraSpec,
-    SimWorld,
-    VisibleObject,
-    build_mjcf,
-    camera_pose_in_base,
-)
+
+_WORLD_NAMES = ('CameraSpec', 'SimWorld', 'VisibleObject', 'build_mjcf', 'camera_pose_in_base')
+
+
+def __getattr__(name: str):
+    if name in _WORLD_NAMES:
+        from clip_grounding_ros.sim import world
+
+        return getattr(world, name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
 
 __all__ = [
     'COLORS',

@@ -38,6 +38,7 @@ LINEAR_GAIN = 500.0
 ANGULAR_GAIN = 8.0
 LINEAR_FORCE_LIMIT = 150.0
 ANGULAR_TORQUE_LIMIT = 20.0
+OBJECT_EMISSION = 0.3
 CAMERA_NAME = 'robot_camera'
 OBJECT_GEOM_PREFIX = 'object:'
 
@@ -141,8 +142,11 @@ def build_mjcf(scene: Scene, camera: CameraSpec = CameraSpec(), timestep: float 
     # Floor and ceiling reach under the walls so no crack shows the void at the edges.
     plane_half = scene.room_size / 2.0 + WALL_THICKNESS
     floor_dark = tuple(0.88 * c for c in scene.floor_rgb)  # subtle checker: depth cues, no clutter
+    # Some emission keeps object colours vivid on faces the overhead light barely reaches;
+    # without it a white cylinder renders as the floor's grey. Black stays black.
     materials = '\n    '.join(
-        f'<material name="color_{name}" rgba="{_vec(rgb)} 1" specular="0.2" shininess="0.3"/>'
+        f'<material name="color_{name}" rgba="{_vec(rgb)} 1" emission="{OBJECT_EMISSION}" '
+        'specular="0.2" shininess="0.3"/>'
         for name, rgb in COLORS.items()
     )
     objects = '\n    '.join(_object_geom(obj) for obj in scene.objects)

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Grounding accuracy of the bundled simulator model on held-out generated scenes.
+
+For every object clearly visible in a view, and unique by colour and shape there, the
+phrase "<colour> <shape>" is grounded with each strategy; a hit is a best box with
+IoU >= 0.5 against the simulator's true box (from its segmentation render). Seen and
+held-out colour-shape combinations are reported apart. "No match" is checked with
+phrases of objects absent from the view (other colour-shape combinations, and nouns never
+seen in training): the share wrongly reported as found is printed.
+Scenes use seeds far from the training ones. Prints a table; asserts nothing.
+
+    .venv/bin/python bench/bench_offline_model.py [--model DIR] [--scenes 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from collections import defaultdict
+
+import numpy as np
+
+from clip_grounding_ros.core.grounding import STRATEGIES, Grounder, GrounderConfig
+from clip_grounding_ros.core.model import load_encoder
+from clip_grounding_ros.core.proposals import box_iou
+from clip_grounding_ros.resources import BUNDLED_MODEL_URI, resolve_model
+from clip_grounding_ros.sim import SHAPES, CameraSpec, SimWorld
+from clip_grounding_ros.training import data
+
+MIN_PIXELS = 150  # objects smaller than this (about 12x12 px) are not asked for
+SEED_BASE = 3_000_000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--model', default=BUNDLED_MODEL_URI)
+    parser.add_argument('--scenes', type=int, default=40)
+    parser.add_argument('--views', type=int, default=3, help='views per scene')
+    parser.add_argument('--strategies', nargs='+', default=list(STRATEGIES))
+    args = parser.parse_args()
+
+    encoder = load_encoder(resolve_model(args.model), device='cpu')
+    grounders = {s: Grounder(encoder, GrounderConfig(strategy=s)) for s in args.strategies}
+    hits = defaultdict(list)        # (strategy, 'seen'|'held-out') -> [hit, ...]
+    false_found = defaultdict(list)  # (strategy, 'absent combo'|'unknown noun') -> [found]
+    latency = defaultdict(list)
+    rng = np.random.default_rng(SEED_BASE)
+    for seed in range(SEED_BASE, SEED_BASE + args.scenes):
+        scene = data.evaluation_scene(seed)
+        with SimWorld(scene, CameraSpec()) as world:
+            for pose in data.view_poses(scene, rng, args.views):
+                world.set_robot_pose(*pose)
+                image = world.render()
+                visible = world.visible_objects(min_pixels=MIN_PIXELS)
+                phrases = defaultdict(list)
+                for name, seen in visible.items():
+                    obj = scene.object(name)
+                    phrases[(obj.color, obj.shape)].append(seen.box)
+                present = {(scene.object(n).color, scene.object(n).shape)
+                           for n in world.visible_objects(min_pixels=1)}
+                absent = [c for c in ((c, s) for c in data.COLOUR_NAMES for s in SHAPES)
+                          if c not in present]
+                queries = [(f'{c} {s}', 'absent combo')
+                           for c, s in (absent[i] for i in rng.permutation(len(absent))[:2])]
+                queries.append((str(rng.choice(data.HELD_OUT_NOUNS)), 'unknown noun'))
+                for strategy, grounder in grounders.items():
+                    for (colour, shape), boxes in phrases.items():
+                        if len(boxes) != 1:
+                            continue  # ambiguous phrase in this view
+                        result = grounder.ground(image, f'{colour} {shape}')
+                        latency[strategy].append(result.timings_ms['total_ms'])
+                        iou = box_iou(np.array([result.best.box]), np.array(boxes))[0, 0] \
+                            if result.best else 0.0
+                        split = 'held-out' if (colour, shape) in data.HELD_OUT_COMBOS else 'seen'
+                        hits[(strategy, split)].append(result.found and iou >= 0.5)
+                    for phrase, kind in queries:
+                        false_found[(strategy, kind)].append(grounder.ground(image, phrase).found)
+
+    print(f'model {args.model}; {args.scenes} scenes x {args.views} views, CPU\n')
+    print(f'{"strategy":10s} {"Acc@0.5 seen":>16s} {"Acc@0.5 held-out":>18s} '
+          f'{"found absent":>14s} {"found unknown":>14s} {"ms/frame":>9s}')
+    for strategy in args.strategies:
+        row = [_rate(hits[(strategy, 'seen')]), _rate(hits[(strategy, 'held-out')]),
+               _rate(false_found[(strategy, 'absent combo')]),
+               _rate(false_found[(strategy, 'unknown noun')])]
+        print(f'{strategy:10s} {row[0]:>16s} {row[1]:>18s} {row[2]:>14s} {row[3]:>14s} '
+              f'{statistics.median(latency[strategy]):9.1f}')
+
+
+def _rate(values: list) -> str:
+    return f'{np.mean(values):.3f} (n={len(values)})' if values else 'n/a'
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,258 @@
+"""grounding_node over real DDS with the tiny random-weight CLIP: commands, status, targets,
+QoS of the command topic and parameter validation.
+
+Random weights: only the weight-independent set-up of ros_helpers (WEIGHT_FREE_GROUNDING
+on blue_square_image) may lead to a target; every other test checks plumbing.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import rclpy
+from geometry_msgs.msg import PoseStamped
+from rcl_interfaces.srv import SetParameters
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import String
+
+from clip_grounding_ros.core.geometry import CameraMount, locate_box
+from clip_grounding_ros.nodes.common import (COMMAND_LATCHED_QOS, COMMAND_VOLATILE_QOS,
+                                             ConfigError)
+from clip_grounding_ros.nodes.grounding_node import GroundingNode
+from ros_helpers import (BEST_EFFORT_QOS, SQUARE_BOX, WEIGHT_FREE_GROUNDING, blue_square_image,
+                         camera_info_msg, image_msg, square_intrinsics)
+
+STATUS, TARGET = 'grounding/status', 'grounding/target'
+MOUNT = {'camera_x': 0.2, 'camera_y': 0.0, 'camera_z': 0.5, 'camera_pitch_deg': 25.0}
+
+
+class GroundingRig:
+    """A grounding node on the tiny model, fed frames and commands by the probe."""
+
+    def __init__(self, ros, model_dir, **params):
+        self.ros, probe = ros, ros.probe
+        self.node = ros.start(GroundingNode, model=model_dir, device='cpu',
+                              allow_download=False, **params)
+        ros.connect(probe.record(String, STATUS))
+        probe.record(PoseStamped, TARGET)
+        self.targets = probe.messages[TARGET]
+        self.image_pub = probe.create_publisher(Image, 'grounding/image', BEST_EFFORT_QOS)
+        self.info_pub = probe.create_publisher(CameraInfo, 'grounding/camera_info',
+                                               BEST_EFFORT_QOS)
+        self.command_pub = probe.create_publisher(String, 'command', COMMAND_VOLATILE_QOS)
+        self.fed_stamps = []
+
+    def feed(self, rgb: np.ndarray, info: CameraInfo | None = None) -> None:
+        """Publish ``rgb`` (and ``info``) at 10 Hz (wall time), each frame stamped now."""
+        def publish():
+            now = self.ros.probe.get_clock().now().nanoseconds * 1e-9
+            msg = image_msg(rgb, 'rgb8', now, 'camera_optical')
+            self.fed_stamps.append(msg.header.stamp)
+            if info is not None:
+                self.info_pub.publish(info)
+            self.image_pub.publish(msg)
+        self.ros.probe.create_timer(0.1, publish)
+
+    def command(self, text: str, publisher=None) -> None:
+        publisher = publisher or self.command_pub
+        self.ros.connect(publisher)
+        publisher.publish(String(data=text))
+
+    def statuses(self) -> list[dict]:
+        return self.ros.probe.statuses(STATUS)
+
+    def wait_status(self, predicate) -> dict:
+        """The first status that satisfies ``predicate``, waiting for it if need be."""
+        def match():
+            return next((s for s in self.statuses() if predicate(s)), None)
+        assert self.ros.spin_until(lambda: match() is not None), \
+            f'no such status; last: {self.ros.probe.last_status(STATUS)}'
+        return match()
+
+
+@pytest.fixture
+def grounding(ros, tiny_model_dir):
+    """Factory: a GroundingRig with the given parameters."""
+    return lambda **params: GroundingRig(ros, tiny_model_dir, **params)
+
+
+def test_command_before_any_frame_reports_missing_frames(grounding):
+    rig = grounding()
+    rig.command('go to the blue box')
+    status = rig.wait_status(lambda s: s['state'] == 'error')
+    assert 'no camera frames on grounding/image yet' in status['message']
+    assert status['command_id'] == 1 and status['found'] is False
+    assert not rig.targets
+
+
+@pytest.mark.parametrize('text', ['', 'dance'])
+def test_unusable_command_reports_error_with_examples(grounding, text):
+    rig = grounding()
+    rig.command(text)
+    status = rig.wait_status(lambda s: s['state'] == 'error')
+    assert 'try for example' in status['message'] and 'go to the blue box' in status['message']
+    assert status['command'] == text and status['intent'] == ''
+
+
+def test_unknown_object_is_searched_then_lost(grounding):
+    # On a simulated clock held still between steps, so load cannot skip 'searching'.
+    rig = grounding(strategy='crops', max_crops=2, score_threshold=1.0, lost_timeout=0.5,
+                    use_sim_time=True)
+    ros = rig.ros
+    ros.set_clock(rig.node, 100.0)
+    rig.feed(blue_square_image(), camera_info_msg(square_intrinsics()))
+    assert ros.spin_until(lambda: rig.node.frame is not None)  # grounded with the command
+    rig.command('go to the purple elephant')
+    rig.wait_status(lambda s: s['state'] == 'searching' and 'score' in s)
+    ros.advance_until(rig.node, lambda: rig.statuses()[-1]['state'] == 'lost', step=0.6)
+
+    states = [s['state'] for s in rig.statuses() if 'score' in s]  # statuses of groundings
+    assert states[0] == 'searching' and states[-1] == 'lost'
+    assert all(s['found'] is False and s['target'] == 'purple elephant' for s in rig.statuses())
+    assert 'below the threshold 1.00' in rig.statuses()[-1]['message']
+    assert not rig.targets
+
+
+@pytest.mark.parametrize('info, error', [
+    (None, 'no camera_info received on grounding/camera_info'),
+    (CameraInfo(width=320, height=240), 'uncalibrated'),
+], ids=['missing', 'all-zero-K'])
+def test_unusable_camera_info_reports_error_and_no_target(grounding, info, error):
+    rig = grounding(**WEIGHT_FREE_GROUNDING)
+    rig.feed(blue_square_image(), info)
+    rig.command('go to the blue box')
+    status = rig.wait_status(lambda s: s['state'] == 'error' and 'score' in s)
+    assert error in status['message'] and 'cannot place it' in status['message']
+    assert status['found'] is False
+    assert not rig.targets
+
+
+def test_found_target_is_published_in_base_frame_with_image_stamp(grounding):
+    # Weight-independent (see ros_helpers.WEIGHT_FREE_GROUNDING): the one proposal scored
+    # is the blue square and threshold 0 accepts it, whatever the random weights say.
+    rig = grounding(base_frame='test_base', **WEIGHT_FREE_GROUNDING, **MOUNT)
+    rig.ros.probe.record(Image, 'grounding/debug_image')
+    debug_images = rig.ros.probe.messages['grounding/debug_image']
+    rig.feed(blue_square_image(), camera_info_msg(square_intrinsics()))
+    rig.command('go to the blue box')
+    assert rig.ros.spin_until(lambda: rig.targets and debug_images)
+    status = rig.wait_status(lambda s: s['state'] == 'tracking')
+
+    target = rig.targets[0]
+    assert target.header.frame_id == 'test_base'
+    assert target.header.stamp in rig.fed_stamps  # the image's time, not the node's now
+    # The camera's frame stays the camera's: in the status and on the debug image.
+    assert status['frame_id'] == debug_images[0].header.frame_id == 'camera_optical'
+    assert (debug_images[0].width, debug_images[0].height) == (320, 240)
+    for field in ('intent', 'target', 'box', 'score', 'distance', 'bearing', 'command_id'):
+        assert field in status, field
+    assert (status['intent'], status['target'], status['command_id']) == \
+        ('approach', 'blue box', 1)
+    assert status['found'] is True and status['base_frame'] == 'test_base'
+    assert np.allclose(status['box'], SQUARE_BOX, atol=3)
+    mount = CameraMount(x=MOUNT['camera_x'], y=MOUNT['camera_y'], z=MOUNT['camera_z'],
+                        pitch=math.radians(MOUNT['camera_pitch_deg']))
+    expected = locate_box(status['box'], square_intrinsics(), mount)
+    position = target.pose.position
+    assert position.y > 0  # left of the image centre is +y (REP-103)
+    assert (position.x, position.y) == pytest.approx((expected.x, expected.y), abs=0.01)
+    assert status['bearing'] > 0 and status['distance'] == pytest.approx(
+        math.hypot(position.x, position.y), abs=0.01)
+
+
+def test_same_frame_is_not_grounded_twice(grounding):
+    rig = grounding(image_timeout=30.0, rate_hz=20.0, **WEIGHT_FREE_GROUNDING)
+    ros, node = rig.ros, rig.node
+    ros.publish_until(rig.info_pub, camera_info_msg(square_intrinsics()),
+                      lambda: node.camera_info is not None)
+    frame = image_msg(blue_square_image(), 'rgb8', 50.0)
+    ros.publish_until(rig.image_pub, frame, lambda: node.frame is not None)
+    rig.command('go to the blue box')
+    rig.wait_status(lambda s: s['state'] == 'tracking')
+    count = len(rig.statuses())
+    ros.spin_for(1.0)  # 20 ticks at 20 Hz, all on the same frame
+    assert len(rig.statuses()) == count
+
+    frame.header.stamp.sec = 51
+    rig.image_pub.publish(frame)
+    assert ros.spin_until(lambda: rig.statuses()[-1].get('image_stamp') == 51.0)
+    assert len(rig.statuses()) == count + 1
+
+
+def test_classification_command_reports_probabilities(grounding):
+    rig = grounding()
+    rig.feed(blue_square_image())
+    rig.command('classify: a cat, a dog')
+    status = rig.wait_status(lambda s: 'classification' in s)
+    assert status['state'] == 'classifying' and status['intent'] == 'classify'
+    entries = status['classification']
+    assert sorted(e['prompt'] for e in entries) == ['a cat', 'a dog']
+    assert sum(e['probability'] for e in entries) == pytest.approx(1.0, abs=1e-3)
+    assert not rig.targets
+
+
+@pytest.mark.parametrize('how', ['latched-before-node', 'latched', 'volatile'])
+def test_command_is_received_once(ros, tiny_model_dir, how):
+    """Latched history reaches the node; live messages arrive on both its subscriptions
+    when the publisher is latched, and are handled once (command ids count handlings)."""
+    latched = ros.probe.create_publisher(String, 'command', COMMAND_LATCHED_QOS)
+    if how == 'latched-before-node':
+        latched.publish(String(data='go to the blue box'))
+    rig = GroundingRig(ros, tiny_model_dir)
+    if how == 'latched':
+        ros.connect(latched, count=2)  # the node's transient-local and volatile readers
+        rig.command('go to the blue box', latched)
+    elif how == 'volatile':
+        rig.command('go to the blue box')
+    rig.wait_status(lambda s: s['command'] == 'go to the blue box')
+
+    rig.command('go to the red ball')
+    second = rig.wait_status(lambda s: s['command'] == 'go to the red ball')
+    assert second['command_id'] == 2
+    assert {s['command_id'] for s in rig.statuses() if s['command'] == 'go to the blue box'} \
+        == {1}
+
+
+@pytest.mark.parametrize('name, value, message', [
+    ('strategy', 'magic', "strategy 'magic' is not one of crops, dense, hybrid"),
+    ('score_threshold', 2.0, r'score_threshold 2.0 is outside \[0, 1\]'),
+    ('rate_hz', 0.0, 'rate_hz must be > 0'),
+])
+def test_invalid_parameter_fails_at_construction(ros, tiny_model_dir, name, value, message):
+    with pytest.raises(ConfigError, match=message):
+        ros.start(GroundingNode, model=tiny_model_dir, device='cpu', **{name: value})
+
+
+@pytest.mark.parametrize('name, value, message', [
+    ('strategy', 'magic', 'magic'),
+    ('score_threshold', 2.0, 'score_threshold'),
+    ('rate_hz', 0.0, 'rate_hz'),
+])
+def test_parameter_changes_at_run_time_are_validated(grounding, name, value, message):
+    rig = grounding()
+    ros = rig.ros
+    client = ros.probe.create_client(SetParameters, '/grounding_node/set_parameters')
+    assert ros.spin_until(client.service_is_ready)
+
+    def set_parameter(param_name, param_value):
+        future = client.call_async(SetParameters.Request(parameters=[
+            rclpy.Parameter(param_name, value=param_value).to_parameter_msg()]))
+        assert ros.spin_until(future.done)
+        return future.result().results[0]
+
+    refused = set_parameter(name, value)
+    assert refused.successful is False and message in refused.reason
+    rig.command('go to the blue box')
+    assert rig.wait_status(lambda s: s['command_id'] == 1)['strategy'] == 'hybrid'
+
+    assert set_parameter('strategy', 'dense').successful
+    rig.command('go to the red ball')
+    assert rig.wait_status(lambda s: s['command_id'] == 2)['strategy'] == 'dense'
+    assert set_parameter('rate_hz', 2.0).successful
+    assert rig.node.timer.timer_period_ns == 500_000_000  # the grounding timer follows
+
+
+def test_missing_model_folder_fails_at_construction(ros, tmp_path):
+    folder = tmp_path / 'no_model_here'
+    with pytest.raises(ConfigError, match=str(folder)):
+        ros.start(GroundingNode, model=str(folder), device='cpu')
