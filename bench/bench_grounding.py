@@ -50,16 +50,16 @@ def main() -> None:
     parser.add_argument('--max-crops', type=int, default=48)
     args = parser.parse_args()
 
-    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
+    from transformers import CLIPConfig, CLIPModel, CLIPProcessor
 
     from clip_grounding_ros.core.grounding import STRATEGIES, Grounder, GrounderConfig
-    from clip_grounding_ros.core.model import load_encoder
+    from clip_grounding_ros.core.model import image_processor_class, load_encoder
     from clip_grounding_ros.training.factory import build_tokenizer
 
     folder = tempfile.mkdtemp(prefix='vit_b32_random_')
     CLIPModel(CLIPConfig()).save_pretrained(folder)
     tokenizer = build_tokenizer(['a photo of a blue box', 'the floor', 'a wall'], 300)
-    processor = CLIPProcessor(image_processor=CLIPImageProcessor(), tokenizer=tokenizer)
+    processor = CLIPProcessor(image_processor=image_processor_class()(), tokenizer=tokenizer)
     processor.save_pretrained(folder)
     encoder = load_encoder(folder, device=args.device)
     image = _scene(args.width, args.height)

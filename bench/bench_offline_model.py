@@ -37,12 +37,16 @@ def main() -> None:
     parser.add_argument('--scenes', type=int, default=40)
     parser.add_argument('--views', type=int, default=3, help='views per scene')
     parser.add_argument('--strategies', nargs='+', default=list(STRATEGIES))
+    parser.add_argument('--thresholds', nargs='+', type=float, default=[0.3, 0.5, 0.7, 0.8, 0.9],
+                        help='score thresholds to report the crops strategy at')
     args = parser.parse_args()
 
     encoder = load_encoder(resolve_model(args.model), device='cpu')
     grounders = {s: Grounder(encoder, GrounderConfig(strategy=s)) for s in args.strategies}
     hits = defaultdict(list)        # (strategy, 'seen'|'held-out') -> [hit, ...]
     false_found = defaultdict(list)  # (strategy, 'absent combo'|'unknown noun') -> [found]
+    # For the threshold table: (score, box right) of present phrases, score of absent ones.
+    present_scores, absent_scores = defaultdict(list), defaultdict(list)
     latency = defaultdict(list)
     rng = np.random.default_rng(SEED_BASE)
     for seed in range(SEED_BASE, SEED_BASE + args.scenes):
@@ -73,8 +77,12 @@ def main() -> None:
                             if result.best else 0.0
                         split = 'held-out' if (colour, shape) in data.HELD_OUT_COMBOS else 'seen'
                         hits[(strategy, split)].append(result.found and iou >= 0.5)
+                        present_scores[strategy].append((result.best.score if result.best
+                                                         else 0.0, iou >= 0.5))
                     for phrase, kind in queries:
-                        false_found[(strategy, kind)].append(grounder.ground(image, phrase).found)
+                        result = grounder.ground(image, phrase)
+                        false_found[(strategy, kind)].append(result.found)
+                        absent_scores[strategy].append(result.best.score if result.best else 0)
 
     print(f'model {args.model}; {args.scenes} scenes x {args.views} views, CPU\n')
     print(f'{"strategy":10s} {"Acc@0.5 seen":>16s} {"Acc@0.5 held-out":>18s} '
@@ -85,6 +93,15 @@ def main() -> None:
                _rate(false_found[(strategy, 'unknown noun')])]
         print(f'{strategy:10s} {row[0]:>16s} {row[1]:>18s} {row[2]:>14s} {row[3]:>14s} '
               f'{statistics.median(latency[strategy]):9.1f}')
+    for strategy in args.strategies:
+        present = np.array(present_scores[strategy])
+        absent = np.array(absent_scores[strategy])
+        print(f'\n{strategy}: score_threshold vs. Acc@0.5 (all present phrases) and share of '
+              'absent phrases reported found')
+        for threshold in args.thresholds:
+            accuracy = np.mean((present[:, 0] >= threshold) & (present[:, 1] > 0))
+            print(f'  {threshold:4.2f}  Acc@0.5 {accuracy:.3f}  found absent '
+                  f'{np.mean(absent >= threshold):.3f}')
 
 
 def _rate(values: list) -> str:

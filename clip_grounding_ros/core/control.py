@@ -25,6 +25,7 @@ class MotionConfig:
     max_linear_accel: float = 0.8     # m/s^2
     max_angular_accel: float = 3.0    # rad/s^2
     k_linear: float = 0.8             # 1/s, speed per metre still to go
+    min_linear: float = 0.08          # m/s; the last centimetres are not crept forever
     k_angular: float = 1.5            # 1/s, turn rate per radian of bearing
     stop_distance: float = 0.6        # m from the base origin to the target point
     align_angle: float = 0.6          # rad; beyond this bearing, turn in place first
@@ -36,13 +37,15 @@ class MotionConfig:
     search_duration: float = 15.0     # s; bounded
 
     def __post_init__(self):
-        positive = ('max_linear', 'max_angular', 'max_linear_accel', 'max_angular_accel',
-                    'k_linear', 'k_angular', 'align_angle', 'face_tolerance',
+        positive = ('max_linear', 'min_linear', 'max_angular', 'max_linear_accel',
+                    'max_angular_accel', 'k_linear', 'k_angular', 'align_angle', 'face_tolerance',
                     'target_timeout', 'status_timeout', 'search_angular', 'search_duration')
         problems = [f'{name} must be > 0 (got {getattr(self, name)})'
                     for name in positive if not getattr(self, name) > 0]
         if not self.stop_distance >= 0:
             problems.append(f'stop_distance must be >= 0 (got {self.stop_distance})')
+        if self.min_linear > self.max_linear:
+            problems.append(f'min_linear {self.min_linear} exceeds max_linear {self.max_linear}')
         if problems:
             raise ValueError('; '.join(problems))
 
@@ -55,14 +58,16 @@ def approach_velocity(x: float, y: float, config: MotionConfig) -> tuple[float, 
     """(linear, angular, reached) to drive to a base-frame point and stop short of it.
 
     Turns toward the bearing; drives forward only while roughly facing it, slowing
-    linearly over the last metres so the stop at ``stop_distance`` is gentle.
+    linearly over the last metres (down to ``min_linear``) so the stop at
+    ``stop_distance`` is gentle but does arrive.
     """
     distance, bearing = math.hypot(x, y), math.atan2(y, x)
     if distance <= config.stop_distance:
         return 0.0, 0.0, True
     angular = _clip(config.k_angular * bearing, config.max_angular)
     heading = max(0.0, 1.0 - abs(bearing) / config.align_angle)
-    linear = min(config.max_linear, config.k_linear * (distance - config.stop_distance))
+    linear = min(config.max_linear, max(config.min_linear,
+                                        config.k_linear * (distance - config.stop_distance)))
     return linear * heading, angular, False
 
 

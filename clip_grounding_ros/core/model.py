@@ -104,7 +104,7 @@ def load_encoder(model: str = DEFAULT_HUB_MODEL, device: str = 'auto',
     :class:`ModelLoadError` with one message that says how to provide the weights.
     ``half`` defaults to fp16 on CUDA and fp32 on the CPU.
     """
-    from transformers import CLIPModel, CLIPProcessor
+    from transformers import CLIPModel, CLIPTokenizer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # progress bars would flood the node logs
@@ -144,28 +144,42 @@ def load_encoder(model: str = DEFAULT_HUB_MODEL, device: str = 'auto',
             local_only = False
     try:
         clip = CLIPModel.from_pretrained(source, local_files_only=local_only, dtype=dtype)
-        processor = CLIPProcessor.from_pretrained(source, local_files_only=local_only)
+        tokenizer = CLIPTokenizer.from_pretrained(source, local_files_only=local_only)
+        image_processor = image_processor_class().from_pretrained(
+            source, local_files_only=local_only)
     except (OSError, ValueError, KeyError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelLoadError(
             f"could not load a CLIP model from '{model}': {first_line}\n"
             f"{_offline_help(DEFAULT_HUB_MODEL)}") from None
-    return HFClipEncoder(clip, processor, torch_device, text_cache_size=text_cache_size)
+    return HFClipEncoder(clip, tokenizer, image_processor, torch_device,
+                         text_cache_size=text_cache_size)
+
+
+def image_processor_class():
+    """The PIL image processor: only its normalisation constants are used, and the default
+    class warns at every load that torchvision (deliberately not installed) is missing."""
+    try:
+        from transformers import CLIPImageProcessorPil
+        return CLIPImageProcessorPil
+    except ImportError:  # transformers before 5 has only the one class
+        from transformers import CLIPImageProcessor
+        return CLIPImageProcessor
 
 
 class HFClipEncoder:
     """A transformers ``CLIPModel`` behind the :class:`ImageTextEncoder` protocol."""
 
-    def __init__(self, model, processor, device: torch.device, text_cache_size: int = 256):
+    def __init__(self, model, tokenizer, image_processor, device: torch.device,
+                 text_cache_size: int = 256):
         self.model = model.to(device).eval()
-        self.tokenizer = processor.tokenizer
+        self.tokenizer = tokenizer
         self.device = device
         self.dtype = next(self.model.parameters()).dtype
         vision = self.model.config.vision_config
         self.image_size = int(vision.image_size)
         self.patch_size = int(vision.patch_size)
         self.logit_scale = float(self.model.logit_scale.exp().item())
-        image_processor = processor.image_processor
         self._mean = torch.tensor(image_processor.image_mean, device=device).view(1, 3, 1, 1)
         self._std = torch.tensor(image_processor.image_std, device=device).view(1, 3, 1, 1)
         self._text_cache: OrderedDict[str, torch.Tensor] = OrderedDict()

@@ -73,10 +73,12 @@ def window_proposals(width: int, height: int, config: ProposalConfig) -> np.ndar
 
 
 def segment_proposals(image: np.ndarray, config: ProposalConfig) -> np.ndarray:
-    """Boxes of colour segments and of unions of touching segments.
+    """Boxes of colour segments, most object-like first, then unions of touching segments.
 
     Colours are clustered with k-means in Lab with lightness down-weighted, so shading
-    across an object's faces splits it less than a change of hue does.
+    across an object's faces splits it less than a change of hue does. A segment looks like
+    an object when it fills its box and its colour is rare in the frame (floor and walls
+    are the common colours), so those come first and survive a cap on the crop count.
     """
     height, width = image.shape[:2]
     scale = min(1.0, config.work_width / width)
@@ -93,15 +95,20 @@ def segment_proposals(image: np.ndarray, config: ProposalConfig) -> np.ndarray:
     _, labels, _ = cv2.kmeans(samples, clusters, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
     labels = labels.reshape(small.shape[:2])
     area = small.shape[0] * small.shape[1]
-    segments = []
+    segments, objectness = [], []
     for cluster in range(clusters):
+        mask = labels == cluster
+        rarity = 1.0 - mask.sum() / area
         count, _, stats, _ = cv2.connectedComponentsWithStats(
-            (labels == cluster).astype(np.uint8), connectivity=8)
+            mask.astype(np.uint8), connectivity=8)
         for x, y, w, h, pixels in stats[1:]:
             if pixels >= config.min_area * area and w * h <= config.max_area * area:
                 segments.append((x, y, x + w, y + h))
+                objectness.append(rarity * pixels / (w * h))
+    order = np.argsort(-np.array(objectness), kind='stable')
     # Pixels on a segment's border are blends and cluster elsewhere: widen by half a pixel.
-    segments = np.array(segments, dtype=np.float64).reshape(-1, 4) + [-0.5, -0.5, 0.5, 0.5]
+    segments = np.array(segments, dtype=np.float64).reshape(-1, 4)[order]
+    segments += [-0.5, -0.5, 0.5, 0.5]
     unions = _touching_unions(segments, config.max_area * area)
     boxes = np.concatenate([segments, unions]) / scale
     return np.clip(boxes, 0, [width, height, width, height])

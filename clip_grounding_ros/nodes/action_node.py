@@ -29,6 +29,7 @@ _DESCRIPTIONS = {
     'max_linear_accel': 'Linear acceleration limit (m/s^2)',
     'max_angular_accel': 'Angular acceleration limit (rad/s^2)',
     'k_linear': 'Forward speed per metre still to go (1/s)',
+    'min_linear': 'Slowest forward speed while approaching (m/s), so the robot arrives',
     'k_angular': 'Turn rate per radian of bearing (1/s)',
     'stop_distance': 'Stop when the target point is this close to the base origin (m)',
     'align_angle': 'Beyond this bearing (rad) turn in place before driving',

@@ -13,6 +13,7 @@ import math
 
 import cv2
 import numpy as np
+import torch
 from geometry_msgs.msg import Point, PoseStamped, Vector3
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
@@ -38,6 +39,8 @@ PARAMS = (
           'the bundled simulator model', read_only=True),
     Param('device', 'auto', 'Inference device: auto, cpu, cuda or cuda:N', read_only=True),
     Param('fp16', True, 'Use half precision on CUDA (ignored on the CPU)', read_only=True),
+    Param('cpu_threads', 0, 'Threads for inference on the CPU; 0 keeps the library default. '
+          '1 is often fastest when other nodes share a small CPU', read_only=True),
     Param('allow_download', True, 'Download a hub model that is not in the local cache; '
           'false keeps the robot strictly offline', read_only=True),
     Param('strategy', _DEFAULTS.strategy, 'Region strategy: crops (score proposals), dense '
@@ -83,11 +86,12 @@ class GroundingNode(Node):
         watch_parameters(self, PARAMS, self._apply)
         try:
             encoder = load_encoder(resolve_model(values['model']), device=values['device'],
-                                   half=values['fp16'] and not values['device'] == 'cpu'
-                                   and _cuda_requested(values['device']),
+                                   half=values['fp16'] and _cuda_requested(values['device']),
                                    allow_download=values['allow_download'])
         except ModelLoadError as error:
             raise ConfigError(str(error)) from None
+        if values['cpu_threads'] > 0:
+            torch.set_num_threads(values['cpu_threads'])
         self.grounder = Grounder(encoder, self.grounder_config)
         self.session = GroundingSession(lost_timeout=values['lost_timeout'])
         self.frame: Image | None = None
@@ -124,6 +128,8 @@ class GroundingNode(Node):
                 raise ConfigError(f'{name} must be > 0, got {values[name]}')
         if not values['base_frame']:
             raise ConfigError('base_frame must not be empty')
+        if values['cpu_threads'] < 0:
+            raise ConfigError(f"cpu_threads must be >= 0, got {values['cpu_threads']}")
         try:  # core validation raises ValueError; run_node reports only ConfigError cleanly
             config = GrounderConfig(
                 strategy=values['strategy'], score_threshold=values['score_threshold'],
@@ -324,7 +330,6 @@ def annotate(rgb: np.ndarray, result: GroundingResult) -> np.ndarray:
 
 
 def _cuda_requested(device: str) -> bool:
-    import torch
     return device.startswith('cuda') or (device == 'auto' and torch.cuda.is_available())
 
 

@@ -38,6 +38,12 @@ SIZE_FIELDS = {
 
 # Footprint of the simulated robot base; scenes must keep objects clear of its start pose.
 ROBOT_RADIUS = 0.18
+# The words people use for the simulator's colours and shapes: the training grammar's
+# vocabulary, and how a command's phrase is matched to scene objects.
+SHAPE_WORDS = {'box': ('box', 'cube', 'crate', 'block'),
+               'sphere': ('sphere', 'ball', 'orb'),
+               'cylinder': ('cylinder', 'can', 'tube', 'pillar')}
+COLOR_WORDS = {name: (name,) for name in COLORS} | {'purple': ('purple', 'violet')}
 
 
 
@@ -239,6 +245,18 @@ class Scene:
             for obj in self.objects
             if (color is None or obj.color == color) and (shape is None or obj.shape == shape)
         )
+
+    def objects_named(self, phrase: str) -> tuple[SceneObject, ...]:
+        """Objects a phrase such as "blue crate" or "the red ball" refers to (synonyms
+        understood); empty when it names no colour or shape of this world."""
+        words = set(phrase.lower().replace(',', ' ').split())
+        colors = [c for c, names in COLOR_WORDS.items() if words & set(names)]
+        shapes = [s for s, names in SHAPE_WORDS.items() if words & set(names)]
+        if not colors and not shapes:
+            return ()
+        return tuple(obj for obj in self.objects
+                     if (not colors or obj.color in colors)
+                     and (not shapes or obj.shape in shapes))
 
 
 OBJECT_REQUIRED = ('name', 'shape', 'color', 'size', 'position')

@@ -18,16 +18,12 @@ import numpy as np
 from ..core.grounding import DEFAULT_BACKGROUND_PROMPTS
 from ..core.proposals import ProposalConfig, box_iou, propose, square_crop
 from ..sim import COLORS, SHAPES, Scene, random_scene
-from ..sim.scene import ROBOT_RADIUS
+from ..sim.scene import COLOR_WORDS, ROBOT_RADIUS, SHAPE_WORDS
 
 COLOUR_NAMES = tuple(COLORS)
 # Held out of training entirely (images and captions) to measure generalisation to new
 # colour-shape combinations; each colour and shape still appears in other combinations.
 HELD_OUT_COMBOS = (('green', 'sphere'), ('yellow', 'cylinder'), ('purple', 'box'))
-SHAPE_WORDS = {'box': ('box', 'cube', 'crate', 'block'),
-               'sphere': ('sphere', 'ball', 'orb'),
-               'cylinder': ('cylinder', 'can', 'tube', 'pillar')}
-COLOUR_WORDS = {colour: (colour,) for colour in COLOUR_NAMES} | {'purple': ('purple', 'violet')}
 OBJECT_TEMPLATES = ('{}', 'a {}', 'the {}', 'a photo of a {}.', 'a photo of the {}.',
                     'go to the {}', 'drive to the {}', 'find the {}', 'look at the {}',
                     'pick up the {}', 'the {} over there', 'a picture of a {}')
@@ -82,10 +78,10 @@ class CaptionBank:
                 if (colour_name, shape_name) in HELD_OUT_COMBOS:
                     continue
                 self.full[(c, s)] = add([t.format(f'{cw} {sw}') for t in OBJECT_TEMPLATES
-                                         for cw in COLOUR_WORDS[colour_name]
+                                         for cw in COLOR_WORDS[colour_name]
                                          for sw in SHAPE_WORDS[shape_name]], OBJECT, c, s)
         self.colour_only = [add([t.format(cw) for t in COLOUR_ONLY
-                                 for cw in COLOUR_WORDS[name]], OBJECT, caption_colour=c)
+                                 for cw in COLOR_WORDS[name]], OBJECT, caption_colour=c)
                             for c, name in enumerate(COLOUR_NAMES)]
         self.shape_only = [add([t.format(sw) for t in SHAPE_ONLY for sw in SHAPE_WORDS[name]],
                                OBJECT, caption_shape=s) for s, name in enumerate(SHAPES)]

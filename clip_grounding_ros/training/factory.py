@@ -11,7 +11,9 @@ from dataclasses import asdict, dataclass
 from collections.abc import Iterable
 
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
-from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
+from transformers import CLIPConfig, CLIPModel, CLIPProcessor, CLIPTokenizer
+
+from ..core.model import image_processor_class
 
 BOS, EOS = '<|startoftext|>', '<|endoftext|>'
 
@@ -95,7 +97,7 @@ def build_clip(size: ModelSize, tokenizer: CLIPTokenizer, seed: int = 0
                            image_size=size.image_size, patch_size=size.patch_size),
         projection_dim=size.projection_dim)
     tokenizer.model_max_length = size.max_text_tokens
-    image_processor = CLIPImageProcessor(
+    image_processor = image_processor_class()(
         size={'shortest_edge': size.image_size},
         crop_size={'height': size.image_size, 'width': size.image_size})
     return CLIPModel(config), CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer)
