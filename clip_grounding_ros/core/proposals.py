@@ -7,6 +7,7 @@ multi-scale sliding windows as a fallback for objects segmentation splits or mis
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -77,8 +78,9 @@ def segment_proposals(image: np.ndarray, config: ProposalConfig) -> np.ndarray:
 
     Colours are clustered with k-means in Lab with lightness down-weighted, so shading
     across an object's faces splits it less than a change of hue does. A segment looks like
-    an object when it fills its box and its colour is rare in the frame (floor and walls
-    are the common colours), so those come first and survive a cap on the crop count.
+    an object when it fills a not too elongated box and its colour is rare in the frame
+    (floor and walls are the common colours; blended pixels along edges form thin strips),
+    so those come first and survive a cap on the crop count.
     """
     height, width = image.shape[:2]
     scale = min(1.0, config.work_width / width)
@@ -104,7 +106,8 @@ def segment_proposals(image: np.ndarray, config: ProposalConfig) -> np.ndarray:
         for x, y, w, h, pixels in stats[1:]:
             if pixels >= config.min_area * area and w * h <= config.max_area * area:
                 segments.append((x, y, x + w, y + h))
-                objectness.append(rarity * pixels / (w * h))
+                elongation = min(w, h) / max(w, h)
+                objectness.append(rarity * pixels / (w * h) * math.sqrt(elongation))
     order = np.argsort(-np.array(objectness), kind='stable')
     # Pixels on a segment's border are blends and cluster elsewhere: widen by half a pixel.
     segments = np.array(segments, dtype=np.float64).reshape(-1, 4)[order]
