@@ -29,6 +29,7 @@ from .sim import load_scene
 NODES = ('sim_node', 'camera_node', 'grounding_node', 'action_node')
 SUCCESS_MARGIN = 0.15  # m beyond stop_distance still counted as "stopped near it"
 STOPPED_SPEED = 0.02   # m/s and rad/s below which the base counts as stopped
+FACING_TOLERANCE = 0.25  # rad between the heading and the bearing to a faced object
 
 
 @dataclass
@@ -43,6 +44,7 @@ class EpisodeSpec:
     stop_after: float | None = None      # send "stop" this long after the command
     stall_camera_after: float | None = None  # freeze the camera process then
     settle: float = 3.0                  # after a stop or stall, watch this long
+    give_up: float = 5.0                 # end once lost/error with the robot still this long
     params_file: str = ''                # '' = config/sim_demo.yaml
     log_dir: str = ''                    # '' = a temporary folder
     parameters: dict = field(default_factory=dict)  # extra node:name -> value overrides
@@ -51,7 +53,7 @@ class EpisodeSpec:
 @dataclass
 class EpisodeResult:
     spec: EpisodeSpec
-    outcome: str                # reached | stopped | timeout | failed_to_start
+    outcome: str    # reached | facing | gave_up | stopped | moving | timeout | failed...
     success: bool
     reason: str
     sim_time: float             # simulated seconds from command to end
@@ -144,7 +146,7 @@ class Observer:
         from sensor_msgs.msg import Image
         from std_msgs.msg import String
 
-        from .nodes.common import LATEST_QOS, STATUS_QOS
+        from .nodes.common import COMMAND_LATCHED_QOS, LATEST_QOS, STATUS_QOS
 
         self.node = rclpy.create_node('episode_observer', context=context)
         self.lock = threading.Lock()
@@ -156,7 +158,9 @@ class Observer:
         self.speed = (0.0, 0.0)
         self.first_frame: np.ndarray | None = None
         self.last_cmd: tuple[float, float] | None = None
-        self.command_pub = self.node.create_publisher(String, 'command', 10)
+        # Transient-local: it matches both of each node's command subscriptions (latched and
+        # volatile), which receive every message once between them.
+        self.command_pub = self.node.create_publisher(String, 'command', COMMAND_LATCHED_QOS)
         self.node.create_subscription(String, 'action/status',
                                       lambda m: self._json('action', m), STATUS_QOS)
         self.node.create_subscription(String, 'grounding/status',
@@ -264,12 +268,12 @@ def _observe(spec, scene, observer: Observer, processes: NodeProcesses, log_dir:
             why = f'{", ".join(dead)} exited' if dead else 'nodes did not come up in 90 s'
             return result('failed_to_start', False, f'{why}; logs in {log_dir}', 0.0)
         time.sleep(0.1)
-    # Each of grounding_node and action_node listens with two subscriptions (latched and
-    # volatile); the volatile ones are the two this publisher can match.
-    if not observer.send(spec.command, subscribers=2, timeout=30.0):
+    # grounding_node and action_node listen with two subscriptions each.
+    if not observer.send(spec.command, subscribers=4, timeout=30.0):
         return result('failed_to_start', False, 'command subscribers not found', 0.0)
     start = observer.sim_time
-    event_done = False
+    event_time = None
+    facing_since = still_lost_since = None
     last_progress = 0.0
     while True:
         time.sleep(0.05)
@@ -277,21 +281,32 @@ def _observe(spec, scene, observer: Observer, processes: NodeProcesses, log_dir:
         if progress and time.monotonic() - last_progress > 1.0:
             last_progress = time.monotonic()
             progress(observer, now)
-        if spec.stop_after is not None and not event_done and now >= spec.stop_after:
-            observer.send('stop', subscribers=2, timeout=5.0)
-            event_done, event_time = True, now
-        if spec.stall_camera_after is not None and not event_done and \
+        if event_time is None and spec.stop_after is not None and now >= spec.stop_after:
+            observer.send('stop', subscribers=4, timeout=5.0)
+            event_time = now
+        if event_time is None and spec.stall_camera_after is not None and \
                 now >= spec.stall_camera_after:
             processes.pause('camera_node')
-            event_done, event_time = True, now
-        if event_done and now - event_time >= spec.settle:
-            stopped = abs(observer.speed[0]) < STOPPED_SPEED and \
-                abs(observer.speed[1]) < STOPPED_SPEED
-            reason = observer.action.get('reason', '')
-            return result('stopped' if stopped else 'moving', stopped, reason, start)
-        if observer.action.get('state') == 'reached':
+            event_time = now
+        moving = abs(observer.speed[0]) >= STOPPED_SPEED or \
+            abs(observer.speed[1]) >= STOPPED_SPEED
+        if event_time is not None and now - event_time >= spec.settle:
+            return result('moving' if moving else 'stopped', not moving,
+                          observer.action.get('reason', ''), start)
+        state = observer.action.get('state')
+        if state == 'reached':
             time.sleep(0.3)  # let the last odometry arrive
             return _judge(result('reached', False, '', start))
+        facing_since = (facing_since if facing_since is not None else now) \
+            if state == 'facing' else None
+        if facing_since is not None and now - facing_since >= 1.0:
+            return _judge(result('facing', False, '', start), observer.truth)
+        lost = observer.grounding.get('state') in ('lost', 'error') and not moving
+        still_lost_since = (still_lost_since if still_lost_since is not None else now) \
+            if lost else None
+        if event_time is None and still_lost_since is not None and \
+                now - still_lost_since >= spec.give_up:
+            return result('gave_up', False, observer.grounding.get('message', ''), start)
         if now >= spec.timeout:
             reason = (f"action {observer.action.get('state')}: "
                       f"{observer.action.get('reason')}")
@@ -302,9 +317,12 @@ def _observe(spec, scene, observer: Observer, processes: NodeProcesses, log_dir:
                           start)
 
 
-def _judge(result: EpisodeResult) -> EpisodeResult:
-    """Reached counts as success only near a named object, touching nothing, stopped."""
+def _judge(result: EpisodeResult, truth: dict | None = None) -> EpisodeResult:
+    """Success: for an approach, stopped near a named object (and nearer to it than to
+    anything else); for face/find, turned toward a named object; never touching anything."""
     problems = []
+    if result.outcome == 'facing':
+        return _judge_facing(result, truth or {})
     if result.final_distance is None:
         problems.append('the command names no object of this scene')
     elif result.final_distance > result.stop_distance + SUCCESS_MARGIN:
@@ -319,6 +337,26 @@ def _judge(result: EpisodeResult) -> EpisodeResult:
     result.success = not problems
     result.reason = '; '.join(problems) if problems else (
         f'reached {result.closest_object} ({result.final_distance:.2f} m)')
+    return result
+
+
+def _judge_facing(result: EpisodeResult, truth: dict) -> EpisodeResult:
+    scene = load_scene(result.spec.scene)
+    x, y, yaw = truth.get('robot', (0.0, 0.0, 0.0))
+    errors = {name: abs(math.remainder(math.atan2(scene.object(name).position[1] - y,
+                                                  scene.object(name).position[0] - x) - yaw,
+                                       math.tau))
+              for name in result.target_objects}
+    facing = min(errors, key=errors.get) if errors else None
+    problems = []
+    if facing is None or errors[facing] > FACING_TOLERANCE:
+        problems.append('not facing a named object')
+    if result.touched:
+        problems.append(f'touched {", ".join(result.touched)}')
+    result.success = not problems
+    result.closest_object = facing
+    result.reason = '; '.join(problems) if problems else (
+        f'facing {facing} ({math.degrees(errors[facing]):.0f} deg off)')
     return result
 
 

@@ -125,3 +125,22 @@ def test_classification_ranks_prompts_with_probabilities(tiny_encoder):
 def test_classification_needs_two_prompts(tiny_encoder, prompts):
     with pytest.raises(ValueError, match='two'):
         Grounder(tiny_encoder).classify(_frame(), prompts)
+
+
+def test_a_declared_vocabulary_refuses_unknown_words(tiny_model_dir, tmp_path):
+    import json
+    import shutil
+
+    from clip_grounding_ros.core.grounding import UnknownWordsError
+    from clip_grounding_ros.core.model import VOCABULARY_FILE, load_encoder
+
+    folder = tmp_path / 'closed'
+    shutil.copytree(tiny_model_dir, folder)
+    (folder / VOCABULARY_FILE).write_text(json.dumps(['blue', 'box', 'red', 'ball']))
+    encoder = load_encoder(str(folder), device='cpu')
+    grounder = Grounder(encoder, GrounderConfig(strategy='crops'))
+    assert grounder.ground(_frame(), 'Blue box').candidates
+    with pytest.raises(UnknownWordsError, match="'piano'") as error:
+        grounder.ground(_frame(), 'red piano')
+    assert 'closed vocabulary of 4 words' in str(error.value)
+    assert load_encoder(tiny_model_dir, device='cpu').vocabulary is None  # open vocabulary

@@ -14,6 +14,7 @@ background prompts ("the floor", "a wall", ...), so "nothing here matches" is a 
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from collections.abc import Sequence
@@ -106,6 +107,10 @@ class GrounderConfig:
             raise ValueError('; '.join(problems))
 
 
+class UnknownWordsError(ValueError):
+    """The phrase uses words a closed-vocabulary model was never trained on."""
+
+
 class Grounder:
     """Grounds phrases and classifies frames with one :class:`ImageTextEncoder`."""
 
@@ -119,9 +124,23 @@ class Grounder:
         phrase = phrase.strip()
         if not phrase:
             raise ValueError('the phrase to ground is empty')
+        self._check_vocabulary(phrase)
         prompts = [template.format(phrase) for template in self.config.prompt_templates]
         mean = self.encoder.encode_text(prompts).mean(dim=0)
         return mean / mean.norm().clamp_min(1e-12)
+
+    def _check_vocabulary(self, phrase: str) -> None:
+        """A model that declares its vocabulary cannot score other words meaningfully (an
+        unseen word embeds arbitrarily and may match anything), so refuse them."""
+        vocabulary = self.encoder.vocabulary
+        if vocabulary is None:
+            return
+        unknown = [w for w in re.findall(r'[a-z]+', phrase.lower()) if w not in vocabulary]
+        if unknown:
+            raise UnknownWordsError(
+                f"this model does not know {', '.join(repr(w) for w in unknown)}: it was "
+                f"trained on a closed vocabulary of {len(vocabulary)} words (the simulator's "
+                'colours and shapes); use a CLIP model for open-vocabulary commands')
 
     def _text_bank(self, phrase: str) -> torch.Tensor:
         """Rows: the phrase, then the background prompts (all cached by the encoder)."""

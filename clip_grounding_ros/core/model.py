@@ -7,6 +7,7 @@ protocol; :class:`HFClipEncoder` implements it with transformers' CLIP classes.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
@@ -21,6 +22,8 @@ import numpy as np
 import torch
 
 DEFAULT_HUB_MODEL = 'openai/clip-vit-base-patch32'
+# Optional file in a model folder: the words a closed-vocabulary model was trained on.
+VOCABULARY_FILE = 'vocabulary.json'
 HUB_PROBE_TIMEOUT_S = 3.0
 
 
@@ -34,6 +37,7 @@ class ImageTextEncoder(Protocol):
     image_size: int
     patch_size: int
     logit_scale: float
+    vocabulary: frozenset[str] | None  # None: open vocabulary (CLIP proper)
 
     def encode_text(self, phrases: Sequence[str]) -> torch.Tensor:
         """Unit-norm embeddings, one row per phrase (cached per phrase)."""
@@ -152,8 +156,11 @@ def load_encoder(model: str = DEFAULT_HUB_MODEL, device: str = 'auto',
         raise ModelLoadError(
             f"could not load a CLIP model from '{model}': {first_line}\n"
             f"{_offline_help(DEFAULT_HUB_MODEL)}") from None
+    vocabulary_path = Path(source) / VOCABULARY_FILE
+    vocabulary = (frozenset(json.loads(vocabulary_path.read_text()))
+                  if local_only and vocabulary_path.is_file() else None)
     return HFClipEncoder(clip, tokenizer, image_processor, torch_device,
-                         text_cache_size=text_cache_size)
+                         text_cache_size=text_cache_size, vocabulary=vocabulary)
 
 
 def image_processor_class():
@@ -171,8 +178,9 @@ class HFClipEncoder:
     """A transformers ``CLIPModel`` behind the :class:`ImageTextEncoder` protocol."""
 
     def __init__(self, model, tokenizer, image_processor, device: torch.device,
-                 text_cache_size: int = 256):
+                 text_cache_size: int = 256, vocabulary: frozenset[str] | None = None):
         self.model = model.to(device).eval()
+        self.vocabulary = vocabulary
         self.tokenizer = tokenizer
         self.device = device
         self.dtype = next(self.model.parameters()).dtype

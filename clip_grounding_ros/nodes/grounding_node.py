@@ -22,7 +22,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from ..core.commands import CommandError, parse_command
 from ..core.geometry import CameraMount, GeometryError, TargetPoint, locate_box
-from ..core.grounding import Grounder, GrounderConfig, GroundingResult
+from ..core.grounding import Grounder, GrounderConfig, GroundingResult, UnknownWordsError
 from ..core.images import ImageError
 from ..core.model import DEFAULT_HUB_MODEL, ModelLoadError, load_encoder
 from ..core.session import CLASSIFYING, GroundingSession
@@ -33,6 +33,7 @@ from .common import (LATEST_QOS, SENSOR_QOS, STATUS_QOS, CommandSubscription, Co
 from ..resources import resolve_model
 
 _DEFAULTS = GrounderConfig()
+HEARTBEAT_S = 1.0  # status period while nothing is being grounded (the action node watches)
 PARAMS = (
     Param('model', DEFAULT_HUB_MODEL, 'CLIP model: a Hugging Face hub id, the path of a '
           'local folder saved with save_pretrained, or package://clip_grounding_ros/... for '
@@ -102,6 +103,8 @@ class GroundingNode(Node):
         self.last_result: GroundingResult | None = None
         self.last_point: TargetPoint | None = None
         self.classification: list[tuple[str, float]] = []
+        self.last_status_time = -float('inf')
+        self.last_command_text = ''
 
         self.create_subscription(Image, 'grounding/image', self._on_image, SENSOR_QOS)
         self.create_subscription(CameraInfo, 'grounding/camera_info', self._on_info, SENSOR_QOS)
@@ -170,25 +173,37 @@ class GroundingNode(Node):
             self.get_logger().warning(str(error))
             self._publish_status(text=text)
             return
+        if command.target:
+            try:
+                self.grounder.phrase_embedding(command.target)  # encoded once, here
+            except UnknownWordsError as error:
+                self.session.on_bad_command(str(error))
+                self.get_logger().warning(str(error))
+                self._publish_status(text=text)
+                return
         self.session.on_command(command, self._now())
         self.last_result, self.last_point, self.classification = None, None, []
         self.get_logger().info(f"command '{text}' -> {command.intent} '{command.target}'")
-        if self.session.grounding:
-            self.grounder.phrase_embedding(command.target)  # encoded once, here
-        else:
+        if not self.session.grounding:
             self._clear_markers()
         self._publish_status()
         self._tick()  # act on the newest frame now rather than at the next tick
 
     # -- processing ---------------------------------------------------------------------------
     def _tick(self) -> None:
-        if not (self.session.grounding or self.session.classifying):
-            return
         now = self._now()
-        if self.frame is None or now - self.frame_received > self.settings['image_timeout']:
-            waited = 'yet' if self.frame is None else f'for {now - self.frame_received:.1f} s'
+        if not (self.session.grounding or self.session.classifying):
+            if now - self.last_status_time >= HEARTBEAT_S:
+                self._publish_status()  # idle, stopped or error: still alive, still saying why
+            return
+        # A node that just started gets image_timeout to receive its first frame.
+        last_frame = self.session.command_time if self.frame is None else self.frame_received
+        if now - last_frame > self.settings['image_timeout']:
+            waited = 'yet' if self.frame is None else f'for {now - last_frame:.1f} s'
             self.session.on_error(f'no camera frames on grounding/image {waited}')
             self._publish_status()
+            return
+        if self.frame is None:
             return
         frame = self.frame
         if self.processed_stamp == frame.header.stamp:
@@ -252,10 +267,13 @@ class GroundingNode(Node):
         self._publish_markers(frame)
 
     def _publish_status(self, frame: Image | None = None, text: str | None = None) -> None:
+        self.last_status_time = self._now()
+        if text is not None:
+            self.last_command_text = text
         session, command, result = self.session, self.session.command, self.last_result
         status = {
             'state': session.state, 'message': session.message, 'command_id': session.command_id,
-            'command': command.text if command else (text or ''),
+            'command': command.text if command else self.last_command_text,
             'intent': command.intent if command else '',
             'target': command.target if command else '',
             'strategy': self.grounder_config.strategy,

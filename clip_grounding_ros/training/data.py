@@ -110,6 +110,16 @@ class CaptionBank:
         return np.concatenate([chosen, self.run_time_background, extra]).astype(np.int64)
 
 
+def vocabulary() -> list[str]:
+    """The words of every caption that describes something in the simulator (object and
+    background captions; the unknown-object negatives are not vocabulary). Saved with the
+    model, so grounding can refuse phrases the model was never taught."""
+    bank = CaptionBank()
+    words = {word for text, kind in zip(bank.texts, bank.kind, strict=True) if kind != UNKNOWN
+             for word in re.findall(r'[a-z]+', text.lower())}
+    return sorted(words)
+
+
 def caption_corpus() -> list[str]:
     """All captions, for learning the tokenizer's vocabulary (held-out nouns never occur)."""
     return CaptionBank().texts

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from ..sim import SHAPES
 from . import data
-from ..core.model import as_features
+from ..core.model import VOCABULARY_FILE, as_features
 from .factory import ModelSize, build_clip, build_tokenizer
 
 
@@ -255,6 +255,7 @@ def main(argv=None) -> None:
               'train_seconds': round(time.time() - train_start, 1),
               'torch': torch.__version__}
     (out / 'training_report.json').write_text(json.dumps(report, indent=2) + '\n')
+    (out / VOCABULARY_FILE).write_text(json.dumps(data.vocabulary()) + '\n')
     print(json.dumps(metrics), flush=True)
 
 

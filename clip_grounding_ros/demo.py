@@ -1,0 +1,137 @@
+"""The simulated demo: a robot in MuJoCo hears a command and drives to the named object.
+
+    python -m clip_grounding_ros.demo [--command "go to the blue box"] [--scene boxes]
+                                      [--model PATH_OR_HUB_ID] [--speed 1.0]
+
+Starts the simulator and the three nodes headless (clip_grounding_ros.episode), prints a
+progress line while the robot works, and writes demo_output/: a top-down plot of the scene
+with the robot's path, the first annotated camera frame, and summary.json. Exits non-zero
+when the robot did not stop near the named object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import cv2
+
+from .episode import EpisodeResult, EpisodeSpec, default_environment, run_episode
+from .sim import COLORS, load_scene
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--command', default='go to the blue box', help='what to say')
+    parser.add_argument('--scene', default='boxes',
+                        help="'boxes', 'mixed', 'random:<seed>' or a scene YAML file")
+    parser.add_argument('--model', default='',
+                        help='CLIP model for grounding (folder or hub id); default: the '
+                        'bundled simulator model')
+    parser.add_argument('--speed', type=float, default=1.0,
+                        help='simulated seconds per wall second (1.0: real time; CPU-only '
+                        'grounding keeps up with about 1.0)')
+    parser.add_argument('--timeout', type=float, default=60.0,
+                        help='give up after this many simulated seconds')
+    parser.add_argument('--output', default='demo_output', help='folder for the results')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    default_environment()
+    output = Path(args.output)
+    output.mkdir(parents=True, exist_ok=True)
+    spec = EpisodeSpec(scene=args.scene, command=args.command, model=args.model,
+                       realtime_factor=args.speed, timeout=args.timeout,
+                       log_dir=str(output / 'logs'))
+    print(f"demo: scene '{args.scene}', command '{args.command}' (node logs in "
+          f'{spec.log_dir})', flush=True)
+    result = run_episode(spec, progress=_print_progress)
+    if sys.stdout.isatty():
+        print(flush=True)
+    write_artifacts(result, output)
+    summary = result.summary()
+    print(f"{'SUCCESS' if result.success else 'FAILURE'}: {result.reason}")
+    print(f"  simulated time {summary['sim_time']} s, final distance to the named object "
+          f"{summary['final_distance']} m, closest object {summary['reached_object']}, "
+          f"touched {summary['touched'] or 'nothing'}")
+    print(f'  results in {output}/ (summary.json, top_down.png, first_frame.png)')
+    return 0 if result.success else 1
+
+
+def _print_progress(observer, now: float) -> None:
+    grounding, action = observer.grounding, observer.action
+    score = grounding.get('score')
+    distance = grounding.get('distance')
+    line = (f"  t={now:5.1f} s  grounding: {grounding.get('state', '-'):9s}"
+            f"{'' if score is None else f' score {score:.2f}'}"
+            f"{'' if distance is None else f' at {distance:.2f} m'}"
+            f"  action: {action.get('state', '-')}")
+    # One line updated in place on a terminal; a line per update in a log.
+    sys.stdout.write(f'\r{line:100s}' if sys.stdout.isatty() else line + '\n')
+    sys.stdout.flush()
+
+
+def write_artifacts(result: EpisodeResult, output: Path) -> None:
+    (output / 'summary.json').write_text(json.dumps(result.summary(), indent=2) + '\n')
+    if result.first_frame is not None:
+        cv2.imwrite(str(output / 'first_frame.png'),
+                    cv2.cvtColor(result.first_frame, cv2.COLOR_RGB2BGR))
+    plot_top_down(result, output / 'top_down.png')
+
+
+def plot_top_down(result: EpisodeResult, path: Path) -> None:
+    """The scene from above: objects in their colours, the named target ringed, the path."""
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from matplotlib import patches, transforms
+
+    scene = load_scene(result.spec.scene)
+    figure, axes = plt.subplots(figsize=(6.4, 6.4), dpi=100)
+    half = scene.room_size / 2
+    axes.add_patch(patches.Rectangle((-half, -half), 2 * half, 2 * half, fill=False,
+                                     edgecolor='0.4', linewidth=2))
+    for obj in scene.objects:
+        colour = COLORS[obj.color]
+        x, y = obj.position
+        if obj.shape == 'box':
+            shape = patches.Rectangle((x - obj.size[0], y - obj.size[1]), 2 * obj.size[0],
+                                      2 * obj.size[1], facecolor=colour, edgecolor='0.2')
+            shape.set_transform(transforms.Affine2D().rotate_around(x, y, obj.yaw)
+                                + axes.transData)
+        else:
+            shape = patches.Circle((x, y), obj.size[0], facecolor=colour, edgecolor='0.2')
+        axes.add_patch(shape)
+        if obj.name in result.target_objects:
+            axes.add_patch(patches.Circle((x, y), obj.footprint_radius + 0.15, fill=False,
+                                          edgecolor='magenta', linewidth=2, linestyle='--'))
+            axes.annotate('target', (x, y + obj.footprint_radius + 0.2), ha='center',
+                          color='magenta')
+    if result.path:
+        xs, ys = zip(*result.path, strict=True)
+        axes.plot(xs, ys, color='black', linewidth=1.5, label='robot path')
+        axes.add_patch(patches.Circle(result.path[-1], 0.18, fill=False, edgecolor='black'))
+    start_x, start_y, start_yaw = scene.robot_start
+    axes.arrow(start_x, start_y, 0.4 * math.cos(start_yaw), 0.4 * math.sin(start_yaw),
+               width=0.05, color='0.3', label='start')
+    verdict = 'success' if result.success else 'failure'
+    axes.set_title(f"'{result.spec.command}' - {verdict}\n{result.reason}", fontsize=9)
+    axes.set_aspect('equal')
+    axes.set_xlim(-half - 0.2, half + 0.2)
+    axes.set_ylim(-half - 0.2, half + 0.2)
+    axes.set_xlabel('x (m)')
+    axes.set_ylabel('y (m)')
+    axes.legend(loc='lower left', fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
