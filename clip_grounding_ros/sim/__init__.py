@@ -7,8 +7,10 @@ already rendered views, does not need MuJoCo installed.
 """
 
 from clip_grounding_ros.sim.scene import (
+    COLOR_WORDS,
     COLORS,
     ROBOT_RADIUS,
+    SHAPE_WORDS,
     SHAPES,
     Light,
     Scene,
@@ -33,8 +35,10 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    'COLOR_WORDS',
     'COLORS',
     'ROBOT_RADIUS',
+    'SHAPE_WORDS',
     'SHAPES',
     'CameraSpec',
     'Light',

@@ -17,8 +17,7 @@ import numpy as np
 
 from ..core.grounding import DEFAULT_BACKGROUND_PROMPTS
 from ..core.proposals import ProposalConfig, box_iou, propose, square_crop
-from ..sim import COLORS, SHAPES, Scene, random_scene
-from ..sim.scene import COLOR_WORDS, ROBOT_RADIUS, SHAPE_WORDS
+from ..sim import COLOR_WORDS, COLORS, ROBOT_RADIUS, SHAPE_WORDS, SHAPES, Scene, random_scene
 
 COLOUR_NAMES = tuple(COLORS)
 # Held out of training entirely (images and captions) to measure generalisation to new
