@@ -35,7 +35,6 @@ setup(
     maintainer_email='clip-grounding-ros@example.com',
     description='Ground spoken-style commands in camera images with CLIP and drive a robot there.',
     license='Apache-2.0',
-    tests_require=['pytest'],
     entry_points={
         'console_scripts': [
             f'camera_node = {PACKAGE}.nodes.camera_node:main',

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import rclpy
 from rcl_interfaces.msg import ParameterDescriptor, ParameterType, SetParametersResult
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 
 try:
@@ -213,7 +214,13 @@ def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> int:
     status = 0
     try:
         node = factory()
-        rclpy.spin(node)
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        # Python runs signal handlers only between bytecodes, and rclpy.spin waits in C with
+        # no timeout: a node whose inputs went quiet (sim_node once action_node has exited
+        # under `ros2 launch`) would never see the SIGINT. The timeout bounds that delay.
+        while True:
+            executor.spin_once(timeout_sec=0.2)
     except KeyboardInterrupt:
         pass
     except ConfigError as error:

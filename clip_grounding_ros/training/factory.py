@@ -25,7 +25,7 @@ class ModelSize:
     image_size: int = 64
     patch_size: int = 8
     vision_width: int = 192
-    vision_layers: int = 6
+    vision_layers: int = 8
     vision_heads: int = 6
     text_width: int = 128
     text_layers: int = 3

@@ -1,0 +1,112 @@
+"""The grounding pipeline on a robot: camera_node, grounding_node and action_node.
+
+    ros2 launch clip_grounding_ros grounding.launch.py image_topic:=/oak/rgb/image_raw \
+        camera_info_topic:=/oak/rgb/camera_info command:='go to the red chair'
+
+Parameters come from params_file (config/grounding.yaml by default); the model, device,
+command, compressed and use_sim_time arguments override it only when given. Topics are
+remapped, so the nodes' own names (camera/image_raw, cmd_vel, ...) stay fixed.
+"""
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.conditions import IfCondition
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node
+from launch_ros.substitutions import FindPackageShare
+
+from clip_grounding_ros.launch_support import given_parameters
+
+# Per node: parameter -> (launch argument, type or {argument value: parameter value}).
+OVERRIDES = {
+    'camera_node': {
+        'input': ('compressed', {'true': 'compressed', 'false': 'raw'}),
+        'use_sim_time': ('use_sim_time', bool),
+    },
+    'grounding_node': {
+        'model': ('model', str),
+        'device': ('device', str),
+        'initial_command': ('command', str),
+        'use_sim_time': ('use_sim_time', bool),
+    },
+    'action_node': {
+        'use_sim_time': ('use_sim_time', bool),
+    },
+}
+
+
+def _nodes(context):
+    params_file = LaunchConfiguration('params_file')
+    namespace = LaunchConfiguration('namespace')
+    image_topic = LaunchConfiguration('image_topic')
+    return [
+        Node(
+            package='clip_grounding_ros', executable='camera_node', name='camera_node',
+            namespace=namespace, output='screen',
+            parameters=[params_file, given_parameters(context, OVERRIDES['camera_node'])],
+            # Both image remaps, so input raw and compressed follow image_topic alike (the
+            # compressed one as image_transport names it: <image_topic>/compressed).
+            remappings=[('camera/image_raw', image_topic),
+                        ('camera/image_raw/compressed', [image_topic, '/compressed']),
+                        ('camera/camera_info', LaunchConfiguration('camera_info_topic'))]),
+        Node(
+            package='clip_grounding_ros', executable='grounding_node', name='grounding_node',
+            namespace=namespace, output='screen',
+            parameters=[params_file, given_parameters(context, OVERRIDES['grounding_node'])]),
+        Node(
+            package='clip_grounding_ros', executable='action_node', name='action_node',
+            namespace=namespace, output='screen',
+            parameters=[params_file, given_parameters(context, OVERRIDES['action_node'])],
+            remappings=[('cmd_vel', LaunchConfiguration('cmd_vel_topic'))],
+            condition=IfCondition(LaunchConfiguration('with_action'))),
+    ]
+
+
+def generate_launch_description():
+    return LaunchDescription([
+        DeclareLaunchArgument(
+            'params_file',
+            default_value=PathJoinSubstitution(
+                [FindPackageShare('clip_grounding_ros'), 'config', 'grounding.yaml']),
+            description='Parameters of camera_node, grounding_node and action_node; under a '
+                        'namespace its keys must match it, as the /**/<node> keys of '
+                        'config/grounding.yaml do'),
+        DeclareLaunchArgument(
+            'namespace', default_value='',
+            description='Namespace of the three nodes and their relative topics (e.g. robot1)'),
+        DeclareLaunchArgument(
+            'image_topic', default_value='camera/image_raw',
+            description='Colour image topic (sensor_msgs/Image); with compressed:=true the '
+                        'node subscribes <image_topic>/compressed'),
+        DeclareLaunchArgument(
+            'camera_info_topic', default_value='camera/camera_info',
+            description='CameraInfo topic of that camera'),
+        DeclareLaunchArgument(
+            'compressed', default_value='', choices=['', 'true', 'false'],
+            description="true: subscribe <image_topic>/compressed (camera_node input "
+                        "'compressed'); false: raw images; empty: the params file's input"),
+        DeclareLaunchArgument(
+            'cmd_vel_topic', default_value='cmd_vel',
+            description='Velocity command topic of the base (Twist, or TwistStamped with '
+                        'action_node twist_stamped: true in the params file)'),
+        DeclareLaunchArgument(
+            'model', default_value='',
+            description='CLIP model: hub id, local folder or package:// URI; empty: the '
+                        "params file's model"),
+        DeclareLaunchArgument(
+            'device', default_value='',
+            description="Inference device (auto, cpu, cuda, cuda:N); empty: the params "
+                        "file's device"),
+        DeclareLaunchArgument(
+            'use_sim_time', default_value='', choices=['', 'true', 'false'],
+            description='Follow /clock (true in simulation); empty: the params file decides'),
+        DeclareLaunchArgument(
+            'with_action', default_value='true', choices=['true', 'false'],
+            description='Start action_node; false runs perception only and never moves the '
+                        'robot'),
+        DeclareLaunchArgument(
+            'command', default_value='',
+            description="A command to run at start-up, e.g. 'go to the blue box'; empty: "
+                        'wait for one on the command topic'),
+        OpaqueFunction(function=_nodes),
+    ])
