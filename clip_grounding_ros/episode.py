@@ -210,8 +210,6 @@ def run_episode(spec: EpisodeSpec, progress=None) -> EpisodeResult:
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
 
-    from .nodes.common import STATUS_QOS  # noqa: F401 - fail early without ROS
-
     scene = load_scene(spec.scene)
     log_dir = Path(spec.log_dir or tempfile.mkdtemp(prefix='episode_'))
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -297,13 +295,11 @@ def _observe(spec, scene, observer: Observer, processes: NodeProcesses, log_dir:
         if state == 'reached':
             time.sleep(0.3)  # let the last odometry arrive
             return _judge(result('reached', False, '', start))
-        facing_since = (facing_since if facing_since is not None else now) \
-            if state == 'facing' else None
+        facing_since = _held_since(state == 'facing', facing_since, now)
         if facing_since is not None and now - facing_since >= 1.0:
             return _judge(result('facing', False, '', start), observer.truth)
         lost = observer.grounding.get('state') in ('lost', 'error') and not moving
-        still_lost_since = (still_lost_since if still_lost_since is not None else now) \
-            if lost else None
+        still_lost_since = _held_since(lost, still_lost_since, now)
         if event_time is None and still_lost_since is not None and \
                 now - still_lost_since >= spec.give_up:
             return result('gave_up', False, observer.grounding.get('message', ''), start)
@@ -315,6 +311,13 @@ def _observe(spec, scene, observer: Observer, processes: NodeProcesses, log_dir:
         if dead:
             return result('failed', False, f'{", ".join(dead)} exited; logs in {log_dir}',
                           start)
+
+
+def _held_since(condition: bool, since: float | None, now: float) -> float | None:
+    """When an ongoing condition started (``now`` if it just did), or None once it stops."""
+    if not condition:
+        return None
+    return now if since is None else since
 
 
 def _judge(result: EpisodeResult, truth: dict | None = None) -> EpisodeResult:

@@ -7,15 +7,18 @@ script a larger one.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
 from transformers import CLIPConfig, CLIPModel, CLIPProcessor, CLIPTokenizer
 
 from ..core.model import image_processor_class
 
 BOS, EOS = '<|startoftext|>', '<|endoftext|>'
+# CLIP's word splitting pattern (letters, single digits, punctuation runs).
+CLIP_WORDS = Regex(r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+""")
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ def build_tokenizer(corpus: Iterable[str], vocab_size: int) -> CLIPTokenizer:
     tokenizer = Tokenizer(models.BPE(end_of_word_suffix='</w>', unk_token=EOS))
     tokenizer.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Lowercase()])
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(pattern=_CLIP_WORDS, behavior='removed', invert=True),
+        pre_tokenizers.Split(pattern=CLIP_WORDS, behavior='removed', invert=True),
         pre_tokenizers.ByteLevel(add_prefix_space=False)])
     alphabet = pre_tokenizers.ByteLevel.alphabet()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[BOS, EOS],
@@ -61,19 +64,10 @@ def build_tokenizer(corpus: Iterable[str], vocab_size: int) -> CLIPTokenizer:
     for char in sorted(alphabet):
         for piece in (char, char + '</w>'):
             vocab.setdefault(piece, len(vocab))
-    merges = [tuple(line.split(' ')) for line in _merges(tokenizer)]
+    # The trained model's merges, as (left, right) pairs (the JSON form is the stable API).
+    merges = [tuple(m.split(' ')) if isinstance(m, str) else tuple(m)
+              for m in json.loads(tokenizer.to_str())['model']['merges']]
     return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=64)
-
-
-def _merges(tokenizer: Tokenizer) -> list[str]:
-    import json
-    model = json.loads(tokenizer.to_str())['model']
-    return [m if isinstance(m, str) else ' '.join(m) for m in model['merges']]
-
-
-# CLIP's word splitting pattern (letters, single digits, punctuation runs).
-_CLIP_WORDS = __import__('tokenizers').Regex(
-    r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+""")
 
 
 def build_clip(size: ModelSize, tokenizer: CLIPTokenizer, seed: int = 0
@@ -101,7 +95,3 @@ def build_clip(size: ModelSize, tokenizer: CLIPTokenizer, seed: int = 0
         size={'shortest_edge': size.image_size},
         crop_size={'height': size.image_size, 'width': size.image_size})
     return CLIPModel(config), CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer)
-
-
-def describe(size: ModelSize) -> dict:
-    return asdict(size)
