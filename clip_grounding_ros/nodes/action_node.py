@@ -19,8 +19,8 @@ from std_msgs.msg import String
 from ..core.commands import STOP, CommandError, parse_command
 from ..core.control import MotionConfig, MotionController
 from .common import (SENSOR_QOS, STATUS_QOS, CommandSubscription, ConfigError, Param,
-                     declare_parameters, parameter_values, publish_json, stamp_seconds,
-                     watch_parameters)
+                     declare_parameters, now_seconds, parameter_values, publish_json,
+                     stamp_seconds, watch_parameters)
 
 _DEFAULTS = MotionConfig()
 _DESCRIPTIONS = {
@@ -83,9 +83,6 @@ class ActionNode(Node):
         self.controller.config = self._motion_config(values)
         self.base_frame = values['base_frame']
 
-    def _now(self) -> float:
-        return self.get_clock().now().nanoseconds * 1e-9
-
     # -- inputs ---------------------------------------------------------------------------
     def _on_command(self, text: str) -> None:
         """Only stop is acted on here (at once); other commands arrive via the status."""
@@ -104,7 +101,7 @@ class ActionNode(Node):
             self.get_logger().warning(f'unreadable grounding status: {msg.data[:80]!r}',
                                    throttle_duration_sec=5.0)
             return
-        now = self._now()
+        now = now_seconds(self)
         if intent:
             self.controller.on_command(intent, status.get('command_id'), now)
         elif state == 'error':
@@ -123,7 +120,7 @@ class ActionNode(Node):
 
     # -- output ---------------------------------------------------------------------------
     def _control(self) -> None:
-        now = self._now()
+        now = now_seconds(self)
         output = self.controller.step(now)
         self._publish_velocity(output.linear, output.angular)
         if output.state != self.last_state or self.last_status_time is None or \

@@ -19,7 +19,7 @@ from ..core.images import ImageError
 from ..core.sources import FrameSource, SourceError
 from .common import (LATEST_QOS, SENSOR_QOS, STATUS_QOS, ConfigError, Param, compressed_to_rgb,
                      declare_parameters, image_to_rgb, intrinsics_to_camera_info,
-                     parameter_values, publish_json, rgb_to_image, stamp_seconds,
+                     now_seconds, parameter_values, publish_json, rgb_to_image, stamp_seconds,
                      watch_parameters)
 
 INPUTS = ('raw', 'compressed', 'opencv')
@@ -127,7 +127,7 @@ class CameraNode(Node):
     def _forward(self, header: Header, decode, local: bool = False) -> None:
         self.counts['received'] += 1
         limit = self._settings['max_rate_hz']
-        now = self.get_clock().now().nanoseconds * 1e-9
+        now = now_seconds(self)
         if limit > 0 and self.last_forward is not None and now - self.last_forward < 1.0 / limit:
             self.counts['rate_limited'] += 1
             return

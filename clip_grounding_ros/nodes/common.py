@@ -50,6 +50,11 @@ class ConfigError(ValueError):
 
 
 # -- messages ---------------------------------------------------------------------------
+def now_seconds(node: Node) -> float:
+    """The node's ROS time in seconds (simulated time under use_sim_time)."""
+    return node.get_clock().now().nanoseconds * 1e-9
+
+
 def stamp_seconds(stamp) -> float:
     return stamp.sec + stamp.nanosec * 1e-9
 

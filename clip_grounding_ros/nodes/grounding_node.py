@@ -28,8 +28,8 @@ from ..core.model import DEFAULT_HUB_MODEL, ModelLoadError, load_encoder
 from ..core.session import CLASSIFYING, GroundingSession
 from .common import (LATEST_QOS, SENSOR_QOS, STATUS_QOS, CommandSubscription, ConfigError,
                      Param, camera_info_to_intrinsics, declare_parameters,
-                     depth_image_to_metres, image_to_rgb, parameter_values, publish_json,
-                     rgb_to_image, stamp_seconds, watch_parameters)
+                     depth_image_to_metres, image_to_rgb, now_seconds, parameter_values,
+                     publish_json, rgb_to_image, stamp_seconds, watch_parameters)
 from ..resources import resolve_model
 
 _DEFAULTS = GrounderConfig()
@@ -87,7 +87,7 @@ class GroundingNode(Node):
         watch_parameters(self, PARAMS, self._apply)
         try:
             encoder = load_encoder(resolve_model(values['model']), device=values['device'],
-                                   half=values['fp16'] and _cuda_requested(values['device']),
+                                   half=None if values['fp16'] else False,  # None: fp16 on CUDA
                                    allow_download=values['allow_download'])
         except ModelLoadError as error:
             raise ConfigError(str(error)) from None
@@ -153,11 +153,8 @@ class GroundingNode(Node):
             self.timer.timer_period_ns = round(1e9 / values['rate_hz'])
 
     # -- inputs -------------------------------------------------------------------------------
-    def _now(self) -> float:
-        return self.get_clock().now().nanoseconds * 1e-9
-
     def _on_image(self, msg: Image) -> None:
-        self.frame, self.frame_received = msg, self._now()
+        self.frame, self.frame_received = msg, now_seconds(self)
 
     def _on_info(self, msg: CameraInfo) -> None:
         self.camera_info = msg
@@ -168,20 +165,14 @@ class GroundingNode(Node):
     def handle_command(self, text: str) -> None:
         try:
             command = parse_command(text)
-        except CommandError as error:
+            if command.target:
+                self.grounder.phrase_embedding(command.target)  # encoded once, here
+        except (CommandError, UnknownWordsError) as error:
             self.session.on_bad_command(str(error))
             self.get_logger().warning(str(error))
             self._publish_status(text=text)
             return
-        if command.target:
-            try:
-                self.grounder.phrase_embedding(command.target)  # encoded once, here
-            except UnknownWordsError as error:
-                self.session.on_bad_command(str(error))
-                self.get_logger().warning(str(error))
-                self._publish_status(text=text)
-                return
-        self.session.on_command(command, self._now())
+        self.session.on_command(command, now_seconds(self))
         self.last_result, self.last_point, self.classification = None, None, []
         self.get_logger().info(f"command '{text}' -> {command.intent} '{command.target}'")
         if not self.session.grounding:
@@ -191,7 +182,7 @@ class GroundingNode(Node):
 
     # -- processing ---------------------------------------------------------------------------
     def _tick(self) -> None:
-        now = self._now()
+        now = now_seconds(self)
         if not (self.session.grounding or self.session.classifying):
             if now - self.last_status_time >= HEARTBEAT_S:
                 self._publish_status()  # idle, stopped or error: still alive, still saying why
@@ -267,7 +258,7 @@ class GroundingNode(Node):
         self._publish_markers(frame)
 
     def _publish_status(self, frame: Image | None = None, text: str | None = None) -> None:
-        self.last_status_time = self._now()
+        self.last_status_time = now_seconds(self)
         if text is not None:
             self.last_command_text = text
         session, command, result = self.session, self.session.command, self.last_result
@@ -345,10 +336,6 @@ def annotate(rgb: np.ndarray, result: GroundingResult) -> np.ndarray:
         cv2.putText(image, text, (x1 + 2, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
                     colour, 1, cv2.LINE_AA)
     return image
-
-
-def _cuda_requested(device: str) -> bool:
-    return device.startswith('cuda') or (device == 'auto' and torch.cuda.is_available())
 
 
 def main(args=None):
