@@ -40,7 +40,7 @@ setup(
             f'camera_node = {PACKAGE}.nodes.camera_node:main',
             f'grounding_node = {PACKAGE}.nodes.grounding_node:main',
             f'action_node = {PACKAGE}.nodes.action_node:main',
-            f'sim_node = {PACKAGE}.nodes.sim_node:main',
+            f'sim_node = {PACKAGE}.sim.sim_node:main',
         ],
     },
 )

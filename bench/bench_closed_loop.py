@@ -20,7 +20,7 @@ import tempfile
 
 import numpy as np
 
-from clip_grounding_ros.episode import EpisodeSpec, default_environment, run_episode
+from clip_grounding_ros.demo.episode import EpisodeSpec, default_environment, run_episode
 from clip_grounding_ros.sim import ROBOT_RADIUS, SHAPE_WORDS, SimWorld, load_scene
 from clip_grounding_ros.training.data import HELD_OUT_COMBOS
 

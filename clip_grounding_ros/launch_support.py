@@ -1,28 +1,36 @@
-"""What the package's launch files share: launch arguments that override node parameters.
+"""What the package's launch files share: parameter overrides and the nodes' supervision.
 
 A params file is the authoritative configuration of a node. A launch argument that stands for
 a parameter therefore defaults to '' and changes nothing until it is given; only then does it
-override the params file's value. Needs launch and launch_ros (a ROS 2 installation).
+override the params file's value.
+
+Every node a launch file starts is required: when one exits, the launch ends with a message
+that names it, instead of leaving half a pipeline running. With ``respawn:=true`` a node that
+dies is started again instead, unless it exited with the configuration-error status, which a
+restart cannot mend. Needs launch and launch_ros (a ROS 2 installation), imported where used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from launch import LaunchContext
-from launch.substitutions import LaunchConfiguration
-from launch_ros.parameter_descriptions import ParameterValue
+# A node's exit status for a start-up configuration error (nodes.common.run_node).
+CONFIG_ERROR_EXIT = 2
+RESPAWN_DELAY_S = 2.0
 
 # parameter name -> (launch argument, the parameter's type, or {argument value: parameter value})
 Overrides = Mapping[str, tuple[str, type | Mapping[str, str]]]
 
 
-def given_parameters(context: LaunchContext, overrides: Overrides) -> dict[str, ParameterValue]:
+def given_parameters(context, overrides: Overrides) -> dict:
     """The parameters of ``overrides`` whose launch argument is not empty.
 
     Values are typed explicitly: launch_ros would otherwise read a string parameter as YAML,
     turning command:=yes into a bool that the node then rejects.
     """
+    from launch.substitutions import LaunchConfiguration
+    from launch_ros.parameter_descriptions import ParameterValue
+
     parameters = {}
     for name, (argument, kind) in overrides.items():
         value = LaunchConfiguration(argument)
@@ -34,3 +42,40 @@ def given_parameters(context: LaunchContext, overrides: Overrides) -> dict[str, 
         else:  # coerced from the substitution's text when the node starts
             parameters[name] = ParameterValue(value, value_type=kind)
     return parameters
+
+
+def exit_ends_launch(returncode: int | None, respawn: bool) -> bool:
+    """Whether a required node's exit ends the launch: always without respawn, and with it
+    when the node refused its configuration (restarting it would fail the same way)."""
+    return not respawn or returncode == CONFIG_ERROR_EXIT
+
+
+def required_node(context, **node_arguments) -> list:
+    """A launch_ros Node whose exit ends the launch (or that is respawned, with the
+    ``respawn`` launch argument true), and the event handler that does it."""
+    from launch.actions import RegisterEventHandler, Shutdown
+    from launch.event_handlers import OnProcessExit
+    from launch.substitutions import LaunchConfiguration
+    from launch_ros.actions import Node
+
+    respawn = LaunchConfiguration('respawn').perform(context) == 'true'
+    node = Node(respawn=respawn, respawn_delay=RESPAWN_DELAY_S, **node_arguments)
+    name = node_arguments['name']
+
+    def on_exit(event, _context):
+        if not exit_ends_launch(event.returncode, respawn):
+            return None
+        why = ('its configuration is invalid (see its log above)'
+               if event.returncode == CONFIG_ERROR_EXIT else f'exit code {event.returncode}')
+        return [Shutdown(reason=f'{name} exited ({why}); the pipeline cannot run without it')]
+
+    return [node, RegisterEventHandler(OnProcessExit(target_action=node, on_exit=on_exit))]
+
+
+def declare_respawn_argument():
+    from launch.actions import DeclareLaunchArgument
+
+    return DeclareLaunchArgument(
+        'respawn', default_value='false', choices=['true', 'false'],
+        description='true: restart a node that dies (after 2 s; not one whose configuration '
+                    'is invalid); false: end the whole launch when any node exits')

@@ -5,17 +5,17 @@
 
 Parameters come from params_file (config/grounding.yaml by default); the model, device,
 command, compressed and use_sim_time arguments override it only when given. Topics are
-remapped, so the nodes' own names (camera/image_raw, cmd_vel, ...) stay fixed.
+remapped, so the nodes' own names (camera/image_raw, cmd_vel, ...) stay fixed. Every node is
+required: when one exits the launch ends, saying which and why (respawn:=true restarts it).
 """
 
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
-from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
-from clip_grounding_ros.launch_support import given_parameters
+from clip_grounding_ros.launch_support import (declare_respawn_argument, given_parameters,
+                                               required_node)
 
 # Per node: parameter -> (launch argument, type or {argument value: parameter value}).
 OVERRIDES = {
@@ -39,27 +39,26 @@ def _nodes(context):
     params_file = LaunchConfiguration('params_file')
     namespace = LaunchConfiguration('namespace')
     image_topic = LaunchConfiguration('image_topic')
-    return [
-        Node(
-            package='clip_grounding_ros', executable='camera_node', name='camera_node',
-            namespace=namespace, output='screen',
-            parameters=[params_file, given_parameters(context, OVERRIDES['camera_node'])],
-            # Both image remaps, so input raw and compressed follow image_topic alike (the
-            # compressed one as image_transport names it: <image_topic>/compressed).
-            remappings=[('camera/image_raw', image_topic),
-                        ('camera/image_raw/compressed', [image_topic, '/compressed']),
-                        ('camera/camera_info', LaunchConfiguration('camera_info_topic'))]),
-        Node(
-            package='clip_grounding_ros', executable='grounding_node', name='grounding_node',
-            namespace=namespace, output='screen',
-            parameters=[params_file, given_parameters(context, OVERRIDES['grounding_node'])]),
-        Node(
-            package='clip_grounding_ros', executable='action_node', name='action_node',
-            namespace=namespace, output='screen',
+    nodes = required_node(
+        context, package='clip_grounding_ros', executable='camera_node', name='camera_node',
+        namespace=namespace, output='screen',
+        parameters=[params_file, given_parameters(context, OVERRIDES['camera_node'])],
+        # Both image remaps, so input raw and compressed follow image_topic alike (the
+        # compressed one as image_transport names it: <image_topic>/compressed).
+        remappings=[('camera/image_raw', image_topic),
+                    ('camera/image_raw/compressed', [image_topic, '/compressed']),
+                    ('camera/camera_info', LaunchConfiguration('camera_info_topic'))])
+    nodes += required_node(
+        context, package='clip_grounding_ros', executable='grounding_node',
+        name='grounding_node', namespace=namespace, output='screen',
+        parameters=[params_file, given_parameters(context, OVERRIDES['grounding_node'])])
+    if LaunchConfiguration('with_action').perform(context) == 'true':
+        nodes += required_node(
+            context, package='clip_grounding_ros', executable='action_node',
+            name='action_node', namespace=namespace, output='screen',
             parameters=[params_file, given_parameters(context, OVERRIDES['action_node'])],
-            remappings=[('cmd_vel', LaunchConfiguration('cmd_vel_topic'))],
-            condition=IfCondition(LaunchConfiguration('with_action'))),
-    ]
+            remappings=[('cmd_vel', LaunchConfiguration('cmd_vel_topic'))])
+    return nodes
 
 
 def generate_launch_description():
@@ -108,5 +107,6 @@ def generate_launch_description():
             'command', default_value='',
             description="A command to run at start-up, e.g. 'go to the blue box'; empty: "
                         'wait for one on the command topic'),
+        declare_respawn_argument(),
         OpaqueFunction(function=_nodes),
     ])

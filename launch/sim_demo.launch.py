@@ -3,17 +3,21 @@
     ros2 launch clip_grounding_ros sim_demo.launch.py command:='go to the blue box'
 
 sim_node publishes /clock; every other node runs on that simulated time. All nodes read
-config/sim_demo.yaml, which runs the bundled simulator model on the CPU.
+config/sim_demo.yaml, which runs the bundled simulator model on the CPU. With namespace:=robot1
+the simulated robot and its pipeline all live under /robot1 (/clock stays global). Every node
+is required: when one exits the launch ends, saying which and why.
+
+The simulator needs MuJoCo (a demo extra: pip install mujoco), which a robot does not.
 """
 
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
-from clip_grounding_ros.launch_support import given_parameters
+from clip_grounding_ros.launch_support import (declare_respawn_argument, given_parameters,
+                                               required_node)
 
 # parameter -> (launch argument, type), applied only when the argument is given.
 OVERRIDES = {
@@ -25,11 +29,12 @@ OVERRIDES = {
 
 
 def _simulator(context):
-    return [Node(
-        package='clip_grounding_ros', executable='sim_node', name='sim_node', output='screen',
+    return required_node(
+        context, package='clip_grounding_ros', executable='sim_node', name='sim_node',
+        namespace=LaunchConfiguration('namespace'), output='screen',
         # The simulator is the clock: it never waits for /clock itself.
         parameters=[LaunchConfiguration('params_file'), {'use_sim_time': False},
-                    given_parameters(context, OVERRIDES['sim_node'])])]
+                    given_parameters(context, OVERRIDES['sim_node'])])
 
 
 def generate_launch_description():
@@ -53,14 +58,20 @@ def generate_launch_description():
         DeclareLaunchArgument(
             'model', default_value='package://clip_grounding_ros/models/sim_clip',
             description='CLIP model of grounding_node (default: the bundled simulator model)'),
+        DeclareLaunchArgument(
+            'namespace', default_value='',
+            description='Namespace of the simulated robot and its pipeline (e.g. robot1)'),
+        declare_respawn_argument(),
         OpaqueFunction(function=_simulator),
         IncludeLaunchDescription(
             PythonLaunchDescriptionSource(
                 PathJoinSubstitution([share, 'launch', 'grounding.launch.py'])),
             launch_arguments={
                 'params_file': LaunchConfiguration('params_file'),
+                'namespace': LaunchConfiguration('namespace'),
                 'model': LaunchConfiguration('model'),
                 'command': LaunchConfiguration('command'),
                 'use_sim_time': 'true',
+                'respawn': LaunchConfiguration('respawn'),
             }.items()),
     ])

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict, deque
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -211,11 +212,11 @@ class NodeProcess:
     node).
     """
 
-    def __init__(self, name: str, log_dir: Path, **params):
+    def __init__(self, name: str, log_dir: Path, ros_arguments: Sequence[str] = (), **params):
         script = Path(sys.executable).with_name(name)  # the venv's console script
         command = [str(script)] if script.exists() else \
             [sys.executable, '-m', f'clip_grounding_ros.nodes.{name}']
-        command.append('--ros-args')
+        command += ['--ros-args', *ros_arguments]
         for key, value in params.items():
             command += ['-p', f'{key}:={value if isinstance(value, str) else json.dumps(value)}']
         self.name = name

@@ -10,7 +10,8 @@ from rclpy.duration import Duration
 from std_msgs.msg import String
 
 from clip_grounding_ros.nodes.action_node import ActionNode
-from clip_grounding_ros.nodes.common import COMMAND_VOLATILE_QOS, publish_json
+from clip_grounding_ros.core.status import GroundingState, GroundingStatus
+from clip_grounding_ros.nodes.common import COMMAND_VOLATILE_QOS, publish_status
 from ros_helpers import BEST_EFFORT_QOS, RELIABLE_QOS, stamp
 
 STATUS = 'action/status'
@@ -44,8 +45,9 @@ class ActionRig:
 
     def _publish(self) -> None:
         if self.send_status:
-            publish_json(self.status_pub, {'state': self.state, 'intent': self.intent,
-                                           'command_id': 1, 'message': self.message})
+            publish_status(self.status_pub, GroundingStatus(
+                state=GroundingState(self.state), intent=self.intent, command_id=1,
+                message=self.message))
         if self.send_target and self.target is not None:
             msg = PoseStamped()
             now = self.node.get_clock().now() - Duration(seconds=self.age)

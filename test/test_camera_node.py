@@ -184,9 +184,9 @@ def test_opencv_missing_source_fails_at_construction(ros, tmp_path):
 
 
 @pytest.mark.parametrize('params, message', [
-    ({'input': 'magic'}, "input 'magic' is not one of raw, compressed, opencv"),
-    ({'opencv_hfov_deg': 200.0}, 'field of view 200.0 deg is out of range'),
-    ({'max_width': -1}, 'max_width and max_rate_hz must be >= 0'),
+    ({'input': 'magic'}, "input 'magic' is not one of: raw, compressed, opencv"),
+    ({'opencv_hfov_deg': 200.0}, r'opencv_hfov_deg 200.0 is outside its range \[1, 178\]'),
+    ({'max_width': -1}, r'max_width -1 is outside its range \[0, 16384\]'),
 ])
 def test_invalid_parameter_fails_at_construction(ros, params, message):
     with pytest.raises(ConfigError, match=message):

@@ -7,7 +7,7 @@ what CPU-only grounding keeps up with).
 
 import pytest
 
-from clip_grounding_ros.episode import EpisodeSpec, run_episode
+from clip_grounding_ros.demo.episode import EpisodeSpec, run_episode
 
 
 @pytest.mark.parametrize('scene, command, target', [
@@ -38,9 +38,9 @@ def test_unknown_or_absent_object_leaves_the_robot_stopped(command, state, messa
     result = run_episode(EpisodeSpec(scene='boxes', command=command, realtime_factor=1.0,
                                      timeout=30.0, log_dir=str(tmp_path)))
     assert result.outcome == 'gave_up', result.summary()
-    assert result.grounding_status['state'] == state
-    assert message in result.grounding_status['message']
-    assert result.action_status['state'] == 'stopped' and result.robot_stopped
+    assert result.grounding_status.state == state
+    assert message in result.grounding_status.message
+    assert result.action_status.state == 'stopped' and result.robot_stopped
     start = result.path[0]
     assert all(abs(x - start[0]) < 0.05 and abs(y - start[1]) < 0.05 for x, y in result.path)
 
@@ -58,6 +58,6 @@ def test_robot_stops_mid_drive(disturbance, reason, tmp_path):
     assert result.robot_stopped
     assert result.final_distance > result.stop_distance + 0.3  # stopped on the way
     assert len(result.path) > 5  # it had been driving
-    assert result.action_status['state'] in ('stopped', 'holding')
-    assert reason in result.action_status['reason']
+    assert result.action_status.state in ('stopped', 'holding')
+    assert reason in result.action_status.reason
     assert result.touched == []

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from clip_grounding_ros.core import control
+from clip_grounding_ros.core.status import ActionState
 from clip_grounding_ros.core.control import (MotionConfig, MotionController, approach_velocity,
                                              face_velocity, limit_acceleration)
 
@@ -63,7 +63,7 @@ def test_fresh_target_moves_and_accelerates_gradually():
     controller.on_target(3.0, 0.0, stamp=0.0)
     first = controller.step(0.0)
     second = controller.step(0.1)
-    assert first.state == control.APPROACHING
+    assert first.state == ActionState.APPROACHING
     assert 0 < second.linear <= CONFIG.max_linear_accel * 0.1 + 1e-9
 
 
@@ -76,7 +76,7 @@ def test_stale_target_stops_at_once():
     assert moving.linear > 0
     controller.on_perception('tracking', 'found', 1.6)
     stale = controller.step(1.6)
-    assert (stale.linear, stale.angular, stale.state) == (0.0, 0.0, control.HOLDING)
+    assert (stale.linear, stale.angular, stale.state) == (0.0, 0.0, ActionState.HOLDING)
     assert 'old' in stale.reason
 
 
@@ -84,7 +84,7 @@ def test_silent_grounding_node_stops_the_robot():
     controller = _tracking()
     controller.on_target(3.0, 0.0, stamp=5.0)
     output = controller.step(5.0 + CONFIG.status_timeout + 0.1)
-    assert (output.linear, output.angular, output.state) == (0.0, 0.0, control.HOLDING)
+    assert (output.linear, output.angular, output.state) == (0.0, 0.0, ActionState.HOLDING)
     assert 'grounding node' in output.reason
 
 
@@ -94,7 +94,7 @@ def test_lost_or_error_stops_without_search(state):
     controller.on_target(3.0, 0.0, stamp=0.0)
     controller.on_perception(state, 'no blue box in view', 0.2)
     output = controller.step(0.2)
-    assert (output.linear, output.angular, output.state) == (0.0, 0.0, control.STOPPED)
+    assert (output.linear, output.angular, output.state) == (0.0, 0.0, ActionState.STOPPED)
     assert 'no blue box' in output.reason
 
 
@@ -106,22 +106,22 @@ def test_search_rotates_toward_last_seen_side_and_is_bounded():
     controller.step(2.0)
     controller.on_perception('lost', 'lost', 2.5)
     searching = controller.step(2.5)  # ramped up by the acceleration limit
-    assert searching.state == control.SEARCHING and searching.angular < 0
+    assert searching.state == ActionState.SEARCHING and searching.angular < 0
     controller.on_perception('lost', 'lost', 6.5)
-    assert controller.step(6.5).state == control.STOPPED  # 5.5 s after last seen
+    assert controller.step(6.5).state == ActionState.STOPPED  # 5.5 s after last seen
 
 
 def test_reached_latches_until_a_new_command():
     controller = _tracking()
     controller.on_target(0.5, 0.0, stamp=0.0)
-    assert controller.step(0.0).state == control.REACHED
+    assert controller.step(0.0).state == ActionState.REACHED
     controller.on_target(2.0, 0.0, stamp=0.1)  # target appears farther again: stay put
     controller.on_perception('tracking', 'found', 0.1)
-    assert controller.step(0.1).state == control.REACHED
+    assert controller.step(0.1).state == ActionState.REACHED
     controller.on_command('approach', 2, 0.2)
     controller.on_perception('tracking', 'found', 0.2)
     controller.on_target(2.0, 0.0, stamp=0.2)
-    assert controller.step(0.2).state == control.APPROACHING
+    assert controller.step(0.2).state == ActionState.APPROACHING
 
 
 def test_stop_is_immediate():
@@ -133,21 +133,21 @@ def test_stop_is_immediate():
         controller.step(t)
     controller.stop()
     output = controller.step(1.01)
-    assert (output.linear, output.angular, output.state) == (0.0, 0.0, control.STOPPED)
+    assert (output.linear, output.angular, output.state) == (0.0, 0.0, ActionState.STOPPED)
 
 
 def test_face_intent_turns_then_holds():
     controller = _tracking('face')
     controller.on_target(1.0, 1.0, stamp=0.0)
     turning = controller.step(0.0)
-    assert turning.state == control.TURNING and turning.linear == 0.0
+    assert turning.state == ActionState.TURNING and turning.linear == 0.0
     controller.on_target(1.0, 0.0, stamp=0.05)
-    assert controller.step(0.05).state == control.FACING
+    assert controller.step(0.05).state == ActionState.FACING
 
 
 def test_no_command_is_idle_and_still():
     output = MotionController(CONFIG).step(0.0)
-    assert (output.linear, output.angular, output.state) == (0.0, 0.0, control.IDLE)
+    assert (output.linear, output.angular, output.state) == (0.0, 0.0, ActionState.IDLE)
 
 
 def test_search_direction_defaults_left():
@@ -164,7 +164,7 @@ def test_repeated_status_of_the_same_command_does_not_undo_a_stop():
     controller.stop()
     controller.on_command('approach', 1, 0.1)  # a status still announcing command 1
     controller.on_perception('tracking', 'found', 0.1)
-    assert controller.step(0.1).state == control.STOPPED
+    assert controller.step(0.1).state == ActionState.STOPPED
     controller.on_command('approach', 2, 0.2)  # a new command moves again
     controller.on_target(3.0, 0.0, stamp=0.2)
-    assert controller.step(0.2).state == control.APPROACHING
+    assert controller.step(0.2).state == ActionState.APPROACHING

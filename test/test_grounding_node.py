@@ -103,10 +103,11 @@ def test_unknown_object_is_searched_then_lost(grounding):
     rig.feed(blue_square_image(), camera_info_msg(square_intrinsics()))
     assert ros.spin_until(lambda: rig.node.frame is not None)  # grounded with the command
     rig.command('go to the purple elephant')
-    rig.wait_status(lambda s: s['state'] == 'searching' and 'score' in s)
+    rig.wait_status(lambda s: s['state'] == 'searching' and s['score'] is not None)
     ros.advance_until(rig.node, lambda: rig.statuses()[-1]['state'] == 'lost', step=0.6)
 
-    states = [s['state'] for s in rig.statuses() if 'score' in s]  # statuses of groundings
+    groundings = [s for s in rig.statuses() if s['score'] is not None]
+    states = [s['state'] for s in groundings]
     assert states[0] == 'searching' and states[-1] == 'lost'
     after_command = [s for s in rig.statuses() if s['command_id'] == 1]  # not idle heartbeats
     assert all(s['found'] is False and s['target'] == 'purple elephant' for s in after_command)
@@ -122,7 +123,7 @@ def test_unusable_camera_info_reports_error_and_no_target(grounding, info, error
     rig = grounding(**WEIGHT_FREE_GROUNDING)
     rig.feed(blue_square_image(), info)
     rig.command('go to the blue box')
-    status = rig.wait_status(lambda s: s['state'] == 'error' and 'score' in s)
+    status = rig.wait_status(lambda s: s['state'] == 'error' and s['score'] is not None)
     assert error in status['message'] and 'cannot place it' in status['message']
     assert status['found'] is False
     assert not rig.targets
@@ -184,7 +185,7 @@ def test_classification_command_reports_probabilities(grounding):
     rig = grounding()
     rig.feed(blue_square_image())
     rig.command('classify: a cat, a dog')
-    status = rig.wait_status(lambda s: 'classification' in s)
+    status = rig.wait_status(lambda s: s['classification'])
     assert status['state'] == 'classifying' and status['intent'] == 'classify'
     entries = status['classification']
     assert sorted(e['prompt'] for e in entries) == ['a cat', 'a dog']
@@ -215,9 +216,9 @@ def test_command_is_received_once(ros, tiny_model_dir, how):
 
 
 @pytest.mark.parametrize('name, value, message', [
-    ('strategy', 'magic', "strategy 'magic' is not one of crops, dense, hybrid"),
-    ('score_threshold', 2.0, r'score_threshold 2.0 is outside \[0, 1\]'),
-    ('rate_hz', 0.0, 'rate_hz must be > 0'),
+    ('strategy', 'magic', "strategy 'magic' is not one of: crops, dense, hybrid"),
+    ('score_threshold', 2.0, r'score_threshold 2.0 is outside its range \[0, 1\]'),
+    ('rate_hz', 0.0, r'rate_hz 0.0 is outside its range \[0.01, 100\]'),
 ])
 def test_invalid_parameter_fails_at_construction(ros, tiny_model_dir, name, value, message):
     with pytest.raises(ConfigError, match=message):
@@ -257,3 +258,68 @@ def test_missing_model_folder_fails_at_construction(ros, tmp_path):
     folder = tmp_path / 'no_model_here'
     with pytest.raises(ConfigError, match=str(folder)):
         ros.start(GroundingNode, model=str(folder), device='cpu')
+
+
+def test_detections_carry_the_phrase_score_and_box_in_source_pixels(grounding):
+    from vision_msgs.msg import Detection2DArray  # built into the venv by scripts/setup
+
+    rig = grounding(**WEIGHT_FREE_GROUNDING)
+    probe = rig.ros.probe
+    probe.record(Detection2DArray, 'grounding/detections')
+    arrays = probe.messages['grounding/detections']
+    rig.feed(blue_square_image(), camera_info_msg(square_intrinsics()))
+    rig.command('go to the blue box')
+    assert rig.ros.spin_until(lambda: any(a.detections for a in arrays))
+    array = next(a for a in arrays if a.detections)
+    status = rig.wait_status(lambda s: s['state'] == 'tracking')
+    assert array.header.frame_id == 'camera_optical' and array.header.stamp in rig.fed_stamps
+    best = array.detections[0]
+    assert best.header == array.header
+    (hypothesis,) = best.results
+    assert hypothesis.hypothesis.class_id == 'blue box'
+    assert hypothesis.hypothesis.score == pytest.approx(status['score'], abs=1e-3)
+    x1, y1, x2, y2 = SQUARE_BOX
+    assert (best.bbox.center.position.x, best.bbox.center.position.y) == pytest.approx(
+        ((x1 + x2) / 2, (y1 + y2) / 2), abs=3)
+    assert (best.bbox.size_x, best.bbox.size_y) == pytest.approx((x2 - x1, y2 - y1), abs=3)
+
+
+def test_nothing_found_is_an_empty_detection_array(grounding):
+    from vision_msgs.msg import Detection2DArray
+
+    rig = grounding(strategy='crops', max_crops=2, score_threshold=1.0)
+    rig.ros.probe.record(Detection2DArray, 'grounding/detections')
+    arrays = rig.ros.probe.messages['grounding/detections']
+    rig.feed(blue_square_image(), camera_info_msg(square_intrinsics()))
+    rig.command('go to the red ball')
+    assert rig.ros.spin_until(lambda: arrays)
+    assert arrays[0].detections == [] and arrays[0].header.frame_id == 'camera_optical'
+
+
+def test_without_vision_msgs_the_node_runs_on_and_says_so(tmp_path, tiny_model_dir):
+    """Where vision_msgs is not installed (hidden from this interpreter here), no detections
+    topic is created, one log line says why, and grounding works as before."""
+    import subprocess
+    import sys
+
+    script = f"""
+import sys
+sys.modules['vision_msgs'] = None  # as if not installed
+import rclpy
+from clip_grounding_ros.nodes.grounding_node import GroundingNode
+rclpy.init()
+node = GroundingNode(parameter_overrides=[rclpy.Parameter('model', value={tiny_model_dir!r}),
+                                          rclpy.Parameter('device', value='cpu')])
+topics = [name for name, _ in node.get_publisher_names_and_types_by_node(
+    'grounding_node', node.get_namespace())]
+print('TOPICS', sorted(topics))
+node.destroy_node()
+rclpy.shutdown()
+"""
+    result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert 'vision_msgs is not installed: grounding/detections is not published' in \
+        result.stderr + result.stdout
+    topics = result.stdout.split('TOPICS', 1)[1]
+    assert '/grounding/status' in topics and '/grounding/detections' not in topics

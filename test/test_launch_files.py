@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from clip_grounding_ros.nodes import action_node, camera_node, grounding_node, sim_node
+from clip_grounding_ros import launch_support
+from clip_grounding_ros.nodes import action_node, camera_node, grounding_node
+from clip_grounding_ros.sim import sim_node
 from clip_grounding_ros.sim import COLORS, load_scene
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,8 +77,12 @@ def keyword(call: ast.Call, name: str) -> ast.expr | None:
 
 
 def declared_arguments(path: Path) -> dict[str, ast.Call]:
+    """Argument name -> its DeclareLaunchArgument call, in a launch file or, for 'respawn',
+    in launch_support.declare_respawn_argument."""
     declared = {}
-    for call in calls(tree(path), 'DeclareLaunchArgument'):
+    respawn = calls(tree(Path(launch_support.__file__)), 'DeclareLaunchArgument')
+    for call in calls(tree(path), 'DeclareLaunchArgument') + \
+            (respawn if calls(tree(path), 'declare_respawn_argument') else []):
         name = ast.literal_eval(call.args[0])
         assert name not in declared, f'{path.name}: {name} declared twice'
         declared[name] = call
@@ -101,8 +107,10 @@ def overrides(path: Path) -> dict[str, dict[str, tuple[str, object]]]:
 
 
 def package_nodes(path: Path) -> list[ast.Call]:
-    return [call for call in calls(tree(path), 'Node')
-            if ast.literal_eval(keyword(call, 'package')) == 'clip_grounding_ros']
+    """The package's nodes a launch file starts (launch_support.required_node calls)."""
+    return [call for call in calls(tree(path), 'Node') + calls(tree(path), 'required_node')
+            if keyword(call, 'package') is not None and
+            ast.literal_eval(keyword(call, 'package')) == 'clip_grounding_ros']
 
 
 @cache
@@ -195,6 +203,45 @@ def test_pipeline_includes_pass_only_declared_arguments():
             assert passed <= grounding, f'{path.name} passes {passed - grounding}'
             assert passed >= {'params_file', 'model', 'command', 'use_sim_time'}
     assert includes == 2  # sim_demo and gazebo_demo
+
+
+@pytest.mark.parametrize('path', LAUNCH_FILES, ids=lambda p: p.name)
+def test_every_package_node_is_required_and_respawn_is_an_argument(path):
+    """A node that exits ends the launch (launch_support.required_node), so a half pipeline
+    never keeps running; where a file starts nodes itself, respawn:=true is offered."""
+    assert not [call for call in calls(tree(path), 'Node')
+                if keyword(call, 'package') is not None and
+                ast.literal_eval(keyword(call, 'package')) == 'clip_grounding_ros']
+    if package_nodes(path):
+        assert calls(tree(path), 'declare_respawn_argument')
+
+
+def test_exit_ends_the_launch_unless_respawn_can_mend_it():
+    from clip_grounding_ros.launch_support import CONFIG_ERROR_EXIT, exit_ends_launch
+    from clip_grounding_ros.nodes.common import CONFIG_ERROR_EXIT as NODE_CONFIG_ERROR_EXIT
+
+    assert CONFIG_ERROR_EXIT == NODE_CONFIG_ERROR_EXIT == 2
+    assert exit_ends_launch(0, respawn=False) and exit_ends_launch(-9, respawn=False)
+    assert not exit_ends_launch(-9, respawn=True) and not exit_ends_launch(1, respawn=True)
+    assert exit_ends_launch(CONFIG_ERROR_EXIT, respawn=True)  # a restart would fail alike
+
+
+def test_sim_demo_namespace_moves_the_simulator_with_the_pipeline():
+    path = ROOT / 'launch' / 'sim_demo.launch.py'
+    (include,) = calls(tree(path), 'IncludeLaunchDescription')
+    arguments = include.keywords[0].value.func.value
+    passed = {ast.literal_eval(k): ast.unparse(v) for k, v in
+              zip(arguments.keys, arguments.values, strict=True)}
+    assert passed['namespace'] == "LaunchConfiguration('namespace')"
+    assert passed['respawn'] == "LaunchConfiguration('respawn')"
+    (simulator,) = package_nodes(path)
+    assert ast.unparse(keyword(simulator, 'namespace')) == "LaunchConfiguration('namespace')"
+    assert 'namespace' in declared_arguments(path)
+    # Relative topics follow the namespace; /clock is the one global name (use_sim_time).
+    absolute = {topic for node in ('sim_node', *PIPELINE) for kind in ('publishes',
+                                                                        'subscribes')
+                for topic, _ in node_topics(node)[kind] if topic.startswith('/')}
+    assert absolute == {'/clock'}
 
 
 def test_sim_demo_runs_the_pipeline_on_simulated_time():

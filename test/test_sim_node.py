@@ -11,7 +11,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 
 from clip_grounding_ros.nodes.common import stamp_seconds
-from clip_grounding_ros.nodes.sim_node import SimNode
+from clip_grounding_ros.sim.sim_node import SimNode
 from clip_grounding_ros.sim import CameraSpec, load_scene
 from ros_helpers import RELIABLE_QOS
 

@@ -9,22 +9,36 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import Enum
 
-APPROACH, FACE, FIND, PICK, STOP, CLASSIFY = 'approach', 'face', 'find', 'pick', 'stop', 'classify'
-INTENTS = (APPROACH, FACE, FIND, PICK, STOP, CLASSIFY)
+
+class Intent(str, Enum):
+    """What a command asks for."""
+
+    APPROACH = 'approach'  # drive to the target and stop short of it
+    FACE = 'face'          # turn in place toward the target
+    FIND = 'find'          # turn toward the target once it is found
+    PICK = 'pick'          # approach (grasping needs an arm; not part of this package)
+    STOP = 'stop'
+    CLASSIFY = 'classify'  # zero-shot classification of each frame
+
+    def __str__(self) -> str:
+        return self.value
+
 
 # Verb phrases per intent; longer phrases are tried first, so "go to" wins over "go".
 _VERBS = {
-    APPROACH: ('go to', 'go towards', 'go toward', 'go near', 'drive to', 'drive towards',
-               'drive toward', 'move to', 'move towards', 'move toward', 'navigate to',
-               'head to', 'head towards', 'head toward', 'head for', 'come to', 'get to',
-               'walk to', 'approach', 'reach', 'take me to', 'bring me to'),
-    FACE: ('look at', 'face', 'turn to', 'turn towards', 'turn toward', 'point at',
-           'point to', 'watch', 'track'),
-    FIND: ('find', 'search for', 'look for', 'locate', 'where is', "where's", 'seek'),
-    PICK: ('pick up', 'pick', 'grab', 'grasp', 'fetch', 'get', 'collect'),
-    CLASSIFY: ('classify', 'what is this', 'what is it', 'is this', 'which is it',
-               'which one is it', 'recognise', 'recognize'),
+    Intent.APPROACH: (
+        'go to', 'go towards', 'go toward', 'go near', 'drive to', 'drive towards',
+        'drive toward', 'move to', 'move towards', 'move toward', 'navigate to', 'head to',
+        'head towards', 'head toward', 'head for', 'come to', 'get to', 'walk to', 'approach',
+        'reach', 'take me to', 'bring me to'),
+    Intent.FACE: ('look at', 'face', 'turn to', 'turn towards', 'turn toward', 'point at',
+                  'point to', 'watch', 'track'),
+    Intent.FIND: ('find', 'search for', 'look for', 'locate', 'where is', "where's", 'seek'),
+    Intent.PICK: ('pick up', 'pick', 'grab', 'grasp', 'fetch', 'get', 'collect'),
+    Intent.CLASSIFY: ('classify', 'what is this', 'what is it', 'is this', 'which is it',
+                      'which one is it', 'recognise', 'recognize'),
 }
 _STOP_WORDS = ('stop', 'halt', 'freeze', 'cancel', 'abort', 'stay', 'stay there',
                'stand still', 'emergency stop', 'e-stop', 'stop moving', 'stop now')
@@ -34,9 +48,9 @@ _POLITE_SUFFIXES = ('please', 'now', 'for me', 'right now', 'quickly', 'slowly')
 _ARTICLES = ('the', 'a', 'an', 'that', 'this', 'those', 'these', 'some', 'my', 'your')
 _VERB_TABLE = sorted(((verb, intent) for intent, verbs in _VERBS.items() for verb in verbs),
                      key=lambda item: -len(item[0]))
-_EXAMPLE = {APPROACH: 'go to the blue box', FACE: 'look at the person',
-            FIND: 'find the yellow cube', PICK: 'pick up the red apple', STOP: 'stop',
-            CLASSIFY: 'classify: a cat, a dog, a bird'}
+_EXAMPLE = {Intent.APPROACH: 'go to the blue box', Intent.FACE: 'look at the person',
+            Intent.FIND: 'find the yellow cube', Intent.PICK: 'pick up the red apple',
+            Intent.STOP: 'stop', Intent.CLASSIFY: 'classify: a cat, a dog, a bird'}
 EXAMPLES = tuple(_EXAMPLE.values())
 
 
@@ -48,7 +62,7 @@ class CommandError(ValueError):
 class Command:
     """A parsed command: what to do (intent) and with what (target phrase or prompts)."""
 
-    intent: str
+    intent: Intent
     target: str = ''
     prompts: tuple[str, ...] = field(default_factory=tuple)
     text: str = ''
@@ -56,7 +70,7 @@ class Command:
     @property
     def moves_base(self) -> bool:
         """Whether the command drives the base toward the target (not only turns)."""
-        return self.intent in (APPROACH, PICK)
+        return self.intent in (Intent.APPROACH, Intent.PICK)
 
 
 def _normalise(text: str) -> str:
@@ -97,18 +111,18 @@ def parse_command(text: str) -> Command:
     normal = _strip_words(_normalise(raw), _POLITE_PREFIXES, at_start=True)
     normal = _strip_words(normal, _POLITE_SUFFIXES, at_start=False)
     if normal in _STOP_WORDS or re.fullmatch(r'(stop|halt)\b.*', normal):
-        return Command(STOP, text=raw)
+        return Command(Intent.STOP, text=raw)
     for verb, intent in _VERB_TABLE:
         match = re.match(rf'{re.escape(verb)}\b[:,]?\s*(.*)$', normal)
         if not match:
             continue
         rest = match.group(1)
-        if intent == CLASSIFY:
+        if intent == Intent.CLASSIFY:
             prompts = _split_prompts(rest)
             if len(prompts) < 2:
                 raise CommandError(f"'{raw}': classification needs at least two prompts, "
-                                   f"e.g. '{_EXAMPLE[CLASSIFY]}'")
-            return Command(CLASSIFY, prompts=prompts, text=raw)
+                                   f"e.g. '{_EXAMPLE[Intent.CLASSIFY]}'")
+            return Command(Intent.CLASSIFY, prompts=prompts, text=raw)
         target = _noun_phrase(rest)
         if not target:
             raise CommandError(f"'{raw}': no object named after '{verb}'; say which one, "

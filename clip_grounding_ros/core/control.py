@@ -9,42 +9,46 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .commands import APPROACH, CLASSIFY, FACE, FIND, PICK, STOP
-
-# Motion states reported on the action node's status topic.
-IDLE, TURNING, APPROACHING, FACING, SEARCHING, REACHED, STOPPED, HOLDING = (
-    'idle', 'turning', 'approaching', 'facing', 'searching', 'reached', 'stopped', 'holding')
+from .commands import Intent
+from .parameters import check_settings, setting
+from .status import ActionState, GroundingState
 
 
 @dataclass(frozen=True)
 class MotionConfig:
-    """Gains, limits and timeouts; mirrors the action node's parameters."""
+    """Gains, limits and timeouts: the action node's motion parameters."""
 
-    max_linear: float = 0.4           # m/s
-    max_angular: float = 1.0          # rad/s
-    max_linear_accel: float = 0.8     # m/s^2
-    max_angular_accel: float = 3.0    # rad/s^2
-    k_linear: float = 0.8             # 1/s, speed per metre still to go
-    min_linear: float = 0.08          # m/s; the last centimetres are not crept forever
-    k_angular: float = 1.5            # 1/s, turn rate per radian of bearing
-    stop_distance: float = 0.6        # m from the base origin to the target point
-    align_angle: float = 0.6          # rad; beyond this bearing, turn in place first
-    face_tolerance: float = 0.05      # rad; facing intents hold still inside it
-    target_timeout: float = 1.0       # s; older targets are ignored
-    status_timeout: float = 2.0       # s; a silent grounding node stops the robot
-    search_enabled: bool = False
-    search_angular: float = 0.5       # rad/s while searching
-    search_duration: float = 15.0     # s; bounded
+    max_linear: float = setting(0.4, 'Speed limit (m/s)', minimum=0.01, maximum=10.0)
+    max_angular: float = setting(1.0, 'Turn rate limit (rad/s)', minimum=0.01, maximum=20.0)
+    max_linear_accel: float = setting(0.8, 'Linear acceleration limit (m/s^2)',
+                                      minimum=0.01, maximum=100.0)
+    max_angular_accel: float = setting(3.0, 'Angular acceleration limit (rad/s^2)',
+                                       minimum=0.01, maximum=100.0)
+    k_linear: float = setting(0.8, 'Forward speed per metre still to go (1/s)',
+                              minimum=0.01, maximum=100.0)
+    min_linear: float = setting(0.08, 'Slowest forward speed while approaching (m/s), so the '
+                                'robot arrives', minimum=0.001, maximum=10.0)
+    k_angular: float = setting(1.5, 'Turn rate per radian of bearing (1/s)',
+                               minimum=0.01, maximum=100.0)
+    stop_distance: float = setting(0.6, 'Stop when the target point is this close to the base '
+                                   'origin (m)', minimum=0.0, maximum=100.0)
+    align_angle: float = setting(0.6, 'Beyond this bearing (rad) turn in place before driving',
+                                 minimum=0.01, maximum=3.1416)
+    face_tolerance: float = setting(0.05, 'Facing intents hold still within this bearing (rad)',
+                                    minimum=0.001, maximum=3.1416)
+    target_timeout: float = setting(1.0, 'Targets older than this (s, ROS time) stop the robot',
+                                    minimum=0.01, maximum=3600.0)
+    status_timeout: float = setting(2.0, 'No grounding status for this long (s, ROS time) '
+                                    'stops the robot', minimum=0.01, maximum=3600.0)
+    search_enabled: bool = setting(False, 'Rotate in place to re-acquire a lost target')
+    search_angular: float = setting(0.5, 'Turn rate while searching (rad/s)',
+                                    minimum=0.01, maximum=20.0)
+    search_duration: float = setting(15.0, 'Give up searching after this long (s)',
+                                     minimum=0.01, maximum=3600.0)
 
     def __post_init__(self):
-        positive = ('max_linear', 'min_linear', 'max_angular', 'max_linear_accel',
-                    'max_angular_accel', 'k_linear', 'k_angular', 'align_angle', 'face_tolerance',
-                    'target_timeout', 'status_timeout', 'search_angular', 'search_duration')
-        problems = [f'{name} must be > 0 (got {getattr(self, name)})'
-                    for name in positive if not getattr(self, name) > 0]
-        if not self.stop_distance >= 0:
-            problems.append(f'stop_distance must be >= 0 (got {self.stop_distance})')
-        if self.min_linear > self.max_linear:
+        problems = check_settings(self)
+        if not problems and self.min_linear > self.max_linear:
             problems.append(f'min_linear {self.min_linear} exceeds max_linear {self.max_linear}')
         if problems:
             raise ValueError('; '.join(problems))
@@ -92,7 +96,7 @@ def limit_acceleration(previous: tuple[float, float], desired: tuple[float, floa
 class MotionOutput:
     linear: float
     angular: float
-    state: str
+    state: ActionState
     reason: str
 
 
@@ -112,9 +116,9 @@ class MotionController:
 
     def __init__(self, config: MotionConfig):
         self.config = config
-        self.intent: str | None = None
+        self.intent: Intent | None = None
         self.command_id: int | None = None
-        self.perception_state = 'idle'
+        self.perception_state = GroundingState.IDLE
         self.perception_message = ''
         self.perception_time: float | None = None
         self.target: Target | None = None
@@ -124,7 +128,7 @@ class MotionController:
         self.output = (0.0, 0.0)
         self.last_step: float | None = None
 
-    def on_command(self, intent: str, command_id: int | None, now: float) -> None:
+    def on_command(self, intent: Intent | None, command_id: int | None, now: float) -> None:
         """A new command: reset the reached latch and forget the old target.
 
         Statuses repeat the active command's id; those are not new commands (and must not
@@ -135,7 +139,7 @@ class MotionController:
         self.intent, self.command_id = intent, command_id
         self.target, self.reached, self.last_seen = None, False, now
 
-    def on_perception(self, state: str, message: str, now: float) -> None:
+    def on_perception(self, state: GroundingState, message: str, now: float) -> None:
         self.perception_state, self.perception_message, self.perception_time = state, message, now
 
     def on_target(self, x: float, y: float, stamp: float) -> None:
@@ -146,7 +150,7 @@ class MotionController:
 
     def stop(self) -> None:
         """Immediate stop (a stop command, shutdown, or a safety stop from outside)."""
-        self.intent, self.reached, self.output = STOP, False, (0.0, 0.0)
+        self.intent, self.reached, self.output = Intent.STOP, False, (0.0, 0.0)
 
     def step(self, now: float) -> MotionOutput:
         dt = 0.0 if self.last_step is None else now - self.last_step
@@ -158,43 +162,48 @@ class MotionController:
             self.output = limit_acceleration(self.output, desired, dt, self.config)
         return MotionOutput(self.output[0], self.output[1], state, reason)
 
-    def _decide(self, now: float) -> tuple[str, tuple[float, float], str]:
+    def _decide(self, now: float) -> tuple[ActionState, tuple[float, float], str]:
         config, zero = self.config, (0.0, 0.0)
-        if self.intent in (None, CLASSIFY):
-            return IDLE, zero, 'no motion command'
-        if self.intent == STOP:
-            return STOPPED, zero, 'stop command'
+        if self.intent is None and self.perception_state == GroundingState.ERROR:
+            return ActionState.STOPPED, zero, f'grounding error: {self.perception_message}'
+        if self.intent in (None, Intent.CLASSIFY):
+            return ActionState.IDLE, zero, 'no motion command'
+        if self.intent == Intent.STOP:
+            return ActionState.STOPPED, zero, 'stop command'
         if self.reached:
-            return REACHED, zero, 'target reached'
+            return ActionState.REACHED, zero, 'target reached'
         if self.perception_time is None or now - self.perception_time > config.status_timeout:
-            return HOLDING, zero, 'no status from the grounding node'
-        if self.perception_state in ('error', 'stopped', 'idle'):
-            return STOPPED, zero, f'grounding {self.perception_state}: {self.perception_message}'
-        if self.perception_state != 'tracking':
+            return ActionState.HOLDING, zero, 'no status from the grounding node'
+        if self.perception_state in (GroundingState.ERROR, GroundingState.STOPPED,
+                                     GroundingState.IDLE):
+            return ActionState.STOPPED, zero, (f'grounding {self.perception_state}: '
+                                               f'{self.perception_message}')
+        if self.perception_state != GroundingState.TRACKING:
             return self._search(now)
         if self.target is None:
-            return HOLDING, zero, 'tracking but no target position yet'
+            return ActionState.HOLDING, zero, 'tracking but no target position yet'
         age = now - self.target.stamp
         if age > config.target_timeout:
-            return HOLDING, zero, (f'target is {age:.2f} s old (timeout '
+            return ActionState.HOLDING, zero, (f'target is {age:.2f} s old (timeout '
                                    f'{config.target_timeout:.2f} s)')
-        if self.intent in (APPROACH, PICK):
+        if self.intent in (Intent.APPROACH, Intent.PICK):
             linear, angular, reached = approach_velocity(self.target.x, self.target.y, config)
             if reached:
                 self.reached = True
-                return REACHED, zero, 'target reached'
-            state = APPROACHING if linear > 0 else TURNING
+                return ActionState.REACHED, zero, 'target reached'
+            state = ActionState.APPROACHING if linear > 0 else ActionState.TURNING
             return state, (linear, angular), f'{self.intent} target'
-        if self.intent in (FACE, FIND):
+        if self.intent in (Intent.FACE, Intent.FIND):
             _, angular, aligned = face_velocity(self.target.x, self.target.y, config)
-            return (FACING, zero, 'facing target') if aligned else (
-                TURNING, (0.0, angular), 'turning toward target')
-        return STOPPED, zero, f"intent '{self.intent}' does not move the base"
+            return (ActionState.FACING, zero, 'facing target') if aligned else (
+                ActionState.TURNING, (0.0, angular), 'turning toward target')
+        return ActionState.STOPPED, zero, f"intent '{self.intent}' does not move the base"
 
-    def _search(self, now: float) -> tuple[str, tuple[float, float], str]:
+    def _search(self, now: float) -> tuple[ActionState, tuple[float, float], str]:
         message = self.perception_message or f'target {self.perception_state}'
         since = now - (self.last_seen if self.last_seen is not None else now)
         if self.config.search_enabled and since <= self.config.search_duration:
-            return SEARCHING, (0.0, self.search_bearing_sign * self.config.search_angular), (
+            turn = self.search_bearing_sign * self.config.search_angular
+            return ActionState.SEARCHING, (0.0, turn), (
                 f'searching ({since:.1f}/{self.config.search_duration:.0f} s): {message}')
-        return STOPPED, (0.0, 0.0), message
+        return ActionState.STOPPED, (0.0, 0.0), message

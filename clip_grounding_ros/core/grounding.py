@@ -25,6 +25,7 @@ import torch
 
 from .images import check_rgb
 from .model import ImageTextEncoder, timed_ms
+from .parameters import check_settings, setting
 from .proposals import ProposalConfig, nms, propose, square_crop
 
 STRATEGIES = ('crops', 'dense', 'hybrid')
@@ -61,6 +62,12 @@ class GroundingResult:
         return self.candidates[0] if self.candidates else None
 
     @property
+    def matches(self) -> list[Candidate]:
+        """The candidates that reach the threshold, best first (empty when not found): what
+        a detection topic reports."""
+        return [c for c in self.candidates if c.score >= self.threshold] if self.found else []
+
+    @property
     def message(self) -> str:
         if self.best is None:
             return f"no candidate regions for '{self.phrase}'"
@@ -72,37 +79,41 @@ class GroundingResult:
 
 @dataclass(frozen=True)
 class GrounderConfig:
-    """Everything that shapes grounding; mirrors the grounding node's parameters."""
+    """Everything that shapes grounding; the settings are grounding node parameters."""
 
-    strategy: str = 'hybrid'
-    score_threshold: float = 0.5
-    background_prompts: tuple[str, ...] = DEFAULT_BACKGROUND_PROMPTS
-    prompt_templates: tuple[str, ...] = DEFAULT_TEMPLATES
-    max_crops: int = 48
-    hybrid_crops: int = 8
-    crop_context: float = 0.15
+    strategy: str = setting('hybrid', 'Region strategy: crops (score proposals), dense '
+                            '(one-pass patch map) or hybrid (map ranks proposals, crops re-rank '
+                            'the best)', choices=STRATEGIES)
+    score_threshold: float = setting(0.5, 'Minimum probability that a region shows the phrase '
+                                     'rather than a background prompt; below it nothing '
+                                     'matches', minimum=0.0, maximum=1.0)
+    background_prompts: tuple[str, ...] = setting(
+        DEFAULT_BACKGROUND_PROMPTS, 'Prompts the phrase competes with in each region ("nothing '
+        'here matches" when they win)')
+    prompt_templates: tuple[str, ...] = setting(
+        DEFAULT_TEMPLATES, "Templates with '{}' for the phrase; the embeddings of all templates "
+        'are averaged')
+    max_crops: int = setting(48, 'Most proposals scored per frame (crops strategy)',
+                             minimum=1, maximum=1024)
+    hybrid_crops: int = setting(8, 'Proposals re-ranked by crops (hybrid)', minimum=1,
+                                maximum=1024)
+    crop_context: float = setting(0.15, 'Context margin around each crop, fraction of the box '
+                                  'size on each side', minimum=0.0, maximum=2.0)
+    dense_short_side: int = setting(0, "Short side (px) of the dense pass' input; 0 uses the "
+                                    "model's input size", minimum=0, maximum=4096)
     crop_batch_size: int = 32
-    dense_short_side: int = 0         # 0: the model's input size
     top_k: int = 5
     proposals: ProposalConfig = ProposalConfig()
 
     def __post_init__(self):
-        problems = []
-        if self.strategy not in STRATEGIES:
-            problems.append(f"strategy '{self.strategy}' is not one of {', '.join(STRATEGIES)}")
-        if not 0.0 <= self.score_threshold <= 1.0:
-            problems.append(f'score_threshold {self.score_threshold} is outside [0, 1]')
+        problems = check_settings(self)
         if not self.background_prompts or not all(p.strip() for p in self.background_prompts):
             problems.append('background_prompts must hold at least one non-empty prompt')
         if not self.prompt_templates or not all('{}' in t for t in self.prompt_templates):
             problems.append("every prompt template must contain '{}' for the phrase")
-        for name in ('max_crops', 'hybrid_crops', 'crop_batch_size', 'top_k'):
+        for name in ('crop_batch_size', 'top_k'):
             if getattr(self, name) < 1:
                 problems.append(f'{name} must be at least 1')
-        if not 0.0 <= self.crop_context <= 2.0:
-            problems.append(f'crop_context {self.crop_context} is outside [0, 2]')
-        if self.dense_short_side < 0:
-            problems.append('dense_short_side must be 0 (model size) or positive')
         if problems:
             raise ValueError('; '.join(problems))
 

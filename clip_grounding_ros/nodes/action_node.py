@@ -8,56 +8,48 @@ says why the robot is (not) moving. The control law lives in core.control.
 
 from __future__ import annotations
 
-import json
-from dataclasses import fields
-
 from geometry_msgs.msg import PoseStamped, Twist, TwistStamped
 from rclpy.duration import Duration
 from rclpy.node import Node
 from std_msgs.msg import String
 
-from ..core.commands import STOP, CommandError, parse_command
+from ..core.commands import CommandError, Intent, parse_command
 from ..core.control import MotionConfig, MotionController
-from .common import (SENSOR_QOS, STATUS_QOS, CommandSubscription, ConfigError, Param,
-                     declare_parameters, now_seconds, parameter_values, publish_json,
-                     stamp_seconds, watch_parameters)
+from ..core.status import ActionStatus, GroundingState, GroundingStatus, StatusError
+from ..core.parameters import ParamSpec, parameter_specs
+from .common import (SENSOR_QOS, STATUS_QOS, CommandSubscription, ConfigError,
+                     declare_parameters, now_seconds, publish_status, stamp_seconds,
+                     watch_parameters)
 
-_DEFAULTS = MotionConfig()
-_DESCRIPTIONS = {
-    'max_linear': 'Speed limit (m/s)',
-    'max_angular': 'Turn rate limit (rad/s)',
-    'max_linear_accel': 'Linear acceleration limit (m/s^2)',
-    'max_angular_accel': 'Angular acceleration limit (rad/s^2)',
-    'k_linear': 'Forward speed per metre still to go (1/s)',
-    'min_linear': 'Slowest forward speed while approaching (m/s), so the robot arrives',
-    'k_angular': 'Turn rate per radian of bearing (1/s)',
-    'stop_distance': 'Stop when the target point is this close to the base origin (m)',
-    'align_angle': 'Beyond this bearing (rad) turn in place before driving',
-    'face_tolerance': 'Facing intents hold still within this bearing (rad)',
-    'target_timeout': 'Targets older than this (s, ROS time) stop the robot',
-    'status_timeout': 'No grounding status for this long (s, ROS time) stops the robot',
-    'search_enabled': 'Rotate in place to re-acquire a lost target',
-    'search_angular': 'Turn rate while searching (rad/s)',
-    'search_duration': 'Give up searching after this long (s)',
-}
-PARAMS = tuple(Param(f.name, getattr(_DEFAULTS, f.name), _DESCRIPTIONS[f.name])
-               for f in fields(MotionConfig)) + (
-    Param('rate_hz', 20.0, 'Rate of cmd_vel messages (ROS time)', read_only=True),
-    Param('twist_stamped', False, 'Publish geometry_msgs/TwistStamped (Jazzy and later '
-          'controllers) instead of Twist', read_only=True),
-    Param('base_frame', 'base_link', 'Expected frame of grounding/target and frame_id of '
-          'TwistStamped'),
+NODE_PARAMS = (
+    ParamSpec('rate_hz', 20.0, 'Rate of cmd_vel messages (ROS time)', minimum=1.0,
+              maximum=1000.0, read_only=True),
+    ParamSpec('twist_stamped', False, 'Publish geometry_msgs/TwistStamped (Jazzy and later '
+              'controllers) instead of Twist', read_only=True),
+    ParamSpec('base_frame', 'base_link', 'Expected frame of grounding/target and frame_id of '
+              'TwistStamped'),
 )
+MOTION_PARAMS = parameter_specs(MotionConfig)
+PARAMS = MOTION_PARAMS + NODE_PARAMS
+
+
+def _configure(values: dict) -> tuple[MotionConfig, dict]:
+    """The motion configuration from parameter values; ConfigError when they do not fit."""
+    if not values['base_frame']:
+        raise ConfigError('base_frame must not be empty')
+    try:
+        return MotionConfig(**{p.name: values[p.name] for p in MOTION_PARAMS}), values
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 class ActionNode(Node):
     def __init__(self, **kwargs):
         super().__init__('action_node', **kwargs)
-        declare_parameters(self, PARAMS)
-        values = parameter_values(self, PARAMS)
-        self.controller = MotionController(self._motion_config(values))
+        config, values = _configure(declare_parameters(self, PARAMS))
+        self.controller = MotionController(config)
         self.base_frame = values['base_frame']
-        watch_parameters(self, PARAMS, self._apply)
+        watch_parameters(self, PARAMS, _configure, self._apply)
         self.twist_stamped = values['twist_stamped']
         self.cmd_pub = self.create_publisher(TwistStamped if self.twist_stamped else Twist,
                                              'cmd_vel', 10)
@@ -70,24 +62,15 @@ class ActionNode(Node):
         self.frame_warning = ''
         self.create_timer(1.0 / values['rate_hz'], self._control)
 
-    @staticmethod
-    def _motion_config(values: dict) -> MotionConfig:
-        if values['rate_hz'] <= 0:
-            raise ConfigError(f"rate_hz must be > 0, got {values['rate_hz']}")
-        try:
-            return MotionConfig(**{f.name: values[f.name] for f in fields(MotionConfig)})
-        except ValueError as error:
-            raise ConfigError(str(error)) from None
-
-    def _apply(self, values: dict) -> None:
-        self.controller.config = self._motion_config(values)
+    def _apply(self, configuration: tuple[MotionConfig, dict]) -> None:
+        self.controller.config, values = configuration
         self.base_frame = values['base_frame']
 
     # -- inputs ---------------------------------------------------------------------------
     def _on_command(self, text: str) -> None:
         """Only stop is acted on here (at once); other commands arrive via the status."""
         try:
-            if parse_command(text).intent == STOP:
+            if parse_command(text).intent == Intent.STOP:
                 self.controller.stop()
                 self._control()
         except CommandError:
@@ -95,18 +78,16 @@ class ActionNode(Node):
 
     def _on_status(self, msg: String) -> None:
         try:
-            status = json.loads(msg.data)
-            state, intent = str(status['state']), str(status.get('intent') or '')
-        except (ValueError, KeyError, TypeError):
-            self.get_logger().warning(f'unreadable grounding status: {msg.data[:80]!r}',
-                                   throttle_duration_sec=5.0)
+            status = GroundingStatus.from_json(msg.data)
+            intent = Intent(status.intent) if status.intent else None
+        except (StatusError, ValueError) as error:
+            self.get_logger().warning(f'unreadable grounding status ({error}): '
+                                      f'{msg.data[:80]!r}', throttle_duration_sec=5.0)
             return
         now = now_seconds(self)
-        if intent:
-            self.controller.on_command(intent, status.get('command_id'), now)
-        elif state == 'error':
-            self.controller.on_command('', status.get('command_id'), now)
-        self.controller.on_perception(state, str(status.get('message', '')), now)
+        if intent is not None or status.state == GroundingState.ERROR:
+            self.controller.on_command(intent, status.command_id, now)
+        self.controller.on_perception(status.state, status.message, now)
 
     def _on_target(self, msg: PoseStamped) -> None:
         if msg.header.frame_id != self.base_frame:
@@ -126,12 +107,12 @@ class ActionNode(Node):
         if output.state != self.last_state or self.last_status_time is None or \
                 now - self.last_status_time >= 0.5:
             target = self.controller.target
-            publish_json(self.status_pub, {
-                'state': output.state, 'reason': output.reason,
-                'linear': round(output.linear, 4), 'angular': round(output.angular, 4),
-                'intent': self.controller.intent or '', 'command_id': self.controller.command_id,
-                'target': None if target is None else [round(target.x, 3), round(target.y, 3)],
-                'warning': self.frame_warning})
+            publish_status(self.status_pub, ActionStatus(
+                state=output.state, reason=output.reason, linear=round(output.linear, 4),
+                angular=round(output.angular, 4), intent=str(self.controller.intent or ''),
+                command_id=self.controller.command_id,
+                target=None if target is None else [round(target.x, 3), round(target.y, 3)],
+                warning=self.frame_warning))
             self.last_state, self.last_status_time = output.state, now
 
     def _publish_velocity(self, linear: float, angular: float) -> None:

@@ -14,31 +14,36 @@ from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header, String
 
-from ..core.geometry import GeometryError, Intrinsics, scale_camera_matrix
+from ..core.geometry import Intrinsics, scale_camera_matrix
 from ..core.images import ImageError
+from ..core.parameters import ParamSpec
 from ..core.sources import FrameSource, SourceError
-from .common import (LATEST_QOS, SENSOR_QOS, STATUS_QOS, ConfigError, Param, compressed_to_rgb,
+from ..core.status import CameraState, CameraStatus
+from .common import (LATEST_QOS, SENSOR_QOS, STATUS_QOS, ConfigError, compressed_to_rgb,
                      declare_parameters, image_to_rgb, intrinsics_to_camera_info,
-                     now_seconds, parameter_values, publish_json, rgb_to_image, stamp_seconds,
+                     now_seconds, publish_status, rgb_to_image, stamp_seconds,
                      watch_parameters)
 
 INPUTS = ('raw', 'compressed', 'opencv')
 PARAMS = (
-    Param('input', 'raw', "Frame source: 'raw' (sensor_msgs/Image on camera/image_raw), "
-          "'compressed' (sensor_msgs/CompressedImage on camera/image_raw/compressed) or "
-          "'opencv' (the local source named by opencv_source)", read_only=True),
-    Param('opencv_source', '0', "Local source for input 'opencv': a device index ('0'), a "
-          'video file or a folder of images', read_only=True),
-    Param('opencv_rate_hz', 15.0, 'Frames per second read from the local source',
-          read_only=True),
-    Param('opencv_loop', True, 'Restart a video or folder at its end'),
-    Param('opencv_hfov_deg', 60.0, 'Horizontal field of view (deg) for the CameraInfo '
-          'published with a local source, which has no calibration'),
-    Param('frame_id', 'camera_optical_frame', 'frame_id stamped on frames from a local source'),
-    Param('max_width', 0, 'Frames wider than this are resized (aspect kept) before '
-          'publishing; 0 keeps the original size'),
-    Param('max_rate_hz', 0.0, 'Forward at most this many frames per second (ROS time); '
-          '0 forwards every frame'),
+    ParamSpec('input', 'raw', "Frame source: 'raw' (sensor_msgs/Image on camera/image_raw), "
+              "'compressed' (sensor_msgs/CompressedImage on camera/image_raw/compressed) or "
+              "'opencv' (the local source named by opencv_source)", choices=INPUTS,
+              read_only=True),
+    ParamSpec('opencv_source', '0', "Local source for input 'opencv': a device index ('0'), "
+              'a video file or a folder of images', read_only=True),
+    ParamSpec('opencv_rate_hz', 15.0, 'Frames per second read from the local source',
+              minimum=0.1, maximum=1000.0, read_only=True),
+    ParamSpec('opencv_loop', True, 'Restart a video or folder at its end'),
+    ParamSpec('opencv_hfov_deg', 60.0, 'Horizontal field of view (deg) for the CameraInfo '
+              'published with a local source, which has no calibration',
+              minimum=1.0, maximum=178.0),
+    ParamSpec('frame_id', 'camera_optical_frame', 'frame_id stamped on frames from a local '
+              'source'),
+    ParamSpec('max_width', 0, 'Frames wider than this are resized (aspect kept) before '
+              'publishing; 0 keeps the original size', minimum=0, maximum=16384),
+    ParamSpec('max_rate_hz', 0.0, 'Forward at most this many frames per second (ROS time); '
+              '0 forwards every frame', minimum=0.0, maximum=1000.0),
 )
 
 
@@ -57,10 +62,8 @@ def scale_camera_info(info: CameraInfo, width: int, height: int) -> CameraInfo:
 class CameraNode(Node):
     def __init__(self, **kwargs):
         super().__init__('camera_node', **kwargs)
-        declare_parameters(self, PARAMS)
-        self._settings: dict = {}
-        self._apply(parameter_values(self, PARAMS))
-        watch_parameters(self, PARAMS, self._apply)
+        self._settings = declare_parameters(self, PARAMS)
+        watch_parameters(self, PARAMS, lambda values: values, self._apply)
         self.image_pub = self.create_publisher(Image, 'grounding/image', LATEST_QOS)
         self.info_pub = self.create_publisher(CameraInfo, 'grounding/camera_info', LATEST_QOS)
         self.status_pub = self.create_publisher(String, 'grounding/camera_status', STATUS_QOS)
@@ -88,18 +91,8 @@ class CameraNode(Node):
         self.get_logger().info(f"camera_node: input '{mode}'")
 
     def _apply(self, values: dict) -> None:
-        if values['input'] not in INPUTS:
-            raise ConfigError(f"input '{values['input']}' is not one of {', '.join(INPUTS)}")
-        if values['max_width'] < 0 or values['max_rate_hz'] < 0:
-            raise ConfigError('max_width and max_rate_hz must be >= 0')
-        if values['opencv_rate_hz'] <= 0:
-            raise ConfigError('opencv_rate_hz must be > 0')
-        try:
-            Intrinsics.from_fov(64, 48, values['opencv_hfov_deg'])  # validates the FOV range
-        except GeometryError as error:
-            raise ConfigError(str(error)) from None  # run_node reports ConfigError cleanly
         self._settings = values
-        if getattr(self, 'source', None) is not None:
+        if self.source is not None:
             self.source.loop = values['opencv_loop']  # a run-time change applies at the end
 
     # -- inputs ---------------------------------------------------------------------------
@@ -170,17 +163,17 @@ class CameraNode(Node):
 
     def _publish_status(self) -> None:
         if self.counts['published']:
-            state = 'streaming'
+            state = CameraState.STREAMING
         elif self.counts['errors']:
-            state = 'error'
+            state = CameraState.ERROR
         else:
-            state = 'waiting'
+            state = CameraState.WAITING
         waiting_for_info = self._settings['input'] != 'opencv' and self.camera_info is None
-        publish_json(self.status_pub, {
-            'state': state, 'input': self._settings['input'], **self.counts,
-            'last_error': self.last_error,
-            'message': 'no camera_info received on camera/camera_info' if waiting_for_info
-            else self.last_error or state})
+        publish_status(self.status_pub, CameraStatus(
+            state=state, input=self._settings['input'], **self.counts,
+            last_error=self.last_error,
+            message='no camera_info received on camera/camera_info' if waiting_for_info
+            else self.last_error or str(state)))
 
     def on_shutdown(self) -> None:
         if self.source is not None:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import json
+import math
+import re
 import signal
+import sys
 import time
-from dataclasses import dataclass
+import traceback
 from typing import Any
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import rclpy
-from rcl_interfaces.msg import ParameterDescriptor, ParameterType, SetParametersResult
+import yaml
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                ParameterType, SetParametersResult)
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 
@@ -26,6 +30,7 @@ from std_msgs.msg import Header, String
 
 from ..core.geometry import Intrinsics
 from ..core.images import decode_compressed, depth_to_metres, to_rgb8
+from ..core.parameters import ParamSpec
 
 # REP-2003: subscribe to sensor data best-effort and keep only the newest sample, so a
 # slow consumer never works through a backlog and best-effort drivers (Gazebo) connect.
@@ -96,75 +101,121 @@ def intrinsics_to_camera_info(intrinsics: Intrinsics, header: Header) -> CameraI
     return msg
 
 
-def publish_json(publisher, payload: dict) -> None:
-    publisher.publish(String(data=json.dumps(payload, separators=(',', ':'))))
+def publish_status(publisher, status) -> None:
+    """Publish a core.status dataclass as its strict JSON."""
+    publisher.publish(String(data=status.to_json()))
 
 
 # -- parameters -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Param:
-    """One node parameter: its default, the description `ros2 param describe` shows, and
-    whether changing it needs a restart (read-only at run time)."""
+def parameter_descriptor(spec: ParamSpec) -> ParameterDescriptor:
+    """The ROS descriptor of ``spec``: fixed type, description, range, read-only."""
+    descriptor = ParameterDescriptor(
+        name=spec.name, type=_PARAMETER_TYPES[spec.kind] if spec.kind is not tuple else
+        _array_type(spec.default), description=spec.description, read_only=spec.read_only,
+        additional_constraints=spec.constraints)
+    if spec.kind is float and (spec.minimum is not None or spec.maximum is not None):
+        descriptor.floating_point_range = [FloatingPointRange(
+            from_value=float(-math.inf if spec.minimum is None else spec.minimum),
+            to_value=float(math.inf if spec.maximum is None else spec.maximum), step=0.0)]
+    elif spec.kind is int and (spec.minimum is not None or spec.maximum is not None):
+        descriptor.integer_range = [IntegerRange(
+            from_value=int(-2**63 if spec.minimum is None else spec.minimum),
+            to_value=int(2**63 - 1 if spec.maximum is None else spec.maximum), step=1)]
+    return descriptor
 
-    name: str
-    default: Any
-    description: str
-    read_only: bool = False
+
+_PARAMETER_TYPES = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEGER,
+                    float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING}
 
 
-def declare_parameters(node: Node, params: Sequence[Param]) -> None:
-    """Declare ``params`` with descriptions; floats accept YAML integers (``rate: 5``)."""
-    for param in params:
-        is_float = isinstance(param.default, float)
-        descriptor = ParameterDescriptor(
-            description=param.description, read_only=param.read_only,
-            dynamic_typing=is_float,
-            type=ParameterType.PARAMETER_NOT_SET if is_float else _type_of(param.default))
+def _array_type(default) -> int:
+    return rclpy.Parameter.Type.from_parameter_value(list(default) or ['']).value
+
+
+def declare_parameters(node: Node, specs: Sequence[ParamSpec]) -> dict[str, Any]:
+    """Declare ``specs`` with their descriptors and return the values, coerced to their types.
+
+    Types are fixed. A params file or ``-p`` giving an integer for a float parameter
+    (``rate_hz: 5``) is taken as that float: rclpy offers no public way to read an override
+    before declaring it, so its table of overrides is coerced here; a value of another
+    type, out of range or not among its choices is a ConfigError naming the parameter and
+    what it accepts.
+    """
+    overrides = getattr(node, '_parameter_overrides', {})
+    for spec in specs:
+        given = overrides.get(spec.name)
+        if given is not None:
+            problems = spec.problems(given.value)
+            if problems:
+                raise ConfigError('; '.join(problems))
+            if spec.kind is float and given.type_ == rclpy.Parameter.Type.INTEGER:
+                overrides[spec.name] = rclpy.Parameter(spec.name, value=float(given.value))
+        default = list(spec.default) if spec.kind is tuple else spec.default
         try:
-            node.declare_parameter(param.name, param.default, descriptor)
+            node.declare_parameter(spec.name, default, parameter_descriptor(spec))
         except Exception as error:  # noqa: BLE001 - rclpy raises several types here
-            raise ConfigError(f"parameter '{param.name}': {error}") from None
+            constraint = f' ({spec.constraints})' if spec.constraints else ''
+            raise ConfigError(f"parameter '{spec.name}'{constraint}: {error}") from None
+    return parameter_values(node, specs)
 
 
-def _type_of(value: Any) -> int:
-    return rclpy.Parameter.Type.from_parameter_value(value).value
-
-
-def parameter_values(node: Node, params: Sequence[Param],
+def parameter_values(node: Node, specs: Sequence[ParamSpec],
                      changes: Sequence[rclpy.Parameter] = ()) -> dict[str, Any]:
-    """Current values, with pending ``changes`` applied; floats coerced, lists as tuples."""
-    values = {p.name: node.get_parameter(p.name).value for p in params}
-    values.update({change.name: change.value for change in changes})
-    for param in params:
-        value = values[param.name]
-        if isinstance(param.default, float):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ConfigError(f"parameter '{param.name}' must be a number, got {value!r}")
-            values[param.name] = float(value)
-        elif isinstance(value, list):
-            values[param.name] = tuple(value)
+    """Current values, with pending ``changes`` applied; arrays as tuples."""
+    values = {spec.name: node.get_parameter(spec.name).value for spec in specs}
+    values.update({change.name: change.value for change in changes if change.name in values})
+    for spec in specs:
+        problems = spec.problems(values[spec.name])
+        if problems:
+            raise ConfigError('; '.join(problems))
+        values[spec.name] = spec.coerce(values[spec.name])
     return values
 
 
-def watch_parameters(node: Node, params: Sequence[Param],
-                     apply: Callable[[dict[str, Any]], None]) -> None:
+def watch_parameters(node: Node, specs: Sequence[ParamSpec],
+                     configure: Callable[[dict[str, Any]], Any],
+                     apply: Callable[[Any], None]) -> None:
     """Validate and apply parameter changes made at run time (``ros2 param set``).
 
-    ``apply`` raises ValueError for an invalid combination; the change is then refused
-    with that message and the node keeps its previous settings.
+    Two steps, as ROS 2 intends: the set callback validates (``configure`` builds the new
+    configuration from all values, raising ValueError for an invalid one, which refuses the
+    change with that message); the post-set callback applies it once the values are stored
+    (Humble has no post-set callbacks: there it is applied in the set callback). An integer
+    set on a float parameter is converted in the pre-set callback (Iron and later), so its
+    type never changes.
     """
-    names = {p.name for p in params}
+    names = {spec.name for spec in specs}
+    floats = {spec.name for spec in specs if spec.kind is float}
+    pending = []
+
+    def to_float(changes: list[rclpy.Parameter]) -> list[rclpy.Parameter]:
+        return [rclpy.Parameter(c.name, value=float(c.value))
+                if c.name in floats and c.type_ == rclpy.Parameter.Type.INTEGER else c
+                for c in changes]
 
     def on_set(changes: list[rclpy.Parameter]) -> SetParametersResult:
         if not any(change.name in names for change in changes):
             return SetParametersResult(successful=True)
         try:
-            apply(parameter_values(node, params, changes))
+            configuration = configure(parameter_values(node, specs, to_float(changes)))
         except ValueError as error:
             return SetParametersResult(successful=False, reason=str(error))
+        if post_set_available:
+            pending.append(configuration)
+        else:
+            apply(configuration)
         return SetParametersResult(successful=True)
 
+    def on_post_set(changes: list[rclpy.Parameter]) -> None:
+        while pending:
+            apply(pending.pop(0))
+
+    post_set_available = hasattr(node, 'add_post_set_parameters_callback')
+    if hasattr(node, 'add_pre_set_parameters_callback'):
+        node.add_pre_set_parameters_callback(to_float)
     node.add_on_set_parameters_callback(on_set)
+    if post_set_available:
+        node.add_post_set_parameters_callback(on_post_set)
 
 
 # -- commands ---------------------------------------------------------------------------
@@ -202,15 +253,27 @@ class CommandSubscription:
 
 
 # -- main -------------------------------------------------------------------------------
+CONFIG_ERROR_EXIT = 2  # launch_support.CONFIG_ERROR_EXIT: launch does not restart these
+
+
 def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> int:
     """Create and spin a node; shut down cleanly on Ctrl-C or SIGTERM.
 
     rclpy's own signal handler would invalidate the context before the node could send
     its last messages (the action node's zero velocity), so SIGINT and SIGTERM are turned
     into KeyboardInterrupt here and the node's ``on_shutdown`` runs while ROS still works.
-    A ConfigError at start-up is logged as one clear line and exits with status 2.
+    Every start-up failure (a missing or unreadable params file, unknown ROS arguments, an
+    invalid parameter, a model that does not load) is logged as one line and exits with
+    status 2; the traceback, if any, is logged at debug level.
     """
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    # The logger of the node-to-be ('GroundingNode' -> grounding_node): it does not exist yet.
+    logger = rclpy.logging.get_logger(re.sub(r'(?<!^)(?=[A-Z])', '_', factory.__name__).lower())
+    try:
+        check_params_files(sys.argv[1:] if args is None else args)
+        rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    except Exception as error:  # noqa: BLE001 - rcl raises several types here
+        logger.fatal(f'invalid configuration: {_one_line(error)}')
+        return CONFIG_ERROR_EXIT
     # SIGINT too, explicitly: a process started in the background of a script inherits
     # SIGINT ignored, and Python then installs no KeyboardInterrupt handler of its own.
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -218,7 +281,15 @@ def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> int:
     node = None
     status = 0
     try:
-        node = factory()
+        try:
+            node = factory()
+        except ConfigError as error:
+            logger.fatal(f'invalid configuration: {_one_line(error)}')
+            return CONFIG_ERROR_EXIT
+        except Exception as error:  # noqa: BLE001 - any start-up failure, one clear line
+            logger.debug(traceback.format_exc())
+            logger.fatal(f'start-up failed: {type(error).__name__}: {_one_line(error)}')
+            return CONFIG_ERROR_EXIT
         executor = SingleThreadedExecutor()
         executor.add_node(node)
         # Python runs signal handlers only between bytecodes, and rclpy.spin waits in C with
@@ -228,9 +299,6 @@ def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> int:
             executor.spin_once(timeout_sec=0.2)
     except KeyboardInterrupt:
         pass
-    except ConfigError as error:
-        rclpy.logging.get_logger('clip_grounding_ros').fatal(f'invalid configuration: {error}')
-        status = 2
     finally:
         if node is not None:
             on_shutdown = getattr(node, 'on_shutdown', None)
@@ -241,6 +309,29 @@ def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> int:
     return status
 
 
+def check_params_files(args: Sequence[str]) -> None:
+    """Raise ConfigError naming a ``--params-file`` that is missing or not YAML, before rcl
+    reads it (rcl's own error is a multi-line trace with C source locations)."""
+    for flag, path in zip(args, args[1:], strict=False):
+        if flag != '--params-file':
+            continue
+        try:
+            with open(path) as stream:
+                yaml.safe_load(stream)
+        except OSError as error:
+            raise ConfigError(f"params file '{path}' cannot be read: {error.strerror}") from None
+        except yaml.YAMLError as error:
+            raise ConfigError(f"params file '{path}' is not valid YAML: "
+                              f'{_one_line(error)}') from None
+
+
+def _one_line(error: BaseException) -> str:
+    """The error's message on one line, without rcl's C source locations."""
+    text = ' '.join(str(error).split()) or type(error).__name__
+    if type(error).__name__ == 'UnknownROSArgsError':
+        text = f'unknown ROS arguments {text}'
+    return re.sub(r', at /\S+:\d+', '', text)
+
+
 def _raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt
-

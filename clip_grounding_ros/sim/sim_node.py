@@ -24,51 +24,56 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header, String
 
 from ..core.geometry import Intrinsics
-from ..sim import CameraSpec, SceneError, SimWorld, load_scene
-from .common import (LATEST_QOS, STATUS_QOS, ConfigError, Param, declare_parameters,
-                     intrinsics_to_camera_info, parameter_values, publish_json, rgb_to_image)
+from . import CameraSpec, SceneError, SimWorld, load_scene
+from ..core.parameters import ParamSpec
+from ..core.status import dumps_strict
+from ..nodes.common import (LATEST_QOS, STATUS_QOS, ConfigError, declare_parameters,
+                            intrinsics_to_camera_info, rgb_to_image)
 
 _CAMERA = CameraSpec()
 PARAMS = (
-    Param('scene', 'boxes', "Scene name ('boxes', 'mixed'), path of a scene YAML file, or "
-          "'random:<seed>'", read_only=True),
-    Param('realtime_factor', 1.0, 'Simulated seconds per wall-clock second; 0 runs as fast '
-          'as possible', read_only=True),
-    Param('physics_dt', 0.005, 'Physics time step (s)', read_only=True),
-    Param('clock_rate_hz', 100.0, 'Rate of /clock messages (simulated time)', read_only=True),
-    Param('camera_rate_hz', 10.0, 'Camera frame rate (simulated time)', read_only=True),
-    Param('odom_rate_hz', 50.0, 'Odometry rate (simulated time)', read_only=True),
-    Param('image_width', _CAMERA.width, 'Camera image width (px)', read_only=True),
-    Param('image_height', _CAMERA.height, 'Camera image height (px)', read_only=True),
-    Param('fovy_deg', _CAMERA.fovy_deg, 'Camera vertical field of view (deg)', read_only=True),
-    Param('camera_x', _CAMERA.mount_x, 'Camera position ahead of the base origin (m)',
-          read_only=True),
-    Param('camera_z', _CAMERA.mount_z, 'Camera height above the floor (m)', read_only=True),
-    Param('camera_pitch_deg', _CAMERA.pitch_deg, 'Camera tilt down from horizontal (deg)',
-          read_only=True),
-    Param('publish_depth', False, 'Also publish camera/depth/image_raw (32FC1, metres)',
-          read_only=True),
-    Param('twist_stamped', False, 'Subscribe to TwistStamped instead of Twist on cmd_vel',
-          read_only=True),
-    Param('cmd_vel_timeout', 0.5, 'Stop the base when no cmd_vel arrives for this long '
-          '(simulated s), as diff_drive_controller does', read_only=True),
-    Param('odom_frame', 'odom', 'Odometry frame', read_only=True),
-    Param('base_frame', 'base_link', 'Robot base frame', read_only=True),
-    Param('camera_frame', 'camera_optical_frame', 'frame_id of camera images', read_only=True),
+    ParamSpec('scene', 'boxes', "Scene name ('boxes', 'mixed'), path of a scene YAML file, or "
+              "'random:<seed>'", read_only=True),
+    ParamSpec('realtime_factor', 1.0, 'Simulated seconds per wall-clock second; 0 runs as '
+              'fast as possible', minimum=0.0, maximum=100.0, read_only=True),
+    ParamSpec('physics_dt', 0.005, 'Physics time step (s)', minimum=0.0001, maximum=0.1,
+              read_only=True),
+    ParamSpec('clock_rate_hz', 100.0, 'Rate of /clock messages (simulated time)',
+              minimum=1.0, maximum=10000.0, read_only=True),
+    ParamSpec('camera_rate_hz', 10.0, 'Camera frame rate (simulated time)', minimum=0.1,
+              maximum=1000.0, read_only=True),
+    ParamSpec('odom_rate_hz', 50.0, 'Odometry rate (simulated time)', minimum=0.1,
+              maximum=1000.0, read_only=True),
+    ParamSpec('image_width', _CAMERA.width, 'Camera image width (px)', minimum=8,
+              maximum=4096, read_only=True),
+    ParamSpec('image_height', _CAMERA.height, 'Camera image height (px)', minimum=8,
+              maximum=4096, read_only=True),
+    ParamSpec('fovy_deg', _CAMERA.fovy_deg, 'Camera vertical field of view (deg)',
+              minimum=1.0, maximum=170.0, read_only=True),
+    ParamSpec('camera_x', _CAMERA.mount_x, 'Camera position ahead of the base origin (m)',
+              minimum=-1.0, maximum=1.0, read_only=True),
+    ParamSpec('camera_z', _CAMERA.mount_z, 'Camera height above the floor (m)', minimum=0.05,
+              maximum=2.0, read_only=True),
+    ParamSpec('camera_pitch_deg', _CAMERA.pitch_deg, 'Camera tilt down from horizontal (deg)',
+              minimum=-89.0, maximum=89.0, read_only=True),
+    ParamSpec('publish_depth', False, 'Also publish camera/depth/image_raw (32FC1, metres)',
+              read_only=True),
+    ParamSpec('twist_stamped', False, 'Subscribe to TwistStamped instead of Twist on cmd_vel',
+              read_only=True),
+    ParamSpec('cmd_vel_timeout', 0.5, 'Stop the base when no cmd_vel arrives for this long '
+              '(simulated s), as diff_drive_controller does', minimum=0.01, maximum=60.0,
+              read_only=True),
+    ParamSpec('odom_frame', 'odom', 'Odometry frame', read_only=True),
+    ParamSpec('base_frame', 'base_link', 'Robot base frame', read_only=True),
+    ParamSpec('camera_frame', 'camera_optical_frame', 'frame_id of camera images',
+              read_only=True),
 )
 
 
 class SimNode(Node):
     def __init__(self, **kwargs):
         super().__init__('sim_node', **kwargs)
-        declare_parameters(self, PARAMS)
-        self.settings = values = parameter_values(self, PARAMS)
-        for name in ('physics_dt', 'clock_rate_hz', 'camera_rate_hz', 'odom_rate_hz',
-                     'cmd_vel_timeout'):
-            if values[name] <= 0:
-                raise ConfigError(f'{name} must be > 0, got {values[name]}')
-        if values['realtime_factor'] < 0:
-            raise ConfigError('realtime_factor must be >= 0 (0: as fast as possible)')
+        self.settings = values = declare_parameters(self, PARAMS)
         self.camera = CameraSpec(width=values['image_width'], height=values['image_height'],
                                  fovy_deg=values['fovy_deg'], mount_x=values['camera_x'],
                                  mount_z=values['camera_z'],
@@ -166,12 +171,12 @@ class SimNode(Node):
 
     def _publish_truth(self, now: float) -> None:
         x, y, yaw = self.world.robot_pose()
-        publish_json(self.truth_pub, {
+        self.truth_pub.publish(String(data=dumps_strict({
             'time': round(now, 3), 'scene': self.scene.name,
             'robot': [round(x, 4), round(y, 4), round(yaw, 4)],
             'distances': {obj.name: round(self.world.distance_to_object(obj.name), 4)
                           for obj in self.scene.objects},
-            'touched': sorted(self.world.touched_objects())})
+            'touched': sorted(self.world.touched_objects())})))
 
     def on_shutdown(self) -> None:
         self.running = False
@@ -184,7 +189,7 @@ def _stamp(seconds: float):
 
 
 def main(args=None):
-    from .common import run_node
+    from ..nodes.common import run_node
     raise SystemExit(run_node(SimNode, args))
 
 

@@ -19,17 +19,39 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 import numpy as np
 
-from .resources import find_resource
-from .sim import load_scene
+from ..core.status import ActionState, ActionStatus, GroundingState, GroundingStatus
+from ..resources import find_resource
+from ..sim import load_scene
 
-NODES = ('sim_node', 'camera_node', 'grounding_node', 'action_node')
+# Each node's module, run as `python -m` (what its console script runs).
+NODE_MODULES = {'sim_node': 'clip_grounding_ros.sim.sim_node',
+                'camera_node': 'clip_grounding_ros.nodes.camera_node',
+                'grounding_node': 'clip_grounding_ros.nodes.grounding_node',
+                'action_node': 'clip_grounding_ros.nodes.action_node'}
 SUCCESS_MARGIN = 0.15  # m beyond stop_distance still counted as "stopped near it"
 STOPPED_SPEED = 0.02   # m/s and rad/s below which the base counts as stopped
 FACING_TOLERANCE = 0.25  # rad between the heading and the bearing to a faced object
+
+
+class Outcome(str, Enum):
+    """How an episode ended (success is judged separately)."""
+
+    REACHED = ActionState.REACHED.value    # the action node reported reached
+    FACING = ActionState.FACING.value      # ... held facing the target for a second
+    STOPPED = ActionState.STOPPED.value    # still after a stop command or a stalled camera
+    MOVING = 'moving'                      # still moving after one
+    GAVE_UP = 'gave_up'                    # grounding lost or in error, robot still
+    TIMEOUT = 'timeout'
+    FAILED = 'failed'                      # a node process exited
+    FAILED_TO_START = 'failed_to_start'
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass
@@ -53,7 +75,7 @@ class EpisodeSpec:
 @dataclass
 class EpisodeResult:
     spec: EpisodeSpec
-    outcome: str    # reached | facing | gave_up | stopped | moving | timeout | failed...
+    outcome: Outcome
     success: bool
     reason: str
     sim_time: float             # simulated seconds from command to end
@@ -64,14 +86,14 @@ class EpisodeResult:
     touched: list[str]
     robot_stopped: bool
     path: list[tuple[float, float]]
-    action_status: dict
-    grounding_status: dict
+    action_status: ActionStatus
+    grounding_status: GroundingStatus
     first_frame: np.ndarray | None = None
     log_dir: str = ''
 
     def summary(self) -> dict:
         return {
-            'success': self.success, 'outcome': self.outcome, 'reason': self.reason,
+            'success': self.success, 'outcome': str(self.outcome), 'reason': self.reason,
             'command': self.spec.command, 'scene': self.spec.scene,
             'sim_time': round(self.sim_time, 2), 'stop_distance': self.stop_distance,
             'target_objects': self.target_objects,
@@ -79,9 +101,9 @@ class EpisodeResult:
             else round(self.final_distance, 3),
             'reached_object': self.closest_object, 'touched': self.touched,
             'robot_stopped': self.robot_stopped,
-            'final_action_state': self.action_status.get('state'),
-            'final_grounding_state': self.grounding_status.get('state'),
-            'final_grounding_message': self.grounding_status.get('message'),
+            'final_action_state': str(self.action_status.state),
+            'final_grounding_state': str(self.grounding_status.state),
+            'final_grounding_message': self.grounding_status.message,
         }
 
 
@@ -99,8 +121,8 @@ class NodeProcesses:
             overrides.setdefault(node, {})[name] = value
         self.processes: dict[str, subprocess.Popen] = {}
         self.logs = []
-        for node in NODES:
-            command = [sys.executable, '-m', f'clip_grounding_ros.nodes.{node}', '--ros-args',
+        for node, module in NODE_MODULES.items():
+            command = [sys.executable, '-m', module, '--ros-args',
                        '--params-file', params]
             for name, value in overrides.get(node, {}).items():
                 command += ['-p', f'{name}:={_param_text(value)}']
@@ -146,12 +168,13 @@ class Observer:
         from sensor_msgs.msg import Image
         from std_msgs.msg import String
 
-        from .nodes.common import COMMAND_LATCHED_QOS, LATEST_QOS, STATUS_QOS
+        from ..nodes.common import COMMAND_LATCHED_QOS, LATEST_QOS, STATUS_QOS
 
         self.node = rclpy.create_node('episode_observer', context=context)
         self.lock = threading.Lock()
-        self.action: dict = {}
-        self.grounding: dict = {}
+        self.action = ActionStatus()
+        self.grounding = GroundingStatus()
+        self.statuses_seen = False
         self.truth: dict = {}
         self.path: list[tuple[float, float]] = []
         self.sim_time = 0.0
@@ -161,19 +184,28 @@ class Observer:
         # Transient-local: it matches both of each node's command subscriptions (latched and
         # volatile), which receive every message once between them.
         self.command_pub = self.node.create_publisher(String, 'command', COMMAND_LATCHED_QOS)
-        self.node.create_subscription(String, 'action/status',
-                                      lambda m: self._json('action', m), STATUS_QOS)
-        self.node.create_subscription(String, 'grounding/status',
-                                      lambda m: self._json('grounding', m), STATUS_QOS)
-        self.node.create_subscription(String, 'sim/ground_truth',
-                                      lambda m: self._json('truth', m), STATUS_QOS)
+        self.node.create_subscription(String, 'action/status', self._on_action, STATUS_QOS)
+        self.node.create_subscription(String, 'grounding/status', self._on_grounding,
+                                      STATUS_QOS)
+        self.node.create_subscription(String, 'sim/ground_truth', self._on_truth, STATUS_QOS)
         self.node.create_subscription(Odometry, 'odom', self._on_odom, 10)
         self.node.create_subscription(Image, 'grounding/debug_image', self._on_frame, LATEST_QOS)
         self.node.create_subscription(Twist, 'cmd_vel', self._on_cmd, 10)
 
-    def _json(self, name: str, msg) -> None:
+    def _on_action(self, msg) -> None:
+        status = ActionStatus.from_json(msg.data)
         with self.lock:
-            setattr(self, name, json.loads(msg.data))
+            self.action, self.statuses_seen = status, True
+
+    def _on_grounding(self, msg) -> None:
+        status = GroundingStatus.from_json(msg.data)
+        with self.lock:
+            self.grounding = status
+
+    def _on_truth(self, msg) -> None:
+        truth = json.loads(msg.data)
+        with self.lock:
+            self.truth = truth
 
     def _on_odom(self, msg) -> None:
         with self.lock:
@@ -184,8 +216,8 @@ class Observer:
             self.speed = (msg.twist.twist.linear.x, msg.twist.twist.angular.z)
 
     def _on_frame(self, msg) -> None:
-        if self.first_frame is None and self.grounding.get('found'):
-            from .nodes.common import image_to_rgb
+        if self.first_frame is None and self.grounding.found:
+            from ..nodes.common import image_to_rgb
             self.first_frame = image_to_rgb(msg)
 
     def _on_cmd(self, msg) -> None:
@@ -245,7 +277,7 @@ def _observe(spec, scene, observer: Observer, processes: NodeProcesses, log_dir:
     stop_distance = _stop_distance(spec)
     targets = [obj.name for obj in scene.objects_named(_target_phrase(spec.command))]
 
-    def result(outcome: str, success: bool, reason: str, start: float) -> EpisodeResult:
+    def result(outcome: Outcome, success: bool, reason: str, start: float) -> EpisodeResult:
         with observer.lock:
             truth, path = dict(observer.truth), list(observer.path)
             speed, now = observer.speed, observer.sim_time
@@ -256,19 +288,19 @@ def _observe(spec, scene, observer: Observer, processes: NodeProcesses, log_dir:
             spec, outcome, success, reason, max(0.0, now - start), stop_distance, targets,
             final, closest, truth.get('touched', []),
             abs(speed[0]) < STOPPED_SPEED and abs(speed[1]) < STOPPED_SPEED, path,
-            dict(observer.action), dict(observer.grounding), observer.first_frame,
+            observer.action, observer.grounding, observer.first_frame,
             str(log_dir))
 
     started = time.monotonic()
-    while not (observer.truth and observer.action and observer.sim_time > 0):
+    while not (observer.truth and observer.statuses_seen and observer.sim_time > 0):
         dead = [name for name, alive in processes.alive().items() if not alive]
         if dead or time.monotonic() - started > 90.0:
             why = f'{", ".join(dead)} exited' if dead else 'nodes did not come up in 90 s'
-            return result('failed_to_start', False, f'{why}; logs in {log_dir}', 0.0)
+            return result(Outcome.FAILED_TO_START, False, f'{why}; logs in {log_dir}', 0.0)
         time.sleep(0.1)
     # grounding_node and action_node listen with two subscriptions each.
     if not observer.send(spec.command, subscribers=4, timeout=30.0):
-        return result('failed_to_start', False, 'command subscribers not found', 0.0)
+        return result(Outcome.FAILED_TO_START, False, 'command subscribers not found', 0.0)
     start = observer.sim_time
     event_time = None
     facing_since = still_lost_since = None
@@ -289,27 +321,27 @@ def _observe(spec, scene, observer: Observer, processes: NodeProcesses, log_dir:
         moving = abs(observer.speed[0]) >= STOPPED_SPEED or \
             abs(observer.speed[1]) >= STOPPED_SPEED
         if event_time is not None and now - event_time >= spec.settle:
-            return result('moving' if moving else 'stopped', not moving,
-                          observer.action.get('reason', ''), start)
-        state = observer.action.get('state')
-        if state == 'reached':
+            return result(Outcome.MOVING if moving else Outcome.STOPPED, not moving,
+                          observer.action.reason, start)
+        state = observer.action.state
+        if state == ActionState.REACHED:
             time.sleep(0.3)  # let the last odometry arrive
-            return _judge(result('reached', False, '', start))
-        facing_since = _held_since(state == 'facing', facing_since, now)
+            return _judge(result(Outcome.REACHED, False, '', start))
+        facing_since = _held_since(state == ActionState.FACING, facing_since, now)
         if facing_since is not None and now - facing_since >= 1.0:
-            return _judge(result('facing', False, '', start), observer.truth)
-        lost = observer.grounding.get('state') in ('lost', 'error') and not moving
+            return _judge(result(Outcome.FACING, False, '', start), observer.truth)
+        lost = observer.grounding.state in (GroundingState.LOST, GroundingState.ERROR) and \
+            not moving
         still_lost_since = _held_since(lost, still_lost_since, now)
         if event_time is None and still_lost_since is not None and \
                 now - still_lost_since >= spec.give_up:
-            return result('gave_up', False, observer.grounding.get('message', ''), start)
+            return result(Outcome.GAVE_UP, False, observer.grounding.message, start)
         if now >= spec.timeout:
-            reason = (f"action {observer.action.get('state')}: "
-                      f"{observer.action.get('reason')}")
-            return result('timeout', False, reason, start)
+            reason = f'action {observer.action.state}: {observer.action.reason}'
+            return result(Outcome.TIMEOUT, False, reason, start)
         dead = [name for name, alive in processes.alive().items() if not alive]
         if dead:
-            return result('failed', False, f'{", ".join(dead)} exited; logs in {log_dir}',
+            return result(Outcome.FAILED, False, f'{", ".join(dead)} exited; logs in {log_dir}',
                           start)
 
 
@@ -324,7 +356,7 @@ def _judge(result: EpisodeResult, truth: dict | None = None) -> EpisodeResult:
     """Success: for an approach, stopped near a named object (and nearer to it than to
     anything else); for face/find, turned toward a named object; never touching anything."""
     problems = []
-    if result.outcome == 'facing':
+    if result.outcome == Outcome.FACING:
         return _judge_facing(result, truth or {})
     if result.final_distance is None:
         problems.append('the command names no object of this scene')
@@ -368,14 +400,16 @@ def _stop_distance(spec: EpisodeSpec) -> float:
 
     params = spec.params_file or str(find_resource('config/sim_demo.yaml'))
     with open(params) as stream:
-        values = yaml.safe_load(stream).get('action_node', {}).get('ros__parameters', {})
-    from .core.control import MotionConfig
+        sections = {key.removeprefix('/**/'): section
+                    for key, section in (yaml.safe_load(stream) or {}).items()}
+        values = sections.get('action_node', {}).get('ros__parameters', {})
+    from ..core.control import MotionConfig
     return float(spec.parameters.get('action_node:stop_distance',
                                      values.get('stop_distance', MotionConfig.stop_distance)))
 
 
 def _target_phrase(command: str) -> str:
-    from .core.commands import CommandError, parse_command
+    from ..core.commands import CommandError, parse_command
     try:
         return parse_command(command).target
     except CommandError:

@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 
 from .episode import EpisodeResult, EpisodeSpec, default_environment, run_episode
-from .sim import COLORS, load_scene
+from ..sim import COLORS, load_scene
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -65,12 +65,11 @@ def main(argv=None) -> int:
 
 def _print_progress(observer, now: float) -> None:
     grounding, action = observer.grounding, observer.action
-    score = grounding.get('score')
-    distance = grounding.get('distance')
-    line = (f"  t={now:5.1f} s  grounding: {grounding.get('state', '-'):9s}"
+    score, distance = grounding.score, grounding.distance
+    line = (f'  t={now:5.1f} s  grounding: {grounding.state!s:9s}'
             f"{'' if score is None else f' score {score:.2f}'}"
             f"{'' if distance is None else f' at {distance:.2f} m'}"
-            f"  action: {action.get('state', '-')}")
+            f'  action: {action.state}')
     # One line updated in place on a terminal; a line per update in a log.
     sys.stdout.write(f'\r{line:100s}' if sys.stdout.isatty() else line + '\n')
     sys.stdout.flush()

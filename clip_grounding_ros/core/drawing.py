@@ -1,0 +1,59 @@
+"""What grounding_node shows a person: the annotated debug image and the RViz markers.
+
+Kept apart from the grounding logic (which never draws) and from ROS (the node only turns
+:class:`MarkerSpec` into visualization_msgs/Marker).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .geometry import TargetPoint
+from .grounding import GroundingResult
+
+FOUND_RGB = (40, 220, 60)
+BELOW_THRESHOLD_RGB = (230, 40, 40)
+RUNNER_UP_RGB = (170, 170, 170)
+
+
+def annotate(rgb: np.ndarray, result: GroundingResult) -> np.ndarray:
+    """A copy of ``rgb`` (H, W, 3 uint8) with the candidates drawn: the answer thick (green
+    when found, red when below the threshold), runners-up thin grey, each with its score."""
+    image = np.ascontiguousarray(rgb.copy())
+    for rank, candidate in reversed(list(enumerate(result.candidates))):
+        x1, y1, x2, y2 = (int(round(v)) for v in candidate.box)
+        if rank == 0:
+            colour = FOUND_RGB if result.found else BELOW_THRESHOLD_RGB
+            thickness, text = 2, f'{result.phrase} {candidate.score:.2f}'
+        else:
+            colour, thickness, text = RUNNER_UP_RGB, 1, f'{candidate.score:.2f}'
+        cv2.rectangle(image, (x1, y1), (x2 - 1, y2 - 1), colour, thickness)
+        cv2.putText(image, text, (x1 + 2, max(12, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                    colour, 1, cv2.LINE_AA)
+    return image
+
+
+@dataclass(frozen=True)
+class MarkerSpec:
+    """One RViz marker in the base frame: a sphere or a text label.
+
+    ``position`` (m), ``scale`` (m: the sphere's diameter, the text's height), ``rgba``
+    components in [0, 1].
+    """
+
+    marker_id: int
+    kind: str  # 'sphere' or 'text'
+    position: tuple[float, float, float]
+    scale: float
+    rgba: tuple[float, float, float, float]
+    text: str = ''
+
+
+def target_markers(target: TargetPoint, label: str) -> list[MarkerSpec]:
+    """A green sphere at the target and its label above it."""
+    return [MarkerSpec(0, 'sphere', (target.x, target.y, target.z), 0.2, (0.1, 0.9, 0.2, 0.8)),
+            MarkerSpec(1, 'text', (target.x, target.y, target.z + 0.3), 0.15,
+                       (1.0, 1.0, 1.0, 1.0), label)]

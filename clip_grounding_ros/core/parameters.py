@@ -1,0 +1,105 @@
+"""Node parameters as plain data: name, default, description, type, range and choices.
+
+One declaration serves three readers: the core configuration dataclasses validate their
+values with it (:func:`check_settings`), the nodes declare ROS parameters from it (with the
+range in the descriptor, so `ros2 param describe` shows it), and the tests check that the
+params files list every parameter with its default.
+
+A config dataclass field becomes a parameter with :func:`setting`; parameters that belong to
+a node only (its rate, frames, model) are :class:`ParamSpec` values in the node module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter. ``minimum``/``maximum`` bound numbers (inclusive); ``choices`` list
+    the allowed strings; ``read_only`` parameters need a restart to change."""
+
+    name: str
+    default: Any
+    description: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    read_only: bool = False
+
+    @property
+    def kind(self) -> type:
+        """The parameter's fixed type: bool, int, float, str, or tuple (an array)."""
+        return tuple if isinstance(self.default, (list, tuple)) else type(self.default)
+
+    @property
+    def constraints(self) -> str:
+        """The range and choices in words, for descriptions and error messages."""
+        parts = []
+        if self.minimum is not None or self.maximum is not None:
+            parts.append(f'range [{_text(self.minimum, "-inf")}, {_text(self.maximum, "inf")}]')
+        if self.choices:
+            parts.append('one of: ' + ', '.join(self.choices))
+        return '; '.join(parts)
+
+    def coerce(self, value: Any) -> Any:
+        """``value`` as this parameter's type (an integer for a float parameter becomes that
+        float; arrays become tuples); raises ValueError when it is of another type."""
+        kind = self.kind
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if kind is tuple and isinstance(value, (list, tuple)):
+            return tuple(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ValueError(f'{self.name} must be of type {kind.__name__}, got {value!r}')
+        return value
+
+    def problems(self, value: Any) -> list[str]:
+        """Why ``value`` is not acceptable (empty when it is)."""
+        try:
+            value = self.coerce(value)
+        except ValueError as error:
+            return [str(error)]
+        if isinstance(value, float) and not math.isfinite(value):
+            return [f'{self.name} must be a finite number, got {value}']
+        if (self.minimum is not None and value < self.minimum) or \
+                (self.maximum is not None and value > self.maximum):
+            return [f'{self.name} {value} is outside its {self.constraints}']
+        if self.choices and value not in self.choices:
+            return [f"{self.name} '{value}' is not {self.constraints}"]
+        return []
+
+
+def _text(bound: float | None, unbounded: str) -> str:
+    return unbounded if bound is None else f'{bound:g}'
+
+
+def setting(default: Any, description: str, *, minimum: float | None = None,
+            maximum: float | None = None, choices: tuple[str, ...] = (),
+            read_only: bool = False) -> Any:
+    """A config dataclass field that is also a node parameter of the same name."""
+    spec = dict(default=default, description=description, minimum=minimum, maximum=maximum,
+                choices=choices, read_only=read_only)
+    return dataclasses.field(default=default, metadata={'param': spec})
+
+
+def parameter_specs(config_class: type) -> tuple[ParamSpec, ...]:
+    """The :class:`ParamSpec` of every :func:`setting` field of a config dataclass."""
+    return tuple(ParamSpec(name=f.name, **f.metadata['param'])
+                 for f in dataclasses.fields(config_class) if 'param' in f.metadata)
+
+
+def check_settings(config: Any) -> list[str]:
+    """Coerce the :func:`setting` fields of a (frozen) config dataclass instance in place and
+    return what is wrong with their values. Meant for ``__post_init__``."""
+    problems = []
+    for spec in parameter_specs(type(config)):
+        value = getattr(config, spec.name)
+        found = spec.problems(value)
+        problems += found
+        if not found:
+            object.__setattr__(config, spec.name, spec.coerce(value))
+    return problems

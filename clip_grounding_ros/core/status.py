@@ -1,0 +1,196 @@
+"""The status contract: every state and every status message the nodes exchange, in one place.
+
+Each status topic carries one JSON object (std_msgs/String) described by a dataclass here:
+``grounding/status`` (:class:`GroundingStatus`), ``action/status`` (:class:`ActionStatus`) and
+``grounding/camera_status`` (:class:`CameraStatus`). Producers build the dataclass and send
+:meth:`to_json`; consumers call :meth:`from_json`, which checks the schema version and the
+state, so no node parses another's JSON by key or compares state strings of its own.
+
+The JSON is strict (RFC 8259): a non-finite number (NaN, inf) is written as null, never as
+the bare ``NaN`` that Python's json module would emit and other parsers reject.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, ClassVar
+
+# Bumped when a field changes meaning or is removed; adding a field keeps the version
+# (readers ignore fields they do not know, and missing fields take their defaults).
+SCHEMA_VERSION = 1
+
+
+class StatusError(ValueError):
+    """A status message that is not valid JSON, has another schema version or an unknown
+    state."""
+
+
+class GroundingState(str, Enum):
+    """Perception state of grounding_node (see core.session for the transitions)."""
+
+    IDLE = 'idle'                # no command
+    SEARCHING = 'searching'      # looking, not yet found
+    TRACKING = 'tracking'        # found in the latest frame, or within lost_timeout of it
+    LOST = 'lost'                # not found for longer than lost_timeout
+    STOPPED = 'stopped'          # a stop command
+    CLASSIFYING = 'classifying'  # zero-shot classification of each new frame
+    ERROR = 'error'              # bad command or unusable input; the message says which
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ActionState(str, Enum):
+    """Motion state of action_node: what the base is doing, or why it is not moving."""
+
+    IDLE = 'idle'
+    TURNING = 'turning'
+    APPROACHING = 'approaching'
+    FACING = 'facing'
+    SEARCHING = 'searching'
+    REACHED = 'reached'
+    STOPPED = 'stopped'
+    HOLDING = 'holding'          # a motion command is active but an input is missing or stale
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class CameraState(str, Enum):
+    """State of camera_node's frame source."""
+
+    WAITING = 'waiting'
+    STREAMING = 'streaming'
+    ERROR = 'error'
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def strict_json_value(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None (JSON has no NaN or inf),
+    tuples as lists and enums as their values."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): strict_json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json_value(v) for v in value]
+    return value
+
+
+def dumps_strict(payload: Any) -> str:
+    """Compact strict JSON (see :func:`strict_json_value`); raises ValueError if anything
+    non-finite were left, which cannot happen after the replacement."""
+    return json.dumps(strict_json_value(payload), separators=(',', ':'), allow_nan=False)
+
+
+@dataclass
+class _Status:
+    """Shared JSON round trip of the status dataclasses."""
+
+    STATE: ClassVar[type[Enum]]
+
+    def to_json(self) -> str:
+        payload = {'schema': SCHEMA_VERSION}
+        payload.update({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        return dumps_strict(payload)
+
+    @classmethod
+    def from_json(cls, text: str):
+        """Parse one status message; raises :class:`StatusError` when it cannot be trusted."""
+        try:
+            payload = json.loads(text, parse_constant=_reject_constant)
+        except (ValueError, TypeError) as error:
+            raise StatusError(f'status is not strict JSON: {error}') from None
+        if not isinstance(payload, dict):
+            raise StatusError('status is not a JSON object')
+        if payload.get('schema') != SCHEMA_VERSION:
+            raise StatusError(f"status schema {payload.get('schema')!r} is not the "
+                              f'supported version {SCHEMA_VERSION}')
+        try:
+            payload['state'] = cls.STATE(payload.get('state'))
+        except ValueError:
+            raise StatusError(f"unknown {cls.__name__} state {payload.get('state')!r}") from None
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in payload.items() if k in names})
+
+
+def _reject_constant(name: str):
+    raise ValueError(f'{name} is not JSON')
+
+
+@dataclass
+class GroundingStatus(_Status):
+    """``grounding/status``: what grounding_node is looking for and what it found.
+
+    Boxes are [x1, y1, x2, y2] in the source image's pixels; ``position`` is [x, y, z] in
+    metres in ``base_frame`` (REP-103), ``distance`` its horizontal range (m) and
+    ``bearing`` its angle left of straight ahead (rad). ``image_stamp`` (s) and
+    ``frame_id`` are those of the grounded image.
+    """
+
+    STATE: ClassVar[type[Enum]] = GroundingState
+
+    state: GroundingState = GroundingState.IDLE
+    message: str = ''
+    command_id: int = 0
+    command: str = ''
+    intent: str = ''
+    target: str = ''
+    strategy: str = ''
+    found: bool = False
+    score: float | None = None
+    box: list[float] | None = None
+    candidates: list[dict] = field(default_factory=list)
+    distance: float | None = None
+    bearing: float | None = None
+    position: list[float] | None = None
+    position_source: str | None = None
+    base_frame: str | None = None
+    image_stamp: float | None = None
+    frame_id: str | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    classification: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class ActionStatus(_Status):
+    """``action/status``: the motion state, the reason for it and the velocity sent.
+
+    ``linear`` (m/s) and ``angular`` (rad/s, left positive) are the last cmd_vel;
+    ``target`` is [x, y] in the base frame (m) of the target being driven to.
+    """
+
+    STATE: ClassVar[type[Enum]] = ActionState
+
+    state: ActionState = ActionState.IDLE
+    reason: str = ''
+    linear: float = 0.0
+    angular: float = 0.0
+    intent: str = ''
+    command_id: int | None = None
+    target: list[float] | None = None
+    warning: str = ''
+
+
+@dataclass
+class CameraStatus(_Status):
+    """``grounding/camera_status``: the frame source and its counters."""
+
+    STATE: ClassVar[type[Enum]] = CameraState
+
+    state: CameraState = CameraState.WAITING
+    input: str = ''
+    received: int = 0
+    published: int = 0
+    rate_limited: int = 0
+    errors: int = 0
+    last_error: str = ''
+    message: str = ''

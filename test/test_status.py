@@ -1,0 +1,72 @@
+"""The status contract (core.status): one dataclass per status topic, strict JSON both ways,
+and no state spelled as a string anywhere else in the package."""
+
+import ast
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from clip_grounding_ros.core.status import (SCHEMA_VERSION, ActionState, ActionStatus,
+                                            CameraState, CameraStatus, GroundingState,
+                                            GroundingStatus, StatusError, dumps_strict)
+
+PACKAGE = Path(__file__).resolve().parents[1] / 'clip_grounding_ros'
+STATUSES = (GroundingStatus, ActionStatus, CameraStatus)
+
+
+@pytest.mark.parametrize('status_class', STATUSES, ids=lambda c: c.__name__)
+def test_round_trip_keeps_every_field_and_the_schema(status_class):
+    status = status_class()
+    payload = json.loads(status.to_json())
+    assert payload['schema'] == SCHEMA_VERSION
+    assert status_class.from_json(status.to_json()) == status
+
+
+def test_non_finite_numbers_become_null_and_the_json_is_strict():
+    status = GroundingStatus(state=GroundingState.TRACKING, score=math.nan,
+                             position=[1.0, math.inf, -math.inf], distance=math.nan,
+                             timings_ms={'total_ms': math.nan})
+    text = status.to_json()
+    payload = json.loads(text, parse_constant=lambda name: pytest.fail(f'bare {name}'))
+    assert payload['score'] is None and payload['position'] == [1.0, None, None]
+    assert payload['timings_ms'] == {'total_ms': None}
+    assert dumps_strict({'a': (math.nan, 1.5)}) == '{"a":[null,1.5]}'
+
+
+@pytest.mark.parametrize('text, problem', [
+    ('not json', 'not strict JSON'),
+    ('{"schema": 1, "state": "idle", "score": NaN}', 'not strict JSON'),
+    ('[1, 2]', 'not a JSON object'),
+    ('{"state": "idle"}', 'schema None is not the supported version'),
+    ('{"schema": 99, "state": "idle"}', 'schema 99'),
+    ('{"schema": 1, "state": "dancing"}', "unknown GroundingStatus state 'dancing'"),
+])
+def test_untrustworthy_status_is_refused_with_the_reason(text, problem):
+    with pytest.raises(StatusError, match=problem):
+        GroundingStatus.from_json(text)
+
+
+def test_fields_a_reader_does_not_know_are_ignored():
+    text = json.dumps({'schema': SCHEMA_VERSION, 'state': 'reached', 'future_field': 1})
+    assert ActionStatus.from_json(text).state == ActionState.REACHED
+
+
+def test_states_compare_and_print_as_their_wire_values():
+    assert GroundingState.TRACKING == 'tracking' and str(ActionState.HOLDING) == 'holding'
+    assert f'{CameraState.STREAMING}' == 'streaming'
+
+
+def test_no_state_is_spelled_as_a_string_outside_the_contract():
+    """Producers and consumers use the enums: a state typed as a string elsewhere would
+    drift from the contract unnoticed."""
+    states = {s.value for enum in (GroundingState, ActionState, CameraState) for s in enum}
+    found = []
+    for path in sorted(PACKAGE.rglob('*.py')):
+        if path.name == 'status.py':
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value in states:
+                found.append(f'{path.relative_to(PACKAGE)}:{node.lineno} {node.value!r}')
+    assert not found, found
