@@ -86,11 +86,13 @@ def main() -> None:
               f"{result.reason}{'  [held-out combination]' if held_out else ''}", flush=True)
     successes = [r for r, _ in results if r.success]
     times = [r.sim_time for r in successes]
+    contacts = sum(bool(r.touched) for r, _ in results)
     print(f'\nsuccess {len(successes)}/{len(results)} = {len(successes) / len(results):.2f}; '
           f'mean time to reach {statistics.mean(times) if times else math.nan:.1f} s '
           f'(simulated, median {statistics.median(times) if times else math.nan:.1f} s); '
           f'held-out combinations {sum(h for _, h in results)} of {len(results)} episodes, '
-          f'{sum(r.success for r, h in results if h)} succeeded')
+          f'{sum(r.success for r, h in results if h)} succeeded; episodes with a contact: '
+          f'{contacts}')
 
 
 if __name__ == '__main__':

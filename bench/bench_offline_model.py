@@ -10,6 +10,7 @@ seen in training): the share wrongly reported as found is printed.
 Scenes use seeds far from the training ones. Prints a table; asserts nothing.
 
     .venv/bin/python bench/bench_offline_model.py [--model DIR] [--scenes 40]
+        [--backend auto|torch|openvino]
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections import defaultdict
 import numpy as np
 
 from clip_grounding_ros.core.grounding import STRATEGIES, Grounder, GrounderConfig
-from clip_grounding_ros.core.model import load_encoder
+from clip_grounding_ros.core.model import BACKENDS, load_encoder
 from clip_grounding_ros.core.proposals import box_iou
 from clip_grounding_ros.resources import BUNDLED_MODEL_URI, resolve_model
 from clip_grounding_ros.sim import SHAPES, CameraSpec, SimWorld
@@ -34,6 +35,8 @@ SEED_BASE = 3_000_000
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--model', default=BUNDLED_MODEL_URI)
+    parser.add_argument('--backend', choices=BACKENDS, default='auto',
+                        help="what runs the model (load_encoder's backend)")
     parser.add_argument('--scenes', type=int, default=40)
     parser.add_argument('--views', type=int, default=3, help='views per scene')
     parser.add_argument('--strategies', nargs='+', default=list(STRATEGIES))
@@ -41,7 +44,7 @@ def main() -> None:
                         help='score thresholds to report the crops strategy at')
     args = parser.parse_args()
 
-    encoder = load_encoder(resolve_model(args.model), device='cpu')
+    encoder = load_encoder(resolve_model(args.model), device='cpu', backend=args.backend)
     declared_vocabulary = encoder.vocabulary
     encoder.vocabulary = None  # raw model behaviour on unseen nouns (see the docstring)
     grounders = {s: Grounder(encoder, GrounderConfig(strategy=s)) for s in args.strategies}
@@ -86,8 +89,9 @@ def main() -> None:
                         false_found[(strategy, kind)].append(result.found)
                         absent_scores[strategy].append(result.best.score if result.best else 0)
 
-    print(f'model {args.model}; {args.scenes} scenes x {args.views} views, CPU; '
-          f"vocabulary {'declared' if declared_vocabulary else 'open'} (not applied below)\n")
+    print(f'model {args.model} ({encoder.backend}); {args.scenes} scenes x {args.views} '
+          f"views, CPU; vocabulary {'declared' if declared_vocabulary else 'open'} "
+          '(not applied below)\n')
     print(f'{"strategy":10s} {"Acc@0.5 seen":>16s} {"Acc@0.5 held-out":>18s} '
           f'{"found absent":>14s} {"found unknown":>14s} {"ms/frame":>9s}')
     for strategy in args.strategies:

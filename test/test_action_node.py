@@ -30,6 +30,7 @@ class ActionRig:
 
     def __init__(self, ros, **params):
         self.ros, probe = ros, ros.probe
+        params.setdefault('obstacle_source', 'none')  # obstacle tests set their own
         self.node = ros.start(ActionNode, **params)
         self.stamped = params.get('twist_stamped', False)
         ros.connect(probe.record(TwistStamped if self.stamped else Twist, 'cmd_vel'))
@@ -47,7 +48,7 @@ class ActionRig:
         if self.send_status:
             publish_status(self.status_pub, GroundingStatus(
                 state=GroundingState(self.state), intent=self.intent, command_id=1,
-                message=self.message))
+                message=self.message, found=self.state == 'tracking'))
         if self.send_target and self.target is not None:
             msg = PoseStamped()
             now = self.node.get_clock().now() - Duration(seconds=self.age)
@@ -110,11 +111,20 @@ def test_fresh_target_drives_toward_it(ros, target, linear_sign, angular_sign, s
     ({'state': 'error', 'message': 'camera gone'}, 'stopped', 'grounding error: camera gone'),
 ], ids=['within-stop-distance', 'stale-target', 'status-silent', 'lost', 'error'])
 def test_unsafe_situation_stops_the_robot(ros, change, state, reason):
-    rig = ActionRig(ros, status_timeout=1.0)
+    rig = ActionRig(ros, status_timeout=1.0, search_enabled=False)
     rig.wait_moving()
     for name, value in change.items():
         setattr(rig, name, value)
     rig.wait_stopped(state, reason)
+
+
+def test_lost_target_is_searched_by_turning_in_place(ros):
+    rig = ActionRig(ros)
+    rig.target = (2.0, -0.5)  # seen on the right
+    rig.wait_moving()
+    rig.state, rig.message, rig.send_target = 'lost', 'no blue box in view', False
+    rig.wait(lambda: rig.status()['state'] == 'searching' and rig.velocity()[0] == 0.0 and
+             rig.velocity()[1] < 0, 'not searching to the right')
 
 
 def test_stop_command_stops_at_once_without_grounding_status(ros):
@@ -141,12 +151,13 @@ def test_target_timeout_runs_on_the_simulated_clock(ros):
 def test_target_in_another_frame_is_ignored_with_a_warning(ros):
     rig = ActionRig(ros)
     rig.frame = 'camera_optical_frame'
-    rig.wait(lambda: 'ignored' in rig.status().get('warning', ''), 'no warning')
+    rig.wait(lambda: any('ignored' in w for w in rig.status().get('warnings', [])),
+             'no warning')
     sent = len(rig.cmd)
     rig.wait(lambda: len(rig.cmd) >= sent + 10, 'no control ticks')
     assert all(rig.velocity(i) == (0.0, 0.0) for i in range(len(rig.cmd)))
     status = rig.status()
-    assert "'camera_optical_frame', expected 'base_link'" in status['warning']
+    assert any("'camera_optical_frame', expected 'base_link'" in w for w in status['warnings'])
     assert status['state'] == 'holding' and status['target'] is None
 
 

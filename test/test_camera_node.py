@@ -74,7 +74,7 @@ def _alpha(rgb, value):
 def test_raw_frames_are_forwarded_as_rgb8_with_header_and_camera_info(ros, encoding, source,
                                                                       pad):
     rig = CameraRig(ros)
-    rig.send_info(camera_info_msg(INTRINSICS, 1.0, 'stale'))
+    rig.send_info(camera_info_msg(INTRINSICS, 12.2, 'camera_info_frame'))
     rig.send(image_msg(source, encoding, 12.25, 'camera_optical', pad))
     rig.wait_images(1)
     rig.wait_infos(1)
@@ -91,7 +91,7 @@ def test_raw_frames_are_forwarded_as_rgb8_with_header_and_camera_info(ros, encod
 
 def test_max_width_resizes_and_scales_camera_info(ros):
     rig = CameraRig(ros, max_width=20)
-    rig.send_info(camera_info_msg(INTRINSICS))
+    rig.send_info(camera_info_msg(INTRINSICS, 3.0))
     rig.send(image_msg(RGB, 'rgb8', 3.0))
     rig.wait_images(1)
     rig.wait_infos(1)
@@ -130,7 +130,7 @@ def test_compressed_jpeg_input(ros):
     rgb = np.full((48, 64, 3), 90, np.uint8)  # smooth ramps: what JPEG keeps well
     rgb[..., 0] = np.linspace(0, 255, 64)[None, :]
     rgb[..., 1] = np.linspace(0, 255, 48)[:, None]
-    rig.send_info(camera_info_msg(Intrinsics.from_fov(64, 48, 60.0)))
+    rig.send_info(camera_info_msg(Intrinsics.from_fov(64, 48, 60.0), 7.5))
     rig.send(compressed_msg(rgb, 7.5, 'jpeg_camera'))
     rig.wait_images(1)
     rig.wait_infos(1)
@@ -237,3 +237,52 @@ def test_best_effort_and_reliable_publishers_both_feed_the_camera(ros):
     rig.send(image_msg(RGB, 'rgb8', 2.0), reliable)
     rig.wait_images(2)
     assert [img.header.stamp for img in rig.images] == [stamp(1.0), stamp(2.0)]
+
+
+def test_camera_info_too_old_for_the_frame_is_not_forwarded_and_says_why(ros):
+    rig = CameraRig(ros)
+    rig.send_info(camera_info_msg(INTRINSICS, 1.0))
+    rig.send(image_msg(RGB, 'rgb8', 12.25))
+    rig.wait_images(1)
+    assert ros.spin_until(lambda: any('camera_info is 11.25 s from the frame' in w
+                                      for w in ros.probe.last_status(STATUS).get('warnings', [])))
+    assert not rig.infos
+    rig.node.set_parameters([rclpy.Parameter('camera_info_max_age', value=0.0)])  # any age
+    rig.send(image_msg(RGB, 'rgb8', 13.0))
+    rig.wait_infos(1)
+
+
+def test_region_of_interest_and_binning_are_applied_to_the_published_camera_info(ros):
+    """A camera that streams a 640x400 region of its 1280x800 sensor (image_geometry's
+    convention): the published CameraInfo describes the 20x10 image actually sent."""
+    rig = CameraRig(ros)
+    full = camera_info_msg(Intrinsics(1000.0, 1000.0, 640.0, 400.0, 1280, 800), 5.0)
+    full.roi.x_offset, full.roi.y_offset, full.roi.width, full.roi.height = 320, 200, 640, 400
+    full.binning_x = full.binning_y = 32  # 640x400 binned to 20x12 (integer division)
+    rig.send_info(full)
+    small = np.zeros((12, 20, 3), np.uint8)
+    rig.send(image_msg(small, 'rgb8', 5.0))
+    rig.wait_infos(1)
+    info = rig.infos[0]
+    assert (info.width, info.height, info.binning_x, info.roi.width) == (20, 12, 0, 0)
+    assert list(info.k) == pytest.approx([1000 / 32, 0, (640 - 320) / 32,
+                                          0, 1000 / 32, (400 - 200) / 32, 0, 0, 1])
+
+
+@pytest.mark.parametrize('width', [3, 1])
+def test_odd_width_yuv_frame_is_dropped_reported_and_survived(ros, width):
+    rig = CameraRig(ros)
+    rig.send(image_msg(np.zeros((2, width, 2), np.uint8), 'uyvy', 4.0))
+    assert ros.spin_until(lambda: ros.probe.last_status(STATUS).get('errors', 0) >= 1 or
+                          ros.probe.last_status(STATUS).get('warnings'))
+    rig.send(image_msg(RGB, 'rgb8', 6.0))
+    rig.wait_images(1)
+
+
+def test_rate_limit_restarts_when_ros_time_goes_back(ros):
+    rig = CameraRig(ros, max_rate_hz=1.0, use_sim_time=True)
+    ros.set_clock(rig.node, 500.0)
+    rig.send(image_msg(RGB, 'rgb8', 500.0))
+    ros.set_clock(rig.node, 2.0)  # a simulation reset
+    rig.send(image_msg(RGB, 'rgb8', 2.0))
+    rig.wait_images(2)  # not blocked until time catches up with 501 s

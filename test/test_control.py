@@ -2,13 +2,23 @@
 
 import math
 
+import numpy as np
 import pytest
 
-from clip_grounding_ros.core.status import ActionState
-from clip_grounding_ros.core.control import (MotionConfig, MotionController, approach_velocity,
-                                             face_velocity, limit_acceleration)
+from clip_grounding_ros.core.commands import Intent
+from clip_grounding_ros.core.control import (MotionConfig, MotionController, Task,
+                                             approach_velocity, face_velocity,
+                                             limit_acceleration, move_velocity, turn_velocity)
+from clip_grounding_ros.core.obstacles import ObstacleConfig
+from clip_grounding_ros.core.status import ActionState, GroundingState
 
 CONFIG = MotionConfig()
+NO_OBSTACLES = ObstacleConfig(obstacle_source='none')
+
+
+def controller_for(config=CONFIG, obstacles=NO_OBSTACLES):
+    """A controller without obstacle checks unless a test is about them."""
+    return MotionController(config, obstacles)
 
 
 def test_target_ahead_drives_straight():
@@ -51,11 +61,24 @@ def test_invalid_config_is_rejected(field, value):
         MotionConfig(**{field: value})
 
 
-def _tracking(intent='approach', now=0.0, config=CONFIG):
-    controller = MotionController(config)
-    controller.on_command(intent, 1, now)
-    controller.on_perception('tracking', 'found', now)
+def _tracking(intent=Intent.APPROACH, now=0.0, config=CONFIG, command_id=1):
+    controller = controller_for(config)
+    controller.on_task(Task(command_id, 0, intent), now)
+    controller.on_perception(GroundingState.TRACKING, 'found', now)
     return controller
+
+
+def _run(controller, times, target=None, odometry=None):
+    """Step at ``times``, refreshing the status (and target, odometry) before each."""
+    output = None
+    for t in times:
+        controller.on_perception(controller.perception_state, 'found', t)
+        if target is not None:
+            controller.on_target(*target, stamp=t)
+        if odometry is not None:
+            controller.on_odometry(*odometry(t), stamp=t)
+        output = controller.step(t)
+    return output
 
 
 def test_fresh_target_moves_and_accelerates_gradually():
@@ -70,14 +93,19 @@ def test_fresh_target_moves_and_accelerates_gradually():
 def test_stale_target_stops_at_once():
     controller = _tracking()
     controller.on_target(3.0, 0.0, stamp=0.0)
-    for t in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5):
-        controller.on_perception('tracking', 'found', t)
-        moving = controller.step(t)
-    assert moving.linear > 0
-    controller.on_perception('tracking', 'found', 1.6)
+    assert _run(controller, (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)).linear > 0
+    controller.on_perception(GroundingState.TRACKING, 'found', 1.6)
     stale = controller.step(1.6)
     assert (stale.linear, stale.angular, stale.state) == (0.0, 0.0, ActionState.HOLDING)
     assert 'old' in stale.reason
+
+
+def test_target_stamped_in_the_future_is_undatable_not_fresh():
+    controller = _tracking(now=10.0)
+    controller.on_target(3.0, 0.0, stamp=345.0)  # e.g. from before a simulation reset
+    output = controller.step(10.0)
+    assert (output.linear, output.state) == (0.0, ActionState.HOLDING)
+    assert 'in the future (undatable)' in output.reason
 
 
 def test_silent_grounding_node_stops_the_robot():
@@ -88,27 +116,58 @@ def test_silent_grounding_node_stops_the_robot():
     assert 'grounding node' in output.reason
 
 
-@pytest.mark.parametrize('state', ['lost', 'searching', 'error'])
-def test_lost_or_error_stops_without_search(state):
+@pytest.mark.parametrize('state, expected', [
+    (GroundingState.ERROR, ActionState.STOPPED), (GroundingState.STOPPED, ActionState.STOPPED),
+    (GroundingState.SEARCHING, ActionState.HOLDING)])
+def test_error_stops_and_a_first_search_holds(state, expected):
     controller = _tracking()
     controller.on_target(3.0, 0.0, stamp=0.0)
     controller.on_perception(state, 'no blue box in view', 0.2)
     output = controller.step(0.2)
-    assert (output.linear, output.angular, output.state) == (0.0, 0.0, ActionState.STOPPED)
+    assert (output.linear, output.angular, output.state) == (0.0, 0.0, expected)
     assert 'no blue box' in output.reason
 
 
-def test_search_rotates_toward_last_seen_side_and_is_bounded():
-    config = MotionConfig(search_enabled=True, search_duration=5.0)
-    controller = _tracking(config=config)
+def test_lost_without_search_stops():
+    controller = _tracking(config=MotionConfig(search_enabled=False))
+    controller.on_perception(GroundingState.LOST, 'no blue box in view', 0.2)
+    output = controller.step(0.2)
+    assert (output.angular, output.state) == (0.0, ActionState.STOPPED)
+
+
+def test_search_turns_toward_the_last_seen_side_one_full_turn_on_odometry_then_fails():
+    controller = _tracking()
     controller.on_target(2.0, -0.5, stamp=1.0)  # last seen on the right
-    controller.on_perception('lost', 'lost', 2.0)
-    controller.step(2.0)
-    controller.on_perception('lost', 'lost', 2.5)
-    searching = controller.step(2.5)  # ramped up by the acceleration limit
-    assert searching.state == ActionState.SEARCHING and searching.angular < 0
-    controller.on_perception('lost', 'lost', 6.5)
-    assert controller.step(6.5).state == ActionState.STOPPED  # 5.5 s after last seen
+    yaw = [0.0]
+    for step in range(400):
+        t = 2.0 + 0.05 * step
+        controller.on_perception(GroundingState.LOST, 'lost', t)
+        controller.on_odometry(0.0, 0.0, yaw[0], stamp=t)
+        output = controller.step(t)
+        if output.state != ActionState.SEARCHING:
+            break
+        assert output.angular <= 0  # toward the right
+        yaw[0] = math.remainder(yaw[0] + output.angular * 0.05, math.tau)
+    assert output.state == ActionState.FAILED and 'not found after turning' in output.reason
+    assert output.angular == 0.0
+    assert 6.0 < 2.0 + 0.05 * step - 2.0 < 14.0  # about one turn at search_angular
+
+
+def test_search_without_odometry_estimates_the_turn_from_the_rate():
+    controller = _tracking(config=MotionConfig(search_turn=1.0, search_angular=0.5))
+    controller.on_perception(GroundingState.LOST, 'lost', 0.0)
+    assert controller.step(0.0).state == ActionState.SEARCHING
+    controller.on_perception(GroundingState.LOST, 'lost', 2.1)
+    assert controller.step(2.1).state == ActionState.FAILED  # 0.5 rad/s x 2.1 s > 1 rad
+
+
+def test_found_again_while_searching_resumes_the_approach():
+    controller = _tracking()
+    controller.on_perception(GroundingState.LOST, 'lost', 0.0)
+    assert controller.step(0.0).state == ActionState.SEARCHING
+    controller.on_perception(GroundingState.TRACKING, 'found', 0.5)
+    controller.on_target(3.0, 0.2, stamp=0.5)
+    assert controller.step(0.5).state in (ActionState.APPROACHING, ActionState.TURNING)
 
 
 def test_reached_latches_until_a_new_command():
@@ -116,28 +175,33 @@ def test_reached_latches_until_a_new_command():
     controller.on_target(0.5, 0.0, stamp=0.0)
     assert controller.step(0.0).state == ActionState.REACHED
     controller.on_target(2.0, 0.0, stamp=0.1)  # target appears farther again: stay put
-    controller.on_perception('tracking', 'found', 0.1)
+    controller.on_perception(GroundingState.TRACKING, 'found', 0.1)
     assert controller.step(0.1).state == ActionState.REACHED
-    controller.on_command('approach', 2, 0.2)
-    controller.on_perception('tracking', 'found', 0.2)
+    controller.on_task(Task(2, 0, Intent.APPROACH), 0.2)
+    controller.on_perception(GroundingState.TRACKING, 'found', 0.2)
     controller.on_target(2.0, 0.0, stamp=0.2)
     assert controller.step(0.2).state == ActionState.APPROACHING
 
 
+def test_a_new_step_of_the_same_command_is_a_new_task():
+    controller = _tracking()
+    controller.on_target(0.5, 0.0, stamp=0.0)
+    assert controller.step(0.0).state == ActionState.REACHED
+    controller.on_task(Task(1, 1, Intent.APPROACH), 0.1)
+    controller.on_target(3.0, 0.0, stamp=0.1)
+    assert controller.step(0.1).state == ActionState.APPROACHING
+
+
 def test_stop_is_immediate():
     controller = _tracking()
-    controller.on_target(3.0, 0.0, stamp=0.0)
-    for t in (0.0, 0.5, 1.0):
-        controller.on_perception('tracking', 'found', t)
-        controller.on_target(3.0, 0.0, stamp=t)
-        controller.step(t)
+    _run(controller, (0.0, 0.5, 1.0), target=(3.0, 0.0))
     controller.stop()
     output = controller.step(1.01)
     assert (output.linear, output.angular, output.state) == (0.0, 0.0, ActionState.STOPPED)
 
 
 def test_face_intent_turns_then_holds():
-    controller = _tracking('face')
+    controller = _tracking(Intent.FACE)
     controller.on_target(1.0, 1.0, stamp=0.0)
     turning = controller.step(0.0)
     assert turning.state == ActionState.TURNING and turning.linear == 0.0
@@ -146,25 +210,301 @@ def test_face_intent_turns_then_holds():
 
 
 def test_no_command_is_idle_and_still():
-    output = MotionController(CONFIG).step(0.0)
+    output = controller_for().step(0.0)
     assert (output.linear, output.angular, output.state) == (0.0, 0.0, ActionState.IDLE)
-
-
-def test_search_direction_defaults_left():
-    config = MotionConfig(search_enabled=True)
-    controller = _tracking(config=config)
-    controller.on_perception('searching', 'looking', 0.1)
-    assert controller.step(0.1).angular == 0.0  # no time has passed: no acceleration yet
-    assert math.isclose(controller.step(0.5).angular, config.search_angular)
 
 
 def test_repeated_status_of_the_same_command_does_not_undo_a_stop():
     controller = _tracking()
     controller.on_target(3.0, 0.0, stamp=0.0)
     controller.stop()
-    controller.on_command('approach', 1, 0.1)  # a status still announcing command 1
-    controller.on_perception('tracking', 'found', 0.1)
+    controller.on_task(Task(1, 0, Intent.APPROACH), 0.1)  # a status still announcing it
+    controller.on_perception(GroundingState.TRACKING, 'found', 0.1)
     assert controller.step(0.1).state == ActionState.STOPPED
-    controller.on_command('approach', 2, 0.2)  # a new command moves again
+    controller.on_task(Task(2, 0, Intent.APPROACH), 0.2)  # a new command moves again
     controller.on_target(3.0, 0.0, stamp=0.2)
     assert controller.step(0.2).state == ActionState.APPROACHING
+
+
+# -- time going backwards ---------------------------------------------------------------
+def test_clock_going_back_stops_drops_dated_inputs_and_resumes_when_fresh():
+    controller = _tracking(now=340.0)
+    moving = _run(controller, [340.0 + 0.1 * i for i in range(50)], target=(3.0, 0.0))
+    assert moving.linear > 0
+    reset = controller.step(0.0)  # /clock reset to 0 (simulation reset, bag loop)
+    assert (reset.linear, reset.angular, reset.state) == (0.0, 0.0, ActionState.HOLDING)
+    assert 'ROS time went back (344.900 -> 0.000 s)' in reset.reason
+    assert controller.target is None
+    assert controller.step(0.5).linear == 0.0  # still no fresh status or target
+    resumed = _run(controller, (0.6, 0.7, 0.8), target=(3.0, 0.0))
+    assert resumed.state == ActionState.APPROACHING and resumed.linear > 0
+
+
+def test_a_move_in_progress_is_cancelled_when_the_clock_goes_back():
+    controller = controller_for()
+    controller.on_task(Task(1, 0, Intent.MOVE, distance=2.0), 10.0)
+    assert _run(controller, (10.0, 10.1, 10.2), odometry=lambda t: (0.0, 0.0, 0.0)).state == \
+        ActionState.MOVING
+    controller.on_time_jump('ROS time jumped by -10.200 s')
+    output = controller.step(0.1)
+    assert (output.linear, output.state) == (0.0, ActionState.STOPPED)
+    assert 'cancelled' in output.reason
+
+
+# -- non-finite numbers -----------------------------------------------------------------
+@pytest.mark.parametrize('x, y', [(math.nan, 0.0), (1.0, math.inf), (-math.inf, math.nan)])
+def test_non_finite_target_is_refused_and_never_moves_the_robot(x, y):
+    controller = _tracking()
+    assert 'not finite' in controller.on_target(x, y, stamp=0.0)
+    output = controller.step(0.0)
+    assert (output.linear, output.angular) == (0.0, 0.0) and controller.target is None
+
+
+def test_non_finite_odometry_is_refused():
+    controller = controller_for()
+    assert 'not finite' in controller.on_odometry(0.0, math.nan, 0.0, stamp=1.0)
+    assert controller.odometry is None
+
+
+# -- moves and turns by an amount, on odometry -----------------------------------------
+def _simulate(controller, task, start=(0.0, 0.0, 0.0), dt=0.05, steps=600):
+    """Integrate a unicycle from ``start`` with the controller's commands; returns the final
+    pose and the last output."""
+    x, y, yaw = start
+    controller.on_task(task, 0.0)
+    for i in range(steps):
+        t = i * dt
+        controller.on_odometry(x, y, yaw, stamp=t)
+        output = controller.step(t)
+        if output.state in (ActionState.REACHED, ActionState.FAILED):
+            return (x, y, yaw), output
+        x += output.linear * math.cos(yaw) * dt
+        y += output.linear * math.sin(yaw) * dt
+        yaw = math.remainder(yaw + output.angular * dt, math.tau)
+    return (x, y, yaw), output
+
+
+@pytest.mark.parametrize('distance', [1.0, -0.5, 0.2, 3.0])
+def test_move_by_a_distance_ends_within_tolerance(distance):
+    (x, y, yaw), output = _simulate(controller_for(),
+                                    Task(1, 0, Intent.MOVE, distance=distance),
+                                    start=(1.0, 2.0, 0.7))
+    travelled = (x - 1.0) * math.cos(0.7) + (y - 2.0) * math.sin(0.7)
+    assert output.state == ActionState.REACHED
+    assert abs(travelled - distance) <= CONFIG.move_tolerance + 0.03  # last tick's motion
+
+
+@pytest.mark.parametrize('angle', [math.pi / 2, -math.pi / 2, math.pi, 2 * math.pi, 0.3])
+def test_turn_by_an_angle_ends_within_tolerance_and_unwraps_full_turns(angle):
+    (_, _, yaw), output = _simulate(controller_for(),
+                                    Task(1, 0, Intent.TURN, angle=angle), start=(0, 0, 3.0))
+    assert output.state == ActionState.REACHED
+    assert abs(math.remainder(yaw - 3.0 - angle, math.tau)) <= math.radians(3)
+
+
+def test_move_without_odometry_fails_with_a_clear_reason_and_no_motion():
+    controller = controller_for()
+    controller.on_task(Task(1, 0, Intent.MOVE, distance=1.0), 0.0)
+    assert controller.step(0.1).state == ActionState.HOLDING
+    output = controller.step(CONFIG.odom_timeout + 0.2)
+    assert (output.linear, output.state) == (0.0, ActionState.FAILED)
+    assert 'no odometry' in output.reason
+
+
+def test_move_holds_when_odometry_goes_stale_midway():
+    controller = controller_for()
+    controller.on_task(Task(1, 0, Intent.MOVE, distance=1.0), 0.0)
+    _run(controller, (0.0, 0.05, 0.1), odometry=lambda t: (t, 0.0, 0.0))
+    output = controller.step(0.1 + CONFIG.odom_timeout + 0.1)
+    assert (output.linear, output.state) == (0.0, ActionState.HOLDING)
+
+
+def test_move_and_turn_laws():
+    assert move_velocity(0.0, 0.0, 1.0, CONFIG)[0] == pytest.approx(CONFIG.max_linear)
+    assert move_velocity(0.8, 0.0, 1.0, CONFIG)[0] == pytest.approx(CONFIG.k_linear * 0.2)
+    assert move_velocity(0.0, 0.0, -1.0, CONFIG)[0] < 0
+    assert move_velocity(0.995, 0.0, 1.0, CONFIG) == (0.0, 0.0, True)
+    assert move_velocity(0.0, 0.1, 1.0, CONFIG)[1] > 0  # drifted right: steer left
+    assert turn_velocity(0.0, 0.05, CONFIG)[1] == pytest.approx(CONFIG.min_angular)
+    assert turn_velocity(0.0, -3.0, CONFIG)[1] == pytest.approx(-CONFIG.max_angular)
+
+
+# -- quiet when at rest -----------------------------------------------------------------
+def test_at_rest_publishes_zero_for_a_while_then_goes_quiet():
+    controller = _tracking()
+    controller.on_target(0.5, 0.0, stamp=0.0)
+    assert controller.step(0.0).publish  # reached: zero is published ...
+    assert controller.step(CONFIG.idle_publish_time - 0.01).publish
+    assert not controller.step(CONFIG.idle_publish_time + 0.01).publish  # ... then nothing
+    controller.on_task(Task(2, 0, Intent.APPROACH), 2.0)
+    controller.on_perception(GroundingState.TRACKING, 'found', 2.0)
+    controller.on_target(3.0, 0.0, stamp=2.0)
+    assert controller.step(2.0).publish  # a new motion command publishes again
+
+
+def test_holding_during_an_active_command_keeps_publishing_zero():
+    controller = _tracking()
+    for t in (0.0, 5.0, 50.0):  # no target ever: holding, the command is still active
+        controller.on_perception(GroundingState.TRACKING, 'found', t)
+        output = controller.step(t)
+        assert output.state == ActionState.HOLDING and output.publish
+
+
+# -- target memory (odometry frame) ----------------------------------------------------
+def _with_odometry(controller, t, pose=(0.0, 0.0, 0.0)):
+    controller.on_odometry(*pose, stamp=t)
+
+
+def test_out_of_view_target_is_approached_where_it_was_seen_then_forgotten():
+    controller = _tracking()
+    for t in (0.0, 0.1, 0.2):
+        _with_odometry(controller, t)
+        controller.on_perception(GroundingState.TRACKING, 'found', t)
+        controller.on_target(2.0, 0.0, stamp=t)
+        controller.step(t)
+    # Too close to see now: grounding frames no longer show it (a brief miss, then lost).
+    for t, state in ((0.5, GroundingState.TRACKING), (2.5, GroundingState.LOST)):
+        _with_odometry(controller, t, (0.3, 0.0, 0.0))
+        controller.on_perception(state, 'no box in view', t, found=False)
+        output = controller.step(t)
+        assert output.state == ActionState.APPROACHING and 'where it was seen' in output.reason
+    _with_odometry(controller, 4.0, (0.3, 0.0, 0.0))  # memory_max_age (3 s) after the sighting
+    controller.on_perception(GroundingState.LOST, 'no box in view', 4.0, found=False)
+    assert controller.step(4.0).state == ActionState.SEARCHING
+
+
+def test_remembered_target_follows_the_robots_own_motion():
+    controller = _tracking()
+    _with_odometry(controller, 0.0)
+    controller.on_target(2.0, 0.0, stamp=0.0)
+    _with_odometry(controller, 0.2, (0.0, 0.0, math.pi / 2))  # turned left a quarter
+    controller.on_perception(GroundingState.TRACKING, 'found', 0.2)
+    located, seen_ago = controller._target_now(0.2)
+    assert located == pytest.approx((0.0, -2.0), abs=1e-9) and seen_ago == pytest.approx(0.2)
+    controller.step(0.2)
+    _with_odometry(controller, 0.3, (0.0, 0.0, math.pi / 2))
+    controller.on_perception(GroundingState.TRACKING, 'found', 0.3)
+    assert controller.step(0.3).angular < 0  # the target is now on its right
+
+
+def test_a_sighting_far_from_the_remembered_target_is_another_object():
+    controller = _tracking()
+    _with_odometry(controller, 0.0)
+    assert controller.on_target(2.0, 0.0, stamp=0.0) == ''
+    _with_odometry(controller, 0.1)
+    refused = controller.on_target(2.0, 1.2, stamp=0.1)  # a neighbour 1.2 m to the side
+    assert 'another object' in refused and controller.target.y == 0.0
+
+
+def test_a_frozen_camera_still_stops_within_target_timeout():
+    """Memory is for a target grounding says is out of view, never for missing frames."""
+    controller = _tracking()
+    for t in (0.0, 0.1):
+        _with_odometry(controller, t)
+        controller.on_perception(GroundingState.TRACKING, 'found', t)
+        controller.on_target(3.0, 0.0, stamp=t)
+        controller.step(t)
+    for t in (0.5, 1.0, 1.15):
+        _with_odometry(controller, t)
+        controller.on_perception(GroundingState.TRACKING, 'found', t)  # no new frames
+        output = controller.step(t)
+    assert (output.linear, output.state) == (0.0, ActionState.HOLDING)
+
+
+# -- obstacles --------------------------------------------------------------------------
+def _wall(x, y_from, y_to, step=0.05):
+    return np.array([(x, y) for y in np.arange(y_from, y_to, step)])
+
+
+def _approaching_with_obstacles(points, target=(3.0, 0.0)):
+    controller = MotionController(CONFIG, ObstacleConfig())
+    controller.on_task(Task(1, 0, Intent.APPROACH), 0.0)
+    for t in (0.0, 0.5, 1.0):
+        _with_odometry(controller, t)
+        controller.on_perception(GroundingState.TRACKING, 'found', t)
+        controller.on_target(*target, stamp=t)
+        controller.on_obstacles(points, stamp=t)
+        output = controller.step(t)
+    return controller, output
+
+
+def test_no_obstacle_data_holds_when_the_source_is_required():
+    controller = MotionController(CONFIG)  # obstacle_source 'depth' by default
+    controller.on_task(Task(1, 0, Intent.APPROACH), 0.0)
+    controller.on_perception(GroundingState.TRACKING, 'found', 0.0)
+    controller.on_target(3.0, 0.0, stamp=0.0)
+    output = controller.step(0.0)
+    assert (output.linear, output.state) == (0.0, ActionState.HOLDING)
+    assert 'no obstacle data' in output.reason
+
+
+def test_free_path_drives_and_an_obstacle_close_ahead_steers_around_it():
+    _, free = _approaching_with_obstacles(np.empty((0, 2)))
+    assert free.state == ActionState.APPROACHING and free.linear > 0
+    post = np.array([(1.0, y) for y in np.arange(-0.1, 0.11, 0.02)])  # a narrow post ahead
+    controller, output = _approaching_with_obstacles(post)
+    assert 'going around an obstacle' in output.reason and output.angular != 0.0
+    assert output.state == ActionState.APPROACHING
+
+
+def test_an_obstacle_close_ahead_stops_the_robot():
+    post = np.array([(0.4, y) for y in np.arange(-0.1, 0.11, 0.02)])
+    _, output = _approaching_with_obstacles(post)
+    assert (output.linear, output.angular, output.state) == (0.0, 0.0, ActionState.BLOCKED)
+
+
+def test_a_wall_with_no_way_around_blocks_then_fails_after_blocked_timeout():
+    wall = _wall(0.4, -3.0, 3.0)
+    controller, output = _approaching_with_obstacles(wall)
+    assert (output.linear, output.angular, output.state) == (0.0, 0.0, ActionState.BLOCKED)
+    for t in (5.0, 12.0):
+        _with_odometry(controller, t)
+        controller.on_perception(GroundingState.TRACKING, 'found', t)
+        controller.on_target(3.0, 0.0, stamp=t)
+        controller.on_obstacles(wall, stamp=t)
+        output = controller.step(t)
+    assert output.state == ActionState.FAILED and 'blocked for' in output.reason
+
+
+def test_the_target_objects_own_points_are_not_obstacles():
+    target_surface = np.array([(0.9 + dx, y) for dx in (0.0, 0.1, 0.2)
+                               for y in np.arange(-0.15, 0.16, 0.05)])
+    _, output = _approaching_with_obstacles(target_surface, target=(0.9, 0.0))
+    assert output.state == ActionState.APPROACHING and output.linear > 0
+
+
+def test_stale_obstacle_data_holds():
+    controller, _ = _approaching_with_obstacles(np.empty((0, 2)))
+    _with_odometry(controller, 2.0)
+    controller.on_perception(GroundingState.TRACKING, 'found', 2.0)
+    controller.on_target(3.0, 0.0, stamp=2.0)
+    output = controller.step(2.0)  # last obstacle data at 1.0 s, timeout 0.5 s
+    assert (output.linear, output.state) == (0.0, ActionState.HOLDING) and 'old' in output.reason
+
+
+def test_obstacles_seen_earlier_are_remembered_in_odom_after_leaving_the_view():
+    controller = MotionController(CONFIG, ObstacleConfig())
+    controller.on_odometry(0.0, 0.0, 0.0, stamp=0.0)
+    controller.on_obstacles(np.array([[0.5, 0.0]]), stamp=0.0)
+    controller.on_odometry(0.0, 0.0, math.pi / 2, stamp=0.5)  # turned away: not in view
+    controller.on_obstacles(np.empty((0, 2)), stamp=0.5)
+    points = controller.obstacles.points(controller.odometry)
+    assert points[0] == pytest.approx((0.0, -0.5), abs=0.03)  # now on its right
+
+
+# -- Nav2 hand-off ----------------------------------------------------------------------
+def test_nav2_mode_publishes_no_velocity_and_a_goal_short_of_the_target_in_odom():
+    controller = MotionController(MotionConfig(motion_mode='nav2'), NO_OBSTACLES)
+    controller.on_task(Task(1, 0, Intent.APPROACH), 0.0)
+    controller.on_odometry(1.0, 1.0, math.pi / 2, stamp=0.0)
+    controller.on_perception(GroundingState.TRACKING, 'found', 0.0)
+    controller.on_target(3.0, 0.0, stamp=0.0)  # 3 m ahead of a robot facing +y
+    output = controller.step(0.0)
+    assert output.state == ActionState.NAVIGATING and not output.publish
+    x, y, yaw = controller.goal
+    assert (x, y) == pytest.approx((1.0, 1.0 + 3.0 - CONFIG.stop_distance), abs=1e-6)
+    assert yaw == pytest.approx(math.pi / 2)
+    controller.on_odometry(1.0, 1.0 + 2.5, math.pi / 2, stamp=0.1)  # Nav2 drove it there
+    controller.on_perception(GroundingState.TRACKING, 'found', 0.1)
+    controller.on_target(0.5, 0.0, stamp=0.1)
+    assert controller.step(0.1).state == ActionState.REACHED and controller.goal is None

@@ -49,6 +49,7 @@ class GroundingRig:
             msg = image_msg(rgb, 'rgb8', now, 'camera_optical')
             self.fed_stamps.append(msg.header.stamp)
             if info is not None:
+                info.header.stamp = msg.header.stamp  # as camera_node sends it
                 self.info_pub.publish(info)
             self.image_pub.publish(msg)
         self.ros.probe.create_timer(0.1, publish)
@@ -165,7 +166,7 @@ def test_found_target_is_published_in_base_frame_with_image_stamp(grounding):
 def test_same_frame_is_not_grounded_twice(grounding):
     rig = grounding(image_timeout=30.0, rate_hz=20.0, **WEIGHT_FREE_GROUNDING)
     ros, node = rig.ros, rig.node
-    ros.publish_until(rig.info_pub, camera_info_msg(square_intrinsics()),
+    ros.publish_until(rig.info_pub, camera_info_msg(square_intrinsics(), 50.0),
                       lambda: node.camera_info is not None)
     frame = image_msg(blue_square_image(), 'rgb8', 50.0)
     ros.publish_until(rig.image_pub, frame, lambda: node.frame is not None)
@@ -176,6 +177,8 @@ def test_same_frame_is_not_grounded_twice(grounding):
     assert len(rig.statuses()) == count
 
     frame.header.stamp.sec = 51
+    info = camera_info_msg(square_intrinsics(), 51.0)
+    ros.publish_until(rig.info_pub, info, lambda: node.camera_info.header.stamp.sec == 51)
     rig.image_pub.publish(frame)
     assert ros.spin_until(lambda: rig.statuses()[-1].get('image_stamp') == 51.0)
     assert len(rig.statuses()) == count + 1

@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ElementTree
 from functools import cache
 from pathlib import Path
 
+import params_file
 import pytest
 import yaml
 
@@ -56,7 +57,8 @@ def load_yaml(relative: str):
 
 
 def node_sections(relative: str) -> dict[str, dict]:
-    """ros__parameters per node of a params file; keys may be written /**/<node>."""
+    """ros__parameters per node of a params file; keys may be written /**/<node>; the
+    section for every node stays '/**'."""
     return {key.removeprefix('/**/'): value['ros__parameters']
             for key, value in load_yaml(relative).items()}
 
@@ -122,13 +124,18 @@ def node_topics(node: str) -> dict[str, set[tuple[str, str]]]:
                 and statement.module and statement.module.endswith('.msg')
                 for alias in statement.names}
     topics = {'publishes': set(), 'subscribes': set()}
+    # Faults.subscribe(msg_type, topic, ...) is a guarded create_subscription.
     for method, kind in (('create_publisher', 'publishes'),
-                         ('create_subscription', 'subscribes')):
+                         ('create_subscription', 'subscribes'), ('subscribe', 'subscribes')):
         for call in calls(module, method):
             message, topic = call.args[0], ast.literal_eval(call.args[1])
             choices = [message.body, message.orelse] if isinstance(message, ast.IfExp) \
                 else [message]
             topics[kind] |= {(topic, f'{packages[m.id]}/{m.id}') for m in choices}
+    if calls(module, 'CommandIntake'):  # nodes.common: `command` in, relayed between nodes
+        topics['subscribes'] |= {('command', 'std_msgs/msg/String'),
+                                 ('command/relay', 'std_msgs/msg/String')}
+        topics['publishes'].add(('command/relay', 'std_msgs/msg/String'))
     return topics
 
 
@@ -258,13 +265,22 @@ def test_sim_demo_runs_the_pipeline_on_simulated_time():
 
 
 # -- params files -------------------------------------------------------------------------
-def test_grounding_yaml_lists_every_parameter_with_its_default():
-    sections = node_sections('config/grounding.yaml')
-    assert set(sections) == set(PIPELINE)
+def effective_parameters(relative: str, node: str) -> dict:
+    """What ``node`` reads from a params file: the /** section, then its own."""
+    sections = node_sections(relative)
+    return sections.get('/**', {}) | sections.get(node, {})
+
+
+def test_grounding_yaml_is_the_rendering_of_the_declarations():
+    """Every parameter with its default, description and range (test/params_file.py)."""
+    assert (ROOT / 'config' / 'grounding.yaml').read_text() == params_file.render(), \
+        'config/grounding.yaml is out of date: .venv/bin/python test/params_file.py > ' \
+        'config/grounding.yaml'
+    assert set(node_sections('config/grounding.yaml')) == {'/**', *PIPELINE}
     for node in PIPELINE:
         defaults = {p.name: p.default for p in NODES[node].PARAMS}
-        values = sections[node]
-        assert set(values) - {'use_sim_time'} == set(defaults), node
+        values = effective_parameters('config/grounding.yaml', node)
+        assert set(values) - {'use_sim_time'} >= set(defaults), node
         for name, default in defaults.items():
             expected = list(default) if isinstance(default, tuple) else default
             assert values[name] == expected and type(values[name]) is type(expected), \
@@ -273,13 +289,20 @@ def test_grounding_yaml_lists_every_parameter_with_its_default():
 
 def test_sim_demo_yaml_names_existing_parameters_and_the_sim_camera_mount():
     sections = node_sections('config/sim_demo.yaml')
-    assert set(sections) == set(NODES)
+    assert set(sections) == {'/**', *NODES}
     for node, values in sections.items():
-        assert set(values) <= set(node_parameters(node)), node
-    sim, grounding = sections['sim_node'], sections['grounding_node']
-    for name in ('camera_x', 'camera_z', 'camera_pitch_deg'):
-        assert grounding[name] == sim[name], name
-    assert grounding['camera_y'] == 0.0 and grounding['camera_yaw_deg'] == 0.0
+        if node != '/**':
+            assert set(values) <= set(node_parameters(node)), node
+    shared = sections['/**']
+    assert set(shared) == {p.name for p in params_file.SHARED}
+    # sim_node reads the same mount for its camera: the names it declares mean the same.
+    sim = sections['sim_node']
+    assert {'camera_x', 'camera_z', 'camera_pitch_deg'} <= set(node_parameters('sim_node'))
+    assert not set(shared) & set(sim)  # given once
+    assert shared['camera_y'] == 0.0 and shared['camera_yaw_deg'] == 0.0
+    # The simulated robot has a depth camera: the action node's obstacle source.
+    assert sim['publish_depth'] is True and \
+        sections['action_node'].get('obstacle_source', 'depth') == 'depth'
 
 
 # -- Gazebo world -------------------------------------------------------------------------
@@ -350,7 +373,7 @@ def test_world_robot_has_a_diff_drive_matching_its_wheels(robot):
 
 
 def test_world_camera_matches_the_simulated_camera_and_mount(robot):
-    sim = node_sections('config/sim_demo.yaml')['sim_node']
+    sim = effective_parameters('config/sim_demo.yaml', 'sim_node')
     (sensor,) = robot.findall('.//sensor')
     assert sensor.get('type') == 'camera'
     link = next(link for link in robot.findall('link') if sensor in list(link))
@@ -366,7 +389,7 @@ def test_world_camera_matches_the_simulated_camera_and_mount(robot):
                 math.radians(sim['camera_pitch_deg']), 0.0)
     assert (x, y, z, roll, pitch, yaw) == pytest.approx(expected, abs=1e-9)
     # gazebo_demo runs the pipeline with grounding.yaml: its mount must be this one too.
-    grounding = node_sections('config/grounding.yaml')['grounding_node']
+    grounding = effective_parameters('config/grounding.yaml', 'grounding_node')
     assert (grounding['camera_x'], grounding['camera_y'], grounding['camera_z'], 0.0,
             math.radians(grounding['camera_pitch_deg']),
             math.radians(grounding['camera_yaw_deg'])) == pytest.approx(expected, abs=1e-9)
@@ -416,3 +439,36 @@ def test_bridge_uses_the_gazebo_topics_of_the_world(bridge, robot):
         '/clock': '/clock',
     }
     assert {e['ros_topic_name']: e['gz_topic_name'] for e in bridge} == expected
+
+
+OVERRIDE_PROBE = """
+import sys, rclpy
+rclpy.init(args=sys.argv)
+node = rclpy.create_node(sys.argv[1], automatically_declare_parameters_from_overrides=True)
+print(repr(node.get_parameter(sys.argv[2]).value))
+"""
+
+
+@pytest.mark.parametrize('relative, node, name, given', [
+    ('config/sim_demo.yaml', 'sim_node', 'scene', 'mixed'),  # what the demo's --scene does
+    ('config/sim_demo.yaml', 'grounding_node', 'camera_z', '0.5'),
+    ('config/grounding.yaml', 'action_node', 'max_linear', '0.3'),
+    ('config/grounding.yaml', 'grounding_node', 'camera_pitch_deg', '10.0'),
+])
+def test_command_line_and_launch_overrides_win_over_the_params_file(tmp_path, relative, node,
+                                                                     name, given):
+    """rcl merges a -p override (and launch_ros' parameter dicts, which it passes as a /**
+    params file) into the first /** section it has seen: with the files' /** section last,
+    the override still wins over the node's own section. Checked with rcl itself."""
+    import subprocess
+    import sys
+
+    assert list(load_yaml(relative))[-1] == '/**', f'{relative}: the /** section must be last'
+    later = tmp_path / 'launch_params.yaml'
+    later.write_text(f'/**:\n  ros__parameters:\n    {name}: {given}\n')
+    for override in (['-p', f'{name}:={given}'], ['--params-file', str(later)]):
+        result = subprocess.run(
+            [sys.executable, '-c', OVERRIDE_PROBE, node, name, '--ros-args', '-r',
+             f'__node:={node}', '--params-file', str(ROOT / relative), *override],
+            capture_output=True, text=True, timeout=60, check=True)
+        assert result.stdout.strip() == repr(yaml.safe_load(given)), (override, result.stdout)

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from clip_grounding_ros.core.model import ModelLoadError, load_encoder, resolve_device
+from clip_grounding_ros.core.model import (
+    ModelLoadError,
+    TextTooLongError,
+    load_encoder,
+    resolve_device,
+)
 
 
 def test_local_folder_loads_through_from_pretrained(tiny_model_dir):
@@ -108,3 +113,120 @@ def test_dense_grid_follows_the_aspect_ratio(tiny_encoder):
     assert global_embedding.shape == (16,)
     assert torch.allclose(grid.norm(dim=-1), torch.ones(4, 5), atol=1e-5)
     assert tiny_encoder.encode_dense(np.zeros((480, 640, 3), np.uint8), 64)[0].shape[:2] == (8, 11)
+
+
+# -- model folder integrity ----------------------------------------------------------------
+def _broken_copy(tiny_model_dir, tmp_path, rename=None):
+    """A copy of the tiny model folder, its weights' keys renamed by ``rename`` (key -> new
+    key, None drops it)."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    folder = tmp_path / 'broken'
+    shutil.copytree(tiny_model_dir, folder)
+    if rename is not None:
+        weights = load_file(folder / 'model.safetensors')
+        renamed = {rename(k): v for k, v in weights.items() if rename(k) is not None}
+        save_file(renamed, folder / 'model.safetensors', metadata={'format': 'pt'})
+    return folder
+
+
+def _load_error(folder) -> str:
+    with pytest.raises(ModelLoadError) as error:
+        load_encoder(str(folder), device='cpu', backend='torch')
+    return str(error.value)
+
+
+@pytest.mark.parametrize('prefix', ['model.', 'state_dict.'])
+def test_weights_under_a_prefix_are_refused(tiny_model_dir, tmp_path, prefix):
+    message = _load_error(_broken_copy(tiny_model_dir, tmp_path, lambda k: prefix + k))
+    assert 'do not fit' in message
+    assert "of the model's weights are missing" in message  # the count, then examples
+    assert f"under a '{prefix}' prefix" in message
+    assert 'save_pretrained' in message
+
+
+def test_checkpoint_without_text_tower_is_refused(tiny_model_dir, tmp_path):
+    folder = _broken_copy(tiny_model_dir, tmp_path,
+                          lambda k: k if k.startswith(('vision_model.', 'visual_')) else None)
+    message = _load_error(folder)
+    assert 'vision-only checkpoint' in message and 'missing from the checkpoint' in message
+
+
+def test_vision_model_folder_is_refused(tiny_model_dir, tmp_path):
+    from transformers import CLIPConfig, CLIPVisionModel
+
+    folder = _broken_copy(tiny_model_dir, tmp_path)
+    (folder / 'model.safetensors').unlink()
+    config = CLIPConfig.from_pretrained(tiny_model_dir).vision_config
+    CLIPVisionModel(config).save_pretrained(folder)
+    message = _load_error(folder)
+    assert 'vision-only checkpoint' in message and "'clip_vision_model'" in message
+
+
+def test_weights_of_another_size_are_refused(tiny_model_dir, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    folder = _broken_copy(tiny_model_dir, tmp_path)
+    weights = load_file(folder / 'model.safetensors')
+    weights['text_projection.weight'] = torch.zeros(3, 3)
+    save_file(weights, folder / 'model.safetensors', metadata={'format': 'pt'})
+    message = _load_error(folder)
+    assert '1 weights have another shape' in message and 'text_projection.weight' in message
+    assert 'config.json does not describe these weights' in message
+
+
+def test_truncated_weights_are_a_model_load_error(tiny_model_dir, tmp_path):
+    folder = _broken_copy(tiny_model_dir, tmp_path)
+    data = (folder / 'model.safetensors').read_bytes()
+    (folder / 'model.safetensors').write_bytes(data[:len(data) // 2])
+    message = _load_error(folder)
+    assert str(folder) in message and 'SafetensorError' in message
+
+
+def test_config_that_is_not_json_is_a_model_load_error(tiny_model_dir, tmp_path):
+    folder = _broken_copy(tiny_model_dir, tmp_path)
+    (folder / 'config.json').write_text('{"model_type": "clip",')
+    message = _load_error(folder)
+    assert 'not a valid JSON file' in message and str(folder) in message
+
+
+def test_intact_folder_loads_without_complaint(tiny_model_dir, tmp_path):
+    encoder = load_encoder(str(_broken_copy(tiny_model_dir, tmp_path)), device='cpu')
+    assert encoder.backend == 'torch fp32'
+
+
+# -- text longer than the context ----------------------------------------------------------
+def test_text_past_the_context_length_is_refused(tiny_encoder):
+    limit = tiny_encoder.context_length
+    long_phrase = ' '.join(['blue'] * limit) + ' box'
+    count = len(tiny_encoder.tokenizer(long_phrase)['input_ids'])
+    assert count > limit
+    misses = tiny_encoder.text_cache_misses
+    with pytest.raises(TextTooLongError) as error:
+        tiny_encoder.encode_text(['a red ball', long_phrase])
+    message = str(error.value)
+    assert f'is {count} tokens long' in message and f'at most {limit} tokens' in message
+    assert long_phrase in message
+    assert tiny_encoder.text_cache_misses == misses  # refused before anything was encoded
+    assert isinstance(error.value, ValueError)
+
+
+def test_text_at_the_context_length_is_encoded(tiny_encoder):
+    limit = tiny_encoder.context_length
+    phrase = ' '.join(['a'] * (limit - 2))  # 'a' is one token; plus the start and end tokens
+    assert len(tiny_encoder.tokenizer(phrase)['input_ids']) == limit
+    assert tiny_encoder.encode_text([phrase]).shape == (1, 16)
+
+
+def test_bundled_model_refuses_commands_it_would_cut():
+    from clip_grounding_ros.resources import resolve_model
+
+    encoder = load_encoder(resolve_model('package://clip_grounding_ros/models/sim_clip'),
+                           device='cpu', backend='torch')
+    padding = 'go to the something over there near the wall behind the other thing and then'
+    for target in ('red ball', 'blue box'):
+        with pytest.raises(TextTooLongError, match='reads at most 24 tokens'):
+            encoder.encode_text([f'{padding} {target}'])
+    assert encoder.encode_text(['go to the red ball']).shape == (1, 128)

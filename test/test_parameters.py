@@ -13,6 +13,7 @@ import rclpy
 from rcl_interfaces.msg import ParameterType
 from rcl_interfaces.srv import DescribeParameters, GetParameters, SetParameters
 
+from clip_grounding_ros.core.geometry import MountSettings
 from clip_grounding_ros.core.parameters import ParamSpec, parameter_specs
 from clip_grounding_ros.core.perception import PerceptionSettings
 from clip_grounding_ros.nodes import action_node, camera_node, grounding_node
@@ -65,8 +66,8 @@ def test_config_dataclasses_validate_with_their_specs():
     assert [s.name for s in parameter_specs(PerceptionSettings)][:2] == \
         ['lost_timeout', 'image_timeout']
     with pytest.raises(ValueError, match=r'camera_z 0.0 is outside its range'):
-        PerceptionSettings(camera_z=0.0)
-    assert PerceptionSettings(camera_x=1).camera_x == 1.0
+        MountSettings(camera_z=0.0)
+    assert MountSettings(camera_x=1).camera_x == 1.0
 
 
 class Services:

@@ -57,7 +57,8 @@ class Pipeline:
         remap = ['-r', f'__ns:=/{self.namespace}'] if self.namespace else []
         self.processes.append(NodeProcess('camera_node', log_dir, remap, input='compressed'))
         # A generous target_timeout: the processes share two loaded cores here.
-        self.processes.append(NodeProcess('action_node', log_dir, remap, target_timeout=5.0))
+        self.processes.append(NodeProcess('action_node', log_dir, remap, target_timeout=5.0,
+                                          obstacle_source='none'))  # a camera without depth
         self.processes.append(NodeProcess('grounding_node', log_dir, remap, model=model_dir,
                                           device='cpu', allow_download=False,
                                           **WEIGHT_FREE_GROUNDING))

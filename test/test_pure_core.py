@@ -27,14 +27,19 @@ ROSDEP_KEYS = {
     'ament_index_python': 'ament_index_python',
     'numpy': 'python3-numpy', 'cv2': 'python3-opencv', 'torch': 'python3-torch',
     'transformers': 'python3-transformers-pip', 'launch': 'launch', 'launch_ros': 'launch_ros',
+    'lark': 'python3-lark-parser', 'pint': 'python3-pint-pip',
+    'text_to_num': 'python3-text2num-pip',
 }
-# Imported by rclpy, numpy, torch or transformers themselves (or the interpreter), not by
-# this package's code: their packages bring them.
+# rosdep keys of package.xml that rosdistro does not define: this package's rosdep.yaml does.
+OWN_ROSDEP_KEYS = {'python3-pint-pip', 'python3-text2num-pip'}
+# Imported by the dependencies themselves, not by this package's code: their packages bring
+# them, or they are optional extras the dependency uses when present (scipy by pint, regex by
+# lark, pydot by torch).
 INDIRECT = {'rosgraph_msgs', 'service_msgs', 'type_description_interfaces', 'action_msgs',
             'unique_identifier_msgs', 'rpyutils', 'rosidl_parser', 'rosidl_runtime_py',
             'builtin_interfaces', 'yaml', 'tokenizers', 'safetensors', 'huggingface_hub',
-            'lark', 'PIL', 'tqdm', 'torchgen', 'typing_extensions', 'cython_runtime',
-            '__mp_main__'}
+            'PIL', 'tqdm', 'flexcache', 'flexparser', 'platformdirs', 'torchgen',
+            'typing_extensions', 'cython_runtime', 'scipy', 'regex', 'pydot'}
 
 WALK = """
 import importlib, json, pkgutil, sys
@@ -89,7 +94,7 @@ def _package_xml_dependencies(tag: str) -> set[str]:
 
 def test_package_xml_run_dependencies_are_what_the_runtime_imports():
     imported = _run(IMPORTS, *RUNTIME_NODES)
-    top_level = {m.split('.')[0] for m in imported if not m.startswith('_cython')}
+    top_level = {m.split('.')[0] for m in imported if not m.startswith('_')}  # C internals
     top_level -= set(sys.stdlib_module_names)
     top_level -= {'clip_grounding_ros', 'setuptools', 'pkg_resources', '_distutils_hack'}
     unknown = top_level - set(ROSDEP_KEYS) - INDIRECT
@@ -103,3 +108,13 @@ def test_package_xml_run_dependencies_are_what_the_runtime_imports():
     assert not unknown, f'modules without a rosdep key in this test: {sorted(unknown)}'
     assert declared == used, (f'declared but not imported: {sorted(declared - used)}; '
                               f'imported but not declared: {sorted(used - declared)}')
+
+
+def test_pip_only_keys_without_an_upstream_definition_are_in_rosdep_yaml():
+    import yaml
+
+    defined = yaml.safe_load((ROOT / 'rosdep.yaml').read_text())
+    assert set(defined) == OWN_ROSDEP_KEYS
+    for key, rules in defined.items():
+        assert rules['ubuntu']['pip']['packages'] and rules['debian']['pip']['packages'], key
+    assert OWN_ROSDEP_KEYS <= _package_xml_dependencies('exec_depend')

@@ -1,22 +1,41 @@
-"""The motion law and the safety logic of the action node, as plain functions and a class.
+"""The action node's behaviour and safety logic, without ROS.
 
-All times are seconds on the caller's clock (ROS time in the node, so ``use_sim_time``
-works). Every path that is not a fresh, confirmed target ends in zero velocity with a reason.
+The action node executes one :class:`Task` at a time: the current step of the current command
+(approach, face, find or pick a grounded target; move or turn by an amount on odometry). Each
+control tick, :meth:`MotionController.step` lets the task propose a velocity and then applies
+the safety rules: no fresh status, target or odometry, a perception error, a non-finite
+number, or a clock that went backwards all end in zero velocity with the reason. Stops are
+immediate; speeding up is limited by the acceleration limits.
+
+Times are seconds on the caller's clock (ROS time in the node, so ``use_sim_time`` works).
+When that clock goes backwards (a simulation reset, a bag loop), everything dated on it
+(target, status, odometry, a move in progress) is dropped and the robot holds until fresh
+inputs arrive. Frames: REP-103 base frame (x forward, y left), odometry frame for poses;
+angles counter-clockwise positive, radians.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
+import numpy as np
+
 from .commands import Intent
+from .memory import MemoryConfig, TargetMemory, base_to_odom, odom_to_base
+from .obstacles import Action, ObstacleConfig, check_path, check_source, choose_heading
 from .parameters import check_settings, setting
 from .status import ActionState, GroundingState
+from .timing import ClockWatch, age, fresh
+
+PERCEPTION_INTENTS = (Intent.APPROACH, Intent.PICK, Intent.FACE, Intent.FIND)
+ODOMETRY_INTENTS = (Intent.MOVE, Intent.TURN)
 
 
 @dataclass(frozen=True)
 class MotionConfig:
-    """Gains, limits and timeouts: the action node's motion parameters."""
+    """Gains, limits, tolerances and timeouts: the action node's motion parameters."""
 
     max_linear: float = setting(0.4, 'Speed limit (m/s)', minimum=0.01, maximum=10.0)
     max_angular: float = setting(1.0, 'Turn rate limit (rad/s)', minimum=0.01, maximum=20.0)
@@ -26,30 +45,59 @@ class MotionConfig:
                                        minimum=0.01, maximum=100.0)
     k_linear: float = setting(0.8, 'Forward speed per metre still to go (1/s)',
                               minimum=0.01, maximum=100.0)
-    min_linear: float = setting(0.08, 'Slowest forward speed while approaching (m/s), so the '
-                                'robot arrives', minimum=0.001, maximum=10.0)
-    k_angular: float = setting(1.5, 'Turn rate per radian of bearing (1/s)',
-                               minimum=0.01, maximum=100.0)
+    min_linear: float = setting(0.08, 'Slowest forward speed while approaching or moving '
+                                '(m/s), so the robot arrives', minimum=0.001, maximum=10.0)
+    k_angular: float = setting(1.5, 'Turn rate per radian of bearing or of angle still to '
+                               'turn (1/s)', minimum=0.01, maximum=100.0)
+    min_angular: float = setting(0.15, 'Slowest turn rate while turning by an angle (rad/s), '
+                                 'so the turn finishes', minimum=0.001, maximum=20.0)
     stop_distance: float = setting(0.6, 'Stop when the target point is this close to the base '
                                    'origin (m)', minimum=0.0, maximum=100.0)
     align_angle: float = setting(0.6, 'Beyond this bearing (rad) turn in place before driving',
                                  minimum=0.01, maximum=3.1416)
     face_tolerance: float = setting(0.05, 'Facing intents hold still within this bearing (rad)',
                                     minimum=0.001, maximum=3.1416)
-    target_timeout: float = setting(1.0, 'Targets older than this (s, ROS time) stop the robot',
+    move_tolerance: float = setting(0.01, 'A move by a distance ends this close to it (m)',
+                                    minimum=0.001, maximum=1.0)
+    turn_tolerance: float = setting(0.01, 'A turn by an angle ends this close to it (rad)',
+                                    minimum=0.001, maximum=0.5)
+    target_timeout: float = setting(1.0, 'Targets older than this (s, ROS time), or stamped '
+                                    'further in the future, stop the robot',
                                     minimum=0.01, maximum=3600.0)
     status_timeout: float = setting(2.0, 'No grounding status for this long (s, ROS time) '
                                     'stops the robot', minimum=0.01, maximum=3600.0)
-    search_enabled: bool = setting(False, 'Rotate in place to re-acquire a lost target')
-    search_angular: float = setting(0.5, 'Turn rate while searching (rad/s)',
+    odom_timeout: float = setting(0.5, 'Odometry older than this (s, ROS time) stops a move '
+                                  'or turn by an amount, and a search', minimum=0.01,
+                                  maximum=3600.0)
+    search_enabled: bool = setting(True, 'Turn in place to find a target that is not in view '
+                                   '(toward the side it was last seen on, else left)')
+    search_angular: float = setting(0.6, 'Turn rate while searching (rad/s)',
                                     minimum=0.01, maximum=20.0)
-    search_duration: float = setting(15.0, 'Give up searching after this long (s)',
-                                     minimum=0.01, maximum=3600.0)
+    search_turn: float = setting(6.2832, 'Give up searching after turning this far (rad; one '
+                                 'full turn by default)', minimum=0.1, maximum=62.832)
+    idle_publish_time: float = setting(1.0, 'After a stop, reached or idle, publish zero '
+                                       'velocity this long (s), then nothing until the next '
+                                       'motion command, so teleop and twist_mux are not '
+                                       'fought', minimum=0.0, maximum=3600.0)
+    blocked_timeout: float = setting(10.0, 'A step blocked by an obstacle with no way around '
+                                     'for this long (s) fails', minimum=0.1, maximum=3600.0)
+    motion_mode: str = setting('servo', "'servo': drive to the target with cmd_vel (this "
+                               "node); 'nav2': publish the goal (goal_pose, odom frame) for "
+                               "Nav2's planner and controller instead", choices=('servo', 'nav2'))
+    goal_update_distance: float = setting(0.2, 'In nav2 mode, publish a new goal_pose when '
+                                          'the goal moves this far (m)', minimum=0.0,
+                                          maximum=100.0)
+    nav2_goal_tolerance: float = setting(0.25, "In nav2 mode the step is reached within "
+                                         'stop_distance plus this (m) of the target (match '
+                                         "Nav2's goal checker)", minimum=0.0, maximum=10.0)
 
     def __post_init__(self):
         problems = check_settings(self)
         if not problems and self.min_linear > self.max_linear:
             problems.append(f'min_linear {self.min_linear} exceeds max_linear {self.max_linear}')
+        if not problems and self.min_angular > self.max_angular:
+            problems.append(f'min_angular {self.min_angular} exceeds max_angular '
+                            f'{self.max_angular}')
         if problems:
             raise ValueError('; '.join(problems))
 
@@ -83,6 +131,33 @@ def face_velocity(x: float, y: float, config: MotionConfig) -> tuple[float, floa
     return 0.0, _clip(config.k_angular * bearing, config.max_angular), False
 
 
+def _toward(remaining: float, gain: float, slowest: float, fastest: float) -> float:
+    """Speed toward a goal ``remaining`` away (signed): proportional, between the limits."""
+    return math.copysign(min(fastest, max(slowest, gain * abs(remaining))), remaining)
+
+
+def move_velocity(travelled: float, heading_error: float, distance: float,
+                  config: MotionConfig) -> tuple[float, float, bool]:
+    """(linear, angular, done) for a straight move of ``distance`` metres (negative: backward)
+    of which ``travelled`` (signed, along the start heading) is done; ``heading_error``
+    (rad) is the start heading minus the current one and is corrected while driving."""
+    remaining = distance - travelled
+    if abs(remaining) <= config.move_tolerance:
+        return 0.0, 0.0, True
+    linear = _toward(remaining, config.k_linear, config.min_linear, config.max_linear)
+    return linear, _clip(config.k_angular * heading_error, config.max_angular), False
+
+
+def turn_velocity(turned: float, angle: float, config: MotionConfig) -> tuple[float, float, bool]:
+    """(0, angular, done) for a turn in place by ``angle`` radians (positive: left) of which
+    ``turned`` (signed, unwrapped) is done."""
+    remaining = angle - turned
+    if abs(remaining) <= config.turn_tolerance:
+        return 0.0, 0.0, True
+    return 0.0, _toward(remaining, config.k_angular, config.min_angular,
+                        config.max_angular), False
+
+
 def limit_acceleration(previous: tuple[float, float], desired: tuple[float, float],
                        dt: float, config: MotionConfig) -> tuple[float, float]:
     """Move from ``previous`` toward ``desired`` no faster than the acceleration limits."""
@@ -92,118 +167,531 @@ def limit_acceleration(previous: tuple[float, float], desired: tuple[float, floa
     return linear, angular
 
 
+def _finite(*values: float) -> bool:
+    return all(math.isfinite(v) for v in values)
+
+
+@dataclass(frozen=True)
+class Task:
+    """What the action node is asked to do: one step of one command.
+
+    ``intent`` None means no motion command (none yet, or one that failed to parse).
+    ``distance`` (m, + forward) and ``angle`` (rad, + left) are the amounts of a MOVE or TURN.
+    """
+
+    command_id: int
+    step: int = 0
+    intent: Intent | None = None
+    distance: float = 0.0
+    angle: float = 0.0
+
+
 @dataclass(frozen=True)
 class MotionOutput:
+    """A control tick's result: velocity (m/s, rad/s), the state and why, and whether to
+    publish it (a robot at rest goes quiet after ``idle_publish_time``)."""
+
     linear: float
     angular: float
     state: ActionState
     reason: str
+    publish: bool = True
 
 
 @dataclass(frozen=True)
 class Target:
-    x: float
+    x: float      # base frame, m
     y: float
     stamp: float  # time the image it came from was taken
 
 
-class MotionController:
-    """Turns the latest command, perception state and target into a velocity.
+@dataclass(frozen=True)
+class Pose:
+    """A base pose in the odometry frame: position (m) and yaw (rad), and its time."""
 
-    Feed it with :meth:`on_command`, :meth:`on_perception` and :meth:`on_target` as
-    messages arrive and call :meth:`step` at the control rate.
+    x: float
+    y: float
+    yaw: float
+    stamp: float
+
+
+class PoseHistory:
+    """Recent odometry poses, to find where the robot was when an image was taken."""
+
+    def __init__(self, span: float = 5.0):
+        self.span = span
+        self.poses: deque[Pose] = deque()
+
+    def add(self, pose: Pose) -> None:
+        if self.poses and pose.stamp < self.poses[-1].stamp:
+            self.poses.clear()  # the clock went back: the old poses are undatable
+        self.poses.append(pose)
+        while self.poses and pose.stamp - self.poses[0].stamp > self.span:
+            self.poses.popleft()
+
+    def at(self, stamp: float, tolerance: float = 0.1) -> Pose | None:
+        """The pose at ``stamp``, interpolated between the two around it; None when
+        ``stamp`` is outside the history (by more than ``tolerance`` s at either end)."""
+        poses = self.poses
+        if not poses or stamp < poses[0].stamp - tolerance or \
+                stamp > poses[-1].stamp + tolerance:
+            return None
+        after = next((p for p in poses if p.stamp >= stamp), poses[-1])
+        before = next((p for p in reversed(poses) if p.stamp <= stamp), poses[0])
+        span = after.stamp - before.stamp
+        w = 0.0 if span <= 0 else (stamp - before.stamp) / span
+        yaw = before.yaw + w * math.remainder(after.yaw - before.yaw, math.tau)
+        return Pose(before.x + w * (after.x - before.x), before.y + w * (after.y - before.y),
+                    math.remainder(yaw, math.tau), stamp)
+
+    def clear(self) -> None:
+        self.poses.clear()
+
+
+class ObstacleMap:
+    """Obstacle points of the last ``keep`` seconds, kept in the odometry frame.
+
+    A camera sees only ahead: an obstacle the robot is passing leaves its view while the
+    robot could still clip it turning back toward the goal. So the points of recent depth
+    frames are kept where they were seen (odom frame, thinned to a 5 cm grid) and brought
+    into the current base frame for each check; without odometry only the newest frame's
+    points count.
     """
 
-    def __init__(self, config: MotionConfig):
+    GRID = 0.05  # m
+
+    def __init__(self, keep: float = 2.0):
+        self.keep = keep
+        self.frames: deque[tuple[float, np.ndarray]] = deque()  # (stamp, odom (N, 2))
+        self.latest: np.ndarray = np.empty((0, 2))  # newest frame, base frame of its pose
+        self.stamp: float | None = None
+
+    def add(self, points_base: np.ndarray, stamp: float, pose: Pose | None) -> None:
+        if self.stamp is not None and stamp < self.stamp:
+            self.clear()
+        self.stamp, self.latest = stamp, points_base
+        if pose is None:
+            self.frames.clear()
+            return
+        odom = _to_odom(points_base, pose)
+        odom = np.unique(np.round(odom / self.GRID), axis=0) * self.GRID if len(odom) else odom
+        self.frames.append((stamp, odom))
+        while self.frames and stamp - self.frames[0][0] > self.keep:
+            self.frames.popleft()
+
+    def points(self, pose: Pose | None) -> np.ndarray:
+        """(N, 2) obstacle points in the base frame of ``pose`` (the current one)."""
+        if pose is None or not self.frames:
+            return self.latest
+        odom = np.concatenate([points for _, points in self.frames])
+        dx, dy = odom[:, 0] - pose.x, odom[:, 1] - pose.y
+        c, s = math.cos(pose.yaw), math.sin(pose.yaw)
+        return np.column_stack([c * dx + s * dy, -s * dx + c * dy])
+
+    def clear(self) -> None:
+        self.frames.clear()
+        self.latest, self.stamp = np.empty((0, 2)), None
+
+
+def _to_odom(points: np.ndarray, pose: Pose) -> np.ndarray:
+    c, s = math.cos(pose.yaw), math.sin(pose.yaw)
+    return np.column_stack([pose.x + c * points[:, 0] - s * points[:, 1],
+                            pose.y + s * points[:, 0] + c * points[:, 1]])
+
+
+# States in which the robot is at rest and no motion command needs it: quiet after a while.
+AT_REST = (ActionState.IDLE, ActionState.STOPPED, ActionState.REACHED, ActionState.FAILED)
+# Terminal states of a step: held until the next task.
+TERMINAL = (ActionState.REACHED, ActionState.FAILED)
+
+
+class MotionController:
+    """Turns the current task, perception, target, odometry and obstacles into a velocity.
+
+    Feed it with :meth:`on_task`, :meth:`on_perception`, :meth:`on_target`,
+    :meth:`on_odometry` and :meth:`on_obstacles` as messages arrive and call :meth:`step`
+    at the control rate.
+
+    With odometry, each target is also remembered in the odometry frame (core.memory):
+    while the target is out of view (too close to see, occluded, turned away) the robot
+    goes on to where it was last seen, for ``memory_max_age`` seconds and
+    ``memory_max_travel`` metres; a sighting farther than ``memory_gate`` from it is
+    another object and is refused, so the object being approached stays the same one.
+    """
+
+    def __init__(self, config: MotionConfig, obstacles: ObstacleConfig | None = None,
+                 memory: MemoryConfig | None = None):
         self.config = config
-        self.intent: Intent | None = None
-        self.command_id: int | None = None
+        self.obstacle_config = obstacles or ObstacleConfig()
+        self.memory = TargetMemory(memory or MemoryConfig())
+        self.task = Task(command_id=-1)
         self.perception_state = GroundingState.IDLE
         self.perception_message = ''
+        self.perception_found = False
         self.perception_time: float | None = None
         self.target: Target | None = None
-        self.last_seen: float | None = None
-        self.search_bearing_sign = 1.0
-        self.reached = False
+        self.odometry: Pose | None = None
+        self.poses = PoseHistory()
+        self.obstacles = ObstacleMap()
+        self.last_seen_side = 1.0            # search turns this way first (+1 left)
+        self.latched: tuple[ActionState, str] | None = None
         self.output = (0.0, 0.0)
         self.last_step: float | None = None
+        self.clock = ClockWatch()
+        self.clock_reset = ''                # why everything dated was dropped, once
+        self.rest_since: float | None = None
+        self.task_time: float | None = None
+        self.move_start: Pose | None = None  # odometry when a move or turn began
+        self.turned = 0.0                    # unwrapped yaw change of a turn or a search
+        self.search_pose: Pose | None = None
+        self.search_since: float | None = None
+        self.blocked_since: float | None = None
+        self.goal: tuple[float, float, float] | None = None  # nav2 mode: (x, y, yaw) in odom
 
-    def on_command(self, intent: Intent | None, command_id: int | None, now: float) -> None:
-        """A new command: reset the reached latch and forget the old target.
-
-        Statuses repeat the active command's id; those are not new commands (and must not
-        undo a stop received directly on the command topic).
-        """
-        if command_id is not None and command_id == self.command_id:
+    # -- inputs ---------------------------------------------------------------------------
+    def on_task(self, task: Task, now: float) -> None:
+        """A new command or step; a status repeating the current one is not new (and must not
+        undo a stop received directly on the command topic)."""
+        self._check_clock(now)
+        if (task.command_id, task.step) == (self.task.command_id, self.task.step):
             return
-        self.intent, self.command_id = intent, command_id
-        self.target, self.reached, self.last_seen = None, False, now
+        self.task, self.task_time = task, now
+        self.target, self.latched, self.goal = None, None, None
+        self.move_start, self.turned = None, 0.0
+        self.search_pose = self.search_since = self.blocked_since = None
+        self.memory.reset('a new command step')
 
-    def on_perception(self, state: GroundingState, message: str, now: float) -> None:
-        self.perception_state, self.perception_message, self.perception_time = state, message, now
+    def on_perception(self, state: GroundingState, message: str, now: float,
+                      found: bool = True) -> None:
+        """The grounding node's state; ``found``: whether its latest frame showed the target
+        (a brief miss keeps the state tracking, but the target out of sight)."""
+        self._check_clock(now)
+        self.perception_state, self.perception_message, self.perception_time = (
+            state, message, now)
+        self.perception_found = found
 
-    def on_target(self, x: float, y: float, stamp: float) -> None:
+    def on_target(self, x: float, y: float, stamp: float) -> str:
+        """A base-frame target of the image taken at ``stamp``; returns why it was refused
+        ('' when accepted)."""
+        if not _finite(x, y, stamp):
+            return f'target ({x}, {y}) stamped {stamp} is not finite: ignored'
+        pose = self.poses.at(stamp)
+        if pose is not None:
+            match = self.memory.match((x, y), (pose.x, pose.y, pose.yaw), stamp)
+            if not match.accepted:
+                return f'target at ({x:.2f}, {y:.2f}) is {match.reason}'
+            self.memory.observe((x, y), (pose.x, pose.y, pose.yaw), stamp)
         self.target = Target(x, y, stamp)
-        self.last_seen = stamp
         if abs(y) > 1e-3:
-            self.search_bearing_sign = math.copysign(1.0, y)
+            self.last_seen_side = math.copysign(1.0, y)
+        return ''
+
+    def on_odometry(self, x: float, y: float, yaw: float, stamp: float) -> str:
+        """The base pose in the odometry frame; returns why it was refused ('' if accepted)."""
+        if not _finite(x, y, yaw, stamp):
+            return f'odometry ({x}, {y}, {yaw}) stamped {stamp} is not finite: ignored'
+        if self.odometry is not None and stamp < self.odometry.stamp:
+            self._reset_clock(f'odometry went back in time ({self.odometry.stamp:.3f} -> '
+                              f'{stamp:.3f} s)')
+        previous = self.odometry
+        self.odometry = Pose(x, y, yaw, stamp)
+        self.poses.add(self.odometry)
+        if previous is not None and (self.move_start is not None or
+                                     self.search_pose is not None):
+            self.turned += math.remainder(yaw - previous.yaw, math.tau)
+        return ''
+
+    def on_obstacles(self, points: np.ndarray, stamp: float) -> None:
+        """Obstacle points (N, 2), base frame (m), of the sensor reading taken at ``stamp``."""
+        self.obstacles.add(points, stamp, self.poses.at(stamp))
 
     def stop(self) -> None:
         """Immediate stop (a stop command, shutdown, or a safety stop from outside)."""
-        self.intent, self.reached, self.output = Intent.STOP, False, (0.0, 0.0)
+        self.task = Task(self.task.command_id, self.task.step, Intent.STOP)
+        self.latched, self.output, self.goal = None, (0.0, 0.0), None
 
+    # -- time ----------------------------------------------------------------------------
+    def on_time_jump(self, why: str) -> None:
+        """The clock went backwards (or its source changed): drop what was dated on it."""
+        self._reset_clock(why)
+
+    def halt(self, reason: str) -> MotionOutput:
+        """Zero velocity now, outside the control tick (a clock jump, a stalled clock); the
+        next tick decides afresh and speeds up from zero."""
+        self.output = (0.0, 0.0)
+        return MotionOutput(0.0, 0.0, ActionState.HOLDING, reason)
+
+    def _check_clock(self, now: float) -> None:
+        reason = self.clock.describe(now) if self.clock.latest is not None else ''
+        if self.clock.went_back(now):
+            self._reset_clock(reason)
+
+    def _reset_clock(self, why: str) -> None:
+        """Drop everything dated on the old clock; a move or turn by an amount, measured on
+        odometry that may have been reset too, is cancelled."""
+        self.clock_reset = f'{why}: inputs dropped'
+        self.target = self.odometry = self.goal = None
+        self.perception_time = self.last_step = self.rest_since = self.task_time = None
+        self.search_pose = self.search_since = self.blocked_since = None
+        self.poses.clear()
+        self.obstacles.clear()
+        self.memory.reset(why)
+        self.output = (0.0, 0.0)
+        if self.task.intent in ODOMETRY_INTENTS and self.latched is None:
+            self.latched = (ActionState.STOPPED, f'{why} during the {self.task.intent}: '
+                            'cancelled')
+
+    # -- control ---------------------------------------------------------------------------
     def step(self, now: float) -> MotionOutput:
+        self._check_clock(now)
         dt = 0.0 if self.last_step is None else now - self.last_step
         self.last_step = now
         state, desired, reason = self._decide(now)
+        if desired != (0.0, 0.0):
+            state, desired, reason = self._avoid_obstacles(state, desired, reason, now)
+        if self.clock_reset and desired == (0.0, 0.0):
+            reason, self.clock_reset = f'{self.clock_reset}; {reason}', ''
+        if not _finite(*desired):
+            state, desired, reason = ActionState.STOPPED, (0.0, 0.0), (
+                f'computed a non-finite velocity {desired}: stopped')
         if desired == (0.0, 0.0):
             self.output = desired  # safety stops are immediate, not ramped
         else:
             self.output = limit_acceleration(self.output, desired, dt, self.config)
-        return MotionOutput(self.output[0], self.output[1], state, reason)
+        publish = self._publish(state, now) and state != ActionState.NAVIGATING
+        return MotionOutput(self.output[0], self.output[1], state, reason, publish)
+
+    def _publish(self, state: ActionState, now: float) -> bool:
+        """Publish while a command moves (or holds) the robot; at rest, only for
+        idle_publish_time, so another velocity source can take over."""
+        if state not in AT_REST or self.output != (0.0, 0.0):
+            self.rest_since = None
+            return True
+        if self.rest_since is None:
+            self.rest_since = now
+        return now - self.rest_since <= self.config.idle_publish_time
 
     def _decide(self, now: float) -> tuple[ActionState, tuple[float, float], str]:
-        config, zero = self.config, (0.0, 0.0)
-        if self.intent is None and self.perception_state == GroundingState.ERROR:
+        zero, intent = (0.0, 0.0), self.task.intent
+        if intent is None and self.perception_state == GroundingState.ERROR:
             return ActionState.STOPPED, zero, f'grounding error: {self.perception_message}'
-        if self.intent in (None, Intent.CLASSIFY):
+        if intent in (None, Intent.CLASSIFY):
             return ActionState.IDLE, zero, 'no motion command'
-        if self.intent == Intent.STOP:
+        if intent == Intent.STOP:
             return ActionState.STOPPED, zero, 'stop command'
-        if self.reached:
-            return ActionState.REACHED, zero, 'target reached'
-        if self.perception_time is None or now - self.perception_time > config.status_timeout:
+        if self.latched is not None:
+            return self.latched[0], zero, self.latched[1]
+        if intent in ODOMETRY_INTENTS:
+            return self._by_odometry(now)
+        return self._toward_target(now)
+
+    def _finish(self, state: ActionState, reason: str) -> tuple[ActionState, tuple, str]:
+        self.latched, self.goal = (state, reason), None
+        return state, (0.0, 0.0), reason
+
+    def _fresh_odometry(self, now: float) -> Pose | None:
+        odometry = self.odometry
+        if odometry is None or not fresh(now, odometry.stamp, self.config.odom_timeout):
+            return None
+        return odometry
+
+    def _by_odometry(self, now: float) -> tuple[ActionState, tuple[float, float], str]:
+        """Move or turn by the task's amount, closed-loop on odometry."""
+        zero, task = (0.0, 0.0), self.task
+        if self.task_time is None:  # the clock was reset: the wait for odometry starts now
+            self.task_time = now
+        odometry = self._fresh_odometry(now)
+        if odometry is None:
+            if self.move_start is None and now - self.task_time > self.config.odom_timeout:
+                return self._finish(ActionState.FAILED, f'no odometry on odom: a {task.intent} '
+                                    'by an amount needs it')
+            return ActionState.HOLDING, zero, 'waiting for fresh odometry on odom'
+        if self.move_start is None:
+            self.move_start, self.turned = odometry, 0.0
+        start = self.move_start
+        if task.intent == Intent.TURN:
+            _, angular, done = turn_velocity(self.turned, task.angle, self.config)
+            if done:
+                return self._finish(ActionState.REACHED, f'turned {math.degrees(self.turned):.1f}'
+                                    f' deg of {math.degrees(task.angle):.1f}')
+            return ActionState.TURNING, (0.0, angular), (
+                f'turning by {math.degrees(task.angle):.0f} deg')
+        dx, dy = odometry.x - start.x, odometry.y - start.y
+        travelled = dx * math.cos(start.yaw) + dy * math.sin(start.yaw)
+        heading_error = math.remainder(start.yaw - odometry.yaw, math.tau)
+        linear, angular, done = move_velocity(travelled, heading_error, task.distance,
+                                              self.config)
+        if done:
+            return self._finish(ActionState.REACHED, f'moved {travelled:.3f} m of '
+                                f'{task.distance:.3f}')
+        return ActionState.MOVING, (linear, angular), f'moving {task.distance:+.2f} m'
+
+    def _target_now(self, now: float) -> tuple[tuple[float, float], float] | None:
+        """Where the target is now in the base frame, and how long ago it was seen (s).
+
+        With fresh odometry: the remembered sighting brought to the current pose (this also
+        makes up for the grounding's latency); else the last target as published while it
+        is fresh; else None.
+        """
+        odometry = self._fresh_odometry(now)
+        if odometry is not None:
+            predicted = self.memory.predict((odometry.x, odometry.y, odometry.yaw), now)
+            if predicted is not None:
+                return predicted, self.memory.age(now)
+        if self.target is not None and fresh(now, self.target.stamp, self.config.target_timeout):
+            return (self.target.x, self.target.y), age(now, self.target.stamp)
+        return None
+
+    def _toward_target(self, now: float) -> tuple[ActionState, tuple[float, float], str]:
+        """Approach, face or find the grounded target."""
+        config, zero = self.config, (0.0, 0.0)
+        if not fresh(now, self.perception_time, config.status_timeout):
             return ActionState.HOLDING, zero, 'no status from the grounding node'
-        if self.perception_state in (GroundingState.ERROR, GroundingState.STOPPED,
-                                     GroundingState.IDLE):
-            return ActionState.STOPPED, zero, (f'grounding {self.perception_state}: '
-                                               f'{self.perception_message}')
-        if self.perception_state != GroundingState.TRACKING:
+        state = self.perception_state
+        if state in (GroundingState.ERROR, GroundingState.STOPPED, GroundingState.IDLE):
+            return ActionState.STOPPED, zero, f'grounding {state}: {self.perception_message}'
+        located = self._target_now(now)
+        seen_now = state == GroundingState.TRACKING and self.perception_found
+        if seen_now:
+            self.search_pose = self.search_since = None
+            if located is None or not fresh(now, now - located[1], config.target_timeout):
+                return self._stale_target(now)
+            return self._drive(located[0], now, 'target')
+        # Grounded frames no longer show it: go on to where it was seen, while remembered.
+        if located is not None and self.task.intent in (Intent.APPROACH, Intent.PICK) and \
+                self.memory.stamp is not None:
+            return self._drive(located[0], now, f'target out of view for {located[1]:.1f} s: '
+                               'going to where it was seen')
+        if state == GroundingState.LOST:
             return self._search(now)
+        return ActionState.HOLDING, zero, self.perception_message or 'looking for the target'
+
+    def _stale_target(self, now: float) -> tuple[ActionState, tuple[float, float], str]:
         if self.target is None:
-            return ActionState.HOLDING, zero, 'tracking but no target position yet'
-        age = now - self.target.stamp
-        if age > config.target_timeout:
-            return ActionState.HOLDING, zero, (f'target is {age:.2f} s old (timeout '
-                                   f'{config.target_timeout:.2f} s)')
-        if self.intent in (Intent.APPROACH, Intent.PICK):
-            linear, angular, reached = approach_velocity(self.target.x, self.target.y, config)
-            if reached:
-                self.reached = True
-                return ActionState.REACHED, zero, 'target reached'
-            state = ActionState.APPROACHING if linear > 0 else ActionState.TURNING
-            return state, (linear, angular), f'{self.intent} target'
-        if self.intent in (Intent.FACE, Intent.FIND):
-            _, angular, aligned = face_velocity(self.target.x, self.target.y, config)
-            return (ActionState.FACING, zero, 'facing target') if aligned else (
+            return ActionState.HOLDING, (0.0, 0.0), 'tracking but no target position yet'
+        target_age = age(now, self.target.stamp)
+        when = 'old' if target_age > 0 else 'in the future (undatable)'
+        return ActionState.HOLDING, (0.0, 0.0), (
+            f'target is {abs(target_age):.2f} s {when} (timeout '
+            f'{self.config.target_timeout:.2f} s)')
+
+    def _drive(self, target: tuple[float, float], now: float,
+               why: str) -> tuple[ActionState, tuple[float, float], str]:
+        """Velocity toward ``target`` (base frame) for the task's intent."""
+        config, (x, y) = self.config, target
+        if self.task.intent in (Intent.FACE, Intent.FIND):
+            _, angular, aligned = face_velocity(x, y, config)
+            return (ActionState.FACING, (0.0, 0.0), 'facing target') if aligned else (
                 ActionState.TURNING, (0.0, angular), 'turning toward target')
-        return ActionState.STOPPED, zero, f"intent '{self.intent}' does not move the base"
+        if config.motion_mode == 'nav2':
+            return self._navigate(target, now)
+        linear, angular, reached = approach_velocity(x, y, config)
+        if reached:
+            return self._finish(ActionState.REACHED, f'target reached ({math.hypot(x, y):.2f} '
+                                'm from the base)')
+        state = ActionState.APPROACHING if linear > 0 else ActionState.TURNING
+        return state, (linear, angular), f'{self.task.intent}: {why}'
+
+    def _navigate(self, target: tuple[float, float],
+                  now: float) -> tuple[ActionState, tuple[float, float], str]:
+        """Nav2 mode: the goal is the target in odom, stop_distance short of it on the line
+        from the robot, facing it; Nav2 drives. Needs odometry."""
+        odometry = self._fresh_odometry(now)
+        if odometry is None:
+            return ActionState.HOLDING, (0.0, 0.0), 'nav2 mode needs fresh odometry on odom'
+        distance = math.hypot(*target)
+        if distance <= self.config.stop_distance + self.config.nav2_goal_tolerance:
+            return self._finish(ActionState.REACHED, f'target reached ({distance:.2f} m from '
+                                'the base)')
+        pose = (odometry.x, odometry.y, odometry.yaw)
+        standoff = odom_to_base(base_to_odom(target, pose), pose)  # the same point, checked
+        scale = (distance - self.config.stop_distance) / distance
+        goal = base_to_odom((standoff[0] * scale, standoff[1] * scale), pose)
+        yaw = odometry.yaw + math.atan2(target[1], target[0])
+        if self.goal is None or math.dist(self.goal[:2], goal) > self.config.goal_update_distance:
+            self.goal = (goal[0], goal[1], math.remainder(yaw, math.tau))
+        return ActionState.NAVIGATING, (0.0, 0.0), (
+            f'Nav2 goal ({self.goal[0]:.2f}, {self.goal[1]:.2f}) in odom, {distance:.2f} m '
+            'to the target')
+
+    def _avoid_obstacles(self, state: ActionState, desired: tuple[float, float], reason: str,
+                         now: float) -> tuple[ActionState, tuple[float, float], str]:
+        """Apply the obstacle rules to a non-zero velocity.
+
+        Stale obstacle data holds the robot. Approaching, it heads for the free direction
+        nearest its stopping point, stop_distance short of the target
+        (core.obstacles.choose_heading, a VFH+-style polar histogram over
+        clearance_distance, within max_detour): straight at it when that is free. Then the
+        path check, Nav2 collision-monitor style, slows or stops any motion with an obstacle
+        in the footprint's path, unless the robot stops at its goal before reaching it
+        (so the target object itself, stop_distance away, never blocks its own approach).
+        A step blocked for blocked_timeout with no way around fails.
+        """
+        config = self.obstacle_config
+        if config.obstacle_source == 'none':
+            return state, desired, reason
+        stamp = self.obstacles.stamp
+        source = check_source(None if stamp is None else age(now, stamp), config)
+        if source.action == Action.STOP:
+            return ActionState.HOLDING, (0.0, 0.0), source.reason
+        points = self.obstacles.points(self._fresh_odometry(now))
+        remaining = None  # how far an approach still goes before it stops (m)
+        target = self._target_now(now) if self.task.intent in (Intent.APPROACH, Intent.PICK) \
+            and state in (ActionState.APPROACHING, ActionState.TURNING) else None
+        if target is not None:
+            (x, y), distance = target[0], math.hypot(*target[0])
+            remaining = max(0.0, distance - self.config.stop_distance)
+            reach = remaining / max(distance, 1e-9)
+            heading = choose_heading(points, (x * reach, y * reach), config)
+            if heading is None:
+                return self._blocked(f'no free heading within '
+                                     f'{math.degrees(config.max_detour):.0f} deg of the target',
+                                     now)
+            if abs(heading.detour) > config.heading_resolution / 2:
+                linear, angular, _ = approach_velocity(distance * math.cos(heading.bearing),
+                                                       distance * math.sin(heading.bearing),
+                                                       self.config)
+                state = ActionState.APPROACHING if linear > 0 else ActionState.TURNING
+                desired, reason = (linear, angular), (
+                    f'going around an obstacle: heading {math.degrees(heading.detour):+.0f} '
+                    'deg off the target')
+        verdict = check_path(points, *desired, config)
+        if verdict.action == Action.STOP and not (
+                remaining is not None and verdict.nearest is not None and
+                verdict.nearest >= remaining):  # else it stops at its goal first
+            return self._blocked(verdict.reason, now)
+        self.blocked_since = None
+        if verdict.action == Action.SLOW:
+            scale = verdict.scale
+            return state, (desired[0] * scale, desired[1] * scale), (
+                f'{reason}; slowing: {verdict.reason}')
+        return state, desired, reason
+
+    def _blocked(self, why: str, now: float) -> tuple[ActionState, tuple, str]:
+        if self.blocked_since is None or now < self.blocked_since:
+            self.blocked_since = now
+        waited = now - self.blocked_since
+        if waited > self.config.blocked_timeout:
+            return self._finish(ActionState.FAILED, f'blocked for {waited:.0f} s: {why}')
+        return ActionState.BLOCKED, (0.0, 0.0), f'blocked: {why}'
 
     def _search(self, now: float) -> tuple[ActionState, tuple[float, float], str]:
-        message = self.perception_message or f'target {self.perception_state}'
-        since = now - (self.last_seen if self.last_seen is not None else now)
-        if self.config.search_enabled and since <= self.config.search_duration:
-            turn = self.search_bearing_sign * self.config.search_angular
-            return ActionState.SEARCHING, (0.0, turn), (
-                f'searching ({since:.1f}/{self.config.search_duration:.0f} s): {message}')
-        return ActionState.STOPPED, (0.0, 0.0), message
+        """Turn in place toward where the target was last seen, up to search_turn; then the
+        step fails. The turn is measured on odometry, or estimated from the turn rate when
+        there is none."""
+        config, message = self.config, self.perception_message or 'target lost'
+        if not config.search_enabled:
+            return ActionState.STOPPED, (0.0, 0.0), message
+        odometry = self._fresh_odometry(now)
+        if self.search_since is None:
+            self.search_since, self.search_pose, self.turned = now, odometry, 0.0
+        if self.search_pose is not None and odometry is not None:
+            turned = abs(self.turned)
+        else:
+            turned = config.search_angular * (now - self.search_since)
+        if turned >= config.search_turn:
+            return self._finish(ActionState.FAILED, f'not found after turning '
+                                f'{math.degrees(turned):.0f} deg: {message}')
+        return ActionState.SEARCHING, (0.0, self.last_seen_side * config.search_angular), (
+            f'searching ({math.degrees(turned):.0f}/{math.degrees(config.search_turn):.0f} '
+            f'deg): {message}')

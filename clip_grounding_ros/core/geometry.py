@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .parameters import check_settings, setting
+
 
 class GeometryError(ValueError):
     """Camera calibration or mounting values that cannot be used."""
@@ -44,10 +46,29 @@ class Intrinsics:
 
     @classmethod
     def from_k(cls, k: Sequence[float], width: int, height: int) -> Intrinsics:
-        """From a row-major 3x3 K matrix as in sensor_msgs/CameraInfo."""
+        """From a row-major 3x3 K matrix as in sensor_msgs/CameraInfo (last row 0, 0, 1)."""
         if len(k) != 9:
             raise GeometryError(f'K must have 9 values, got {len(k)}')
-        return cls(float(k[0]), float(k[4]), float(k[2]), float(k[5]), int(width), int(height))
+        intrinsics = cls(float(k[0]), float(k[4]), float(k[2]), float(k[5]), int(width),
+                         int(height))
+        if (k[6], k[7], k[8]) != (0, 0, 1):  # else fx, cx, ... are not in pixels
+            raise GeometryError(f'camera_info K must end in 0, 0, 1, got {k[6]}, {k[7]}, '
+                                f'{k[8]}')
+        return intrinsics
+
+    @classmethod
+    def from_camera_info(cls, k: Sequence[float], width: int, height: int,
+                         binning_x: int = 0, binning_y: int = 0,
+                         roi: Sequence[int] = (0, 0, 0, 0)) -> Intrinsics:
+        """Intrinsics of the image a sensor_msgs/CameraInfo describes (see
+        :func:`image_region`): K, width and height are the full-resolution sensor's; the
+        image is its region of interest downsampled by the binning. Raises GeometryError
+        when the region lies outside the sensor or K is unusable."""
+        if len(k) != 9:
+            raise GeometryError(f'K must have 9 values, got {len(k)}')
+        (x0, y0, image_width, image_height), (bx, by) = image_region(width, height, binning_x,
+                                                                     binning_y, roi)
+        return cls.from_k(region_camera_matrix(k, x0, y0, bx, by), image_width, image_height)
 
     @classmethod
     def from_fov(cls, width: int, height: int, horizontal_fov_deg: float) -> Intrinsics:
@@ -64,6 +85,52 @@ class Intrinsics:
 
     def k(self) -> list[float]:
         return [self.fx, 0.0, self.cx, 0.0, self.fy, self.cy, 0.0, 0.0, 1.0]
+
+
+def image_region(width: int, height: int, binning_x: int = 0, binning_y: int = 0,
+                 roi: Sequence[int] = (0, 0, 0, 0)) -> tuple[tuple[int, int, int, int],
+                                                          tuple[int, int]]:
+    """((x_offset, y_offset, image_width, image_height), (bx, by)) of the image a CameraInfo
+    of a ``width`` x ``height`` sensor describes.
+
+    As image_geometry's PinholeCameraModel reads CameraInfo: the image is the region of
+    interest ``roi`` = (x_offset, y_offset, roi_width, roi_height) (all zero: the whole
+    sensor), downsampled by the binning factors (0 or 1: none), so its size is the region's
+    divided by the binning. Raises GeometryError for a region outside the sensor.
+    """
+    if width <= 0 or height <= 0:
+        raise GeometryError(f'camera_info has zero size ({width}x{height})')
+    bx, by = max(1, int(binning_x)), max(1, int(binning_y))
+    x0, y0, roi_width, roi_height = (int(v) for v in roi)
+    if (x0, y0, roi_width, roi_height) == (0, 0, 0, 0):
+        x0, y0, roi_width, roi_height = 0, 0, int(width), int(height)
+    if roi_width <= 0 or roi_height <= 0:
+        raise GeometryError(f'camera_info region of interest {tuple(roi)} is empty (all zero '
+                            'means the whole sensor)')
+    if x0 < 0 or y0 < 0 or x0 + roi_width > width or y0 + roi_height > height:
+        raise GeometryError(f'camera_info region of interest {tuple(roi)} lies outside the '
+                            f'{width}x{height} sensor')
+    if roi_width < bx or roi_height < by:
+        raise GeometryError(f'camera_info binning {bx}x{by} leaves no pixel of the '
+                            f'{roi_width}x{roi_height} region')
+    return (x0, y0, roi_width // bx, roi_height // by), (bx, by)
+
+
+def region_camera_matrix(matrix: Sequence[float], x_offset: int, y_offset: int,
+                         binning_x: int, binning_y: int) -> list[float]:
+    """A row-major K (3x3) or P (3x4) of the full sensor for the image of a region of
+    interest at (x_offset, y_offset) binned by (binning_x, binning_y): f' = f / b,
+    c' = (c - offset) / b (image_geometry's convention)."""
+    if len(matrix) not in (9, 12):
+        raise GeometryError(f'a camera matrix has 9 (K) or 12 (P) values, got {len(matrix)}')
+    if binning_x < 1 or binning_y < 1:
+        raise GeometryError(f'binning {binning_x}x{binning_y} must be at least 1x1')
+    m = np.array(matrix, dtype=np.float64).reshape(3, -1)
+    m[0, 2] -= x_offset * m[2, 2]
+    m[1, 2] -= y_offset * m[2, 2]
+    m[0] /= binning_x
+    m[1] /= binning_y
+    return m.ravel().tolist()
 
 
 def scale_camera_matrix(matrix: Sequence[float], sx: float, sy: float) -> list[float]:
@@ -117,6 +184,35 @@ class CameraMount:
 
 
 @dataclass(frozen=True)
+class MountSettings:
+    """The camera mount as node parameters (metres, degrees): grounding_node places targets
+    with it, action_node obstacle points. Params files give it once, under ``/**:``, so both
+    nodes read the same values (on a robot with TF, the numbers of the URDF)."""
+
+    camera_x: float = setting(0.15, 'Camera optical centre, metres ahead of the base origin',
+                              minimum=-10.0, maximum=10.0)
+    camera_y: float = setting(0.0, 'Camera optical centre, metres left of the base origin',
+                              minimum=-10.0, maximum=10.0)
+    camera_z: float = setting(0.35, 'Camera optical centre height above the floor (m)',
+                              minimum=0.001, maximum=10.0)
+    camera_pitch_deg: float = setting(20.0, 'Camera tilt, degrees down from horizontal',
+                                      minimum=-89.9, maximum=89.9)
+    camera_yaw_deg: float = setting(0.0, 'Camera yaw, degrees left of the base x axis',
+                                    minimum=-180.0, maximum=180.0)
+
+    def __post_init__(self):
+        problems = check_settings(self)
+        if problems:
+            raise ValueError('; '.join(problems))
+
+    @property
+    def mount(self) -> CameraMount:
+        return CameraMount(x=self.camera_x, y=self.camera_y, z=self.camera_z,
+                           pitch=math.radians(self.camera_pitch_deg),
+                           yaw=math.radians(self.camera_yaw_deg))
+
+
+@dataclass(frozen=True)
 class TargetPoint:
     """A grounded target in the base frame, with how it was measured."""
 
@@ -147,10 +243,12 @@ def ground_point(u: float, v: float, intrinsics: Intrinsics,
     """Where the ray through (u, v) meets the floor, or None when it points at or above
     the horizon (the floor is not seen there)."""
     direction = mount.rotation() @ pixel_ray(u, v, intrinsics)
-    if direction[2] >= -1e-6:
+    if not direction[2] < -1e-6:  # also a NaN ray (NaN pixel)
         return None
     t = -mount.z / direction[2]
     point = mount.origin() + t * direction
+    if not np.all(np.isfinite(point)):  # too far out to represent
+        return None
     return TargetPoint(float(point[0]), float(point[1]), 0.0, 'ground_plane')
 
 
@@ -167,21 +265,34 @@ def box_depth(depth_m: np.ndarray, box: Sequence[float], image_size: tuple[int, 
 
     ``box`` is in pixels of an image of ``image_size`` (width, height); the depth image may
     have another resolution (it is scaled), as when the colour image was resized.
-    Returns None when the region holds no valid reading.
+    Returns None when the region holds no valid (finite, positive) reading; raises
+    GeometryError for a non-finite box or an ``image_size`` without pixels.
     """
     width, height = image_size
+    if width <= 0 or height <= 0:
+        raise GeometryError(f'image size {width}x{height} has no pixels')
+    _check_box(box)
+    if depth_m.size == 0:
+        return None
     sx, sy = depth_m.shape[1] / width, depth_m.shape[0] / height
     x1, y1, x2, y2 = box
     cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
     half_w = max(0.5, (x2 - x1) * inner_fraction / 2)
     half_h = max(0.5, (y2 - y1) * inner_fraction / 2)
-    c1 = int(np.clip(math.floor((cx - half_w) * sx), 0, depth_m.shape[1] - 1))
-    c2 = int(np.clip(math.ceil((cx + half_w) * sx), c1 + 1, depth_m.shape[1]))
-    r1 = int(np.clip(math.floor((cy - half_h) * sy), 0, depth_m.shape[0] - 1))
-    r2 = int(np.clip(math.ceil((cy + half_h) * sy), r1 + 1, depth_m.shape[0]))
+    # np.floor/np.ceil: a huge box may overflow to inf, which the clip brings back.
+    c1 = int(np.clip(np.floor((cx - half_w) * sx), 0, depth_m.shape[1] - 1))
+    c2 = int(np.clip(np.ceil((cx + half_w) * sx), c1 + 1, depth_m.shape[1]))
+    r1 = int(np.clip(np.floor((cy - half_h) * sy), 0, depth_m.shape[0] - 1))
+    r2 = int(np.clip(np.ceil((cy + half_h) * sy), r1 + 1, depth_m.shape[0]))
     region = depth_m[r1:r2, c1:c2]
-    valid = region[np.isfinite(region)]
-    return float(np.median(valid)) if valid.size else None
+    valid = region[np.isfinite(region) & (region > 0)]  # as depth_to_metres: 0 is no reading
+    # float64: the mean of the two middle float32 readings must not overflow
+    return float(np.median(valid.astype(np.float64))) if valid.size else None
+
+
+def _check_box(box: Sequence[float]) -> None:
+    if not all(math.isfinite(v) for v in box):
+        raise GeometryError(f'box {tuple(box)} has non-finite coordinates')
 
 
 def locate_box(box: Sequence[float], intrinsics: Intrinsics, mount: CameraMount,
@@ -190,12 +301,16 @@ def locate_box(box: Sequence[float], intrinsics: Intrinsics, mount: CameraMount,
 
     With depth: the median depth of the box centre region along the centre ray (the
     object's visible surface). Without: the floor point under the box's bottom edge, i.e.
-    the near edge of an object standing on the floor. None when neither is possible.
+    the near edge of an object standing on the floor. None when neither is possible;
+    GeometryError for a box with non-finite coordinates.
     """
+    _check_box(box)
     x1, y1, x2, y2 = box
     u = (x1 + x2) / 2.0 - 0.5  # box edges -> CameraInfo pixel-centre coordinates
     if depth_m is not None:
         depth = box_depth(depth_m, box, (intrinsics.width, intrinsics.height))
         if depth is not None:
-            return depth_point(u, (y1 + y2) / 2.0 - 0.5, depth, intrinsics, mount)
+            point = depth_point(u, (y1 + y2) / 2.0 - 0.5, depth, intrinsics, mount)
+            if all(math.isfinite(v) for v in (point.x, point.y, point.z)):
+                return point
     return ground_point(u, y2 - 0.5, intrinsics, mount)

@@ -7,6 +7,8 @@ here on numpy/OpenCV and tested directly.
 
 from __future__ import annotations
 
+import struct
+
 import cv2
 import numpy as np
 
@@ -43,6 +45,13 @@ DEPTH_ENCODINGS = ('16UC1', 'mono16', '32FC1')
 MAX_PIXELS = 8192 * 8192
 
 
+def _bytes(data: bytes | memoryview | np.ndarray) -> np.ndarray:
+    """The bytes of ``data`` as a flat uint8 array (an array view may be non-contiguous)."""
+    if isinstance(data, np.ndarray):
+        data = np.ascontiguousarray(data)
+    return np.frombuffer(data, dtype=np.uint8)
+
+
 def _unpack(data: bytes | memoryview | np.ndarray, width: int, height: int, step: int,
             channels: int, dtype: np.dtype, is_bigendian: bool) -> np.ndarray:
     """View a row-padded buffer as (height, width, channels) without the padding."""
@@ -55,12 +64,13 @@ def _unpack(data: bytes | memoryview | np.ndarray, width: int, height: int, step
     if step < row_bytes:
         raise ImageError(f'step {step} is smaller than one row of {width} pixels '
                          f'({row_bytes} bytes)')
-    buffer = np.frombuffer(data, dtype=np.uint8)
+    buffer = _bytes(data)
     if buffer.size < step * (height - 1) + row_bytes:
         raise ImageError(f'image data has {buffer.size} bytes, expected {step * height} '
                          f'for {height} rows of step {step}')
+    # One row: the step is never used (and may exceed what a stride can hold).
     rows = np.lib.stride_tricks.as_strided(
-        buffer, shape=(height, row_bytes), strides=(step, 1))
+        buffer, shape=(height, row_bytes), strides=(step if height > 1 else row_bytes, 1))
     pixels = rows.copy().view(np.dtype(dtype).newbyteorder('>' if is_bigendian else '<'))
     return pixels.astype(dtype, copy=False).reshape(height, width, channels)
 
@@ -77,6 +87,9 @@ def to_rgb8(data: bytes | memoryview | np.ndarray, width: int, height: int, enco
                          f"{', '.join(SUPPORTED_ENCODINGS)}")
     channels, dtype, conversion = _COLOUR_ENCODINGS[encoding]
     pixels = _unpack(data, width, height, step, channels, dtype, is_bigendian)
+    if channels == 2 and width % 2:  # 4:2:2 YUV: two pixels share one U and one V
+        raise ImageError(f"'{encoding}' packs pixels in pairs: the width ({width}) must be "
+                         'even')
     if dtype == np.uint16:
         peak = int(pixels.max())
         pixels = (pixels.astype(np.float32) * (255.0 / peak if peak else 0.0)).astype(np.uint8)
@@ -104,14 +117,60 @@ def depth_to_metres(data: bytes | memoryview | np.ndarray, width: int, height: i
     return metres
 
 
+_PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+_JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOF0..SOF15 markers
+
+
+def _check_header(data: memoryview) -> None:
+    """Refuse a PNG or JPEG whose header would make OpenCV allocate more than the image can
+    be: a size over MAX_PIXELS, or (PNG) a chunk longer than the data left, for which
+    OpenCV 5 allocates the length it claims, gigabytes, before finding the data short."""
+    size = None
+    if data[:8] == _PNG_SIGNATURE:
+        at = 8
+        while at + 8 <= len(data):
+            length, kind = struct.unpack('>I4s', data[at:at + 8])
+            if at + 12 + length > len(data):
+                raise ImageError(f'compressed image is damaged: PNG chunk {kind!r} of '
+                                 f'{length} bytes runs past the end of the data')
+            if kind == b'IHDR' and length >= 8:
+                size = struct.unpack('>II', data[at + 8:at + 16])
+            if kind == b'IEND':
+                break
+            at += 12 + length
+    elif data[:2] == b'\xff\xd8':
+        at = 2  # JPEG: walk the marker segments to the frame header
+        while at + 9 <= len(data) and data[at] == 0xFF:
+            marker = data[at + 1]
+            if marker in _JPEG_FRAMES:
+                height, width = struct.unpack('>HH', data[at + 5:at + 9])
+                size = width, height
+                break
+            if marker == 0xFF or 0xD0 <= marker <= 0xD9 or marker == 0x01:  # no length
+                at += 1 if marker == 0xFF else 2
+            else:
+                at += 2 + struct.unpack('>H', data[at + 2:at + 4])[0]
+    if size is not None and size[0] * size[1] > MAX_PIXELS:
+        raise ImageError(f'compressed image is too large ({size[0]}x{size[1]}); at most '
+                         f'{MAX_PIXELS} pixels')
+
+
 def decode_compressed(data: bytes | memoryview | np.ndarray) -> np.ndarray:
-    """Decode a JPEG/PNG/... byte buffer (sensor_msgs/CompressedImage) to RGB uint8."""
-    buffer = np.frombuffer(data, dtype=np.uint8)
+    """Decode a JPEG/PNG/... byte buffer (sensor_msgs/CompressedImage) to RGB uint8.
+
+    At most MAX_PIXELS, as for raw images; PNG and JPEG headers are checked before
+    decoding, so a damaged one cannot make OpenCV allocate gigabytes.
+    """
+    buffer = _bytes(data)
     if buffer.size == 0:
         raise ImageError('compressed image is empty')
+    _check_header(buffer.data)
     decoded = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
     if decoded is None:
         raise ImageError(f'compressed image ({buffer.size} bytes) could not be decoded')
+    if decoded.shape[0] * decoded.shape[1] > MAX_PIXELS:
+        raise ImageError(f'compressed image is too large ({decoded.shape[1]}x'
+                         f'{decoded.shape[0]}); at most {MAX_PIXELS} pixels')
     return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
 
 
@@ -134,6 +193,8 @@ def check_rgb(image: np.ndarray) -> np.ndarray:
     """
     if not isinstance(image, np.ndarray):
         raise ImageError(f'expected a numpy array, got {type(image).__name__}')
+    if image.dtype.kind not in 'biuf':
+        raise ImageError(f'expected an image of numbers, got dtype {image.dtype}')
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
     if image.ndim != 3 or image.shape[2] not in (3, 4):
@@ -144,7 +205,10 @@ def check_rgb(image: np.ndarray) -> np.ndarray:
     if image.shape[0] * image.shape[1] > MAX_PIXELS:
         raise ImageError(f'image is too large ({image.shape[1]}x{image.shape[0]})')
     if image.dtype != np.uint8:
-        if np.issubdtype(image.dtype, np.floating) and np.nanmax(image) <= 1.0:
-            image = np.nan_to_num(image) * 255.0
+        if image.dtype.kind == 'f':  # 0..1 floats are scaled, others clipped; NaN is black
+            numbers = image[~np.isnan(image)]
+            if numbers.size == 0 or numbers.max() <= 1.0:
+                image = np.clip(image, 0.0, 1.0) * 255.0
+            image = np.where(np.isnan(image), 0.0, image)
         image = np.clip(image, 0, 255).astype(np.uint8)
     return np.ascontiguousarray(image[..., :3])

@@ -1,51 +1,114 @@
-"""The grounding node's perception state over time, kept apart from ROS for testing.
+"""The grounding node's command and perception state over time, kept apart from ROS.
 
-The states are :class:`~.status.GroundingState`: idle until a command, searching until the
+A command is a sequence of steps (one, usually). The session holds the current step and the
+perception state for it (:class:`~.status.GroundingState`): idle until a command (and during
+a step that needs no perception, such as a move by a distance), searching until the step's
 target is found, tracking while it is (or was within ``lost_timeout``), lost after that;
 stopped, classifying and error (bad command or unusable input; the message says which).
+
+The action node reports when a step is done (reached, or facing for a step followed by
+another) or failed; :meth:`GroundingSession.on_step_outcome` then moves to the next step, or
+ends the command saying which step failed and why.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .commands import Command, Intent
-from .status import GroundingState
+from .commands import Command, Intent, Step
+from .status import ActionState, GroundingState
 
 
 @dataclass
 class GroundingSession:
     lost_timeout: float = 2.0
     command: Command | None = None
+    step_index: int = 0
     command_id: int = 0
     state: GroundingState = GroundingState.IDLE
     message: str = 'waiting for a command'
-    command_time: float = 0.0
+    command_time: float = 0.0   # when the current step began (s)
     last_found: float | None = None
+    finished: bool = False      # every step done, or one failed
+
+    @property
+    def step(self) -> Step | None:
+        """The current step, or None without a command."""
+        return None if self.command is None else self.command.steps[self.step_index]
 
     @property
     def grounding(self) -> bool:
-        """Whether frames should be grounded (a target command is active)."""
-        return (self.command is not None and self.command.target != ''
-                and self.state != GroundingState.STOPPED)
+        """Whether frames should be grounded (the current step has a target)."""
+        step = self.step
+        return (step is not None and step.needs_grounding and not self.finished and
+                self.state != GroundingState.STOPPED)
 
     @property
     def classifying(self) -> bool:
-        return self.command is not None and self.command.intent == Intent.CLASSIFY
+        step = self.step
+        return step is not None and step.intent == Intent.CLASSIFY
 
     def on_command(self, command: Command, now: float) -> None:
-        self.command, self.command_time, self.last_found = command, now, None
+        self.command, self.step_index, self.finished = command, 0, False
         self.command_id += 1
-        if command.intent == Intent.STOP:
+        self._begin_step(now)
+
+    def _begin_step(self, now: float) -> None:
+        step, self.command_time, self.last_found = self.step, now, None
+        prefix = self.step_prefix()
+        if step.intent == Intent.STOP:
             self.state, self.message = GroundingState.STOPPED, 'stopped by command'
-        elif command.intent == Intent.CLASSIFY:
+        elif step.intent == Intent.CLASSIFY:
             self.state, self.message = GroundingState.CLASSIFYING, 'classifying frames'
-        else:
-            self.state, self.message = GroundingState.SEARCHING, f"looking for '{command.target}'"
+        elif step.needs_grounding:
+            self.state, self.message = GroundingState.SEARCHING, (
+                f"{prefix}looking for '{step.target}'")
+        else:  # moves and turns by an amount need no perception
+            self.state, self.message = GroundingState.IDLE, f'{prefix}{step.describe()}'
+
+    def step_prefix(self) -> str:
+        """'step 2/3: ' during a sequence, '' for a single step."""
+        if self.command is None or not self.command.is_sequence:
+            return ''
+        return f'step {self.step_index + 1}/{len(self.command.steps)}: '
+
+    def on_step_outcome(self, command_id: int | None, step: int, state: ActionState,
+                        reason: str, now: float) -> bool:
+        """The action node's progress on a step; returns True when the session changed.
+
+        A step is done when the robot reached its goal, or, for a facing step followed by
+        another, faces the target. Then the next step begins; after the last, the command is
+        finished. A failed step ends the command; the rest is cancelled.
+        """
+        if self.command is None or self.finished or command_id != self.command_id or \
+                step != self.step_index:
+            return False
+        last = self.step_index == len(self.command.steps) - 1
+        if state == ActionState.FAILED:
+            self.finished = True
+            self.state, self.message = GroundingState.STOPPED, (
+                f'{self.step_prefix()}failed: {reason}' +
+                ('' if last else '; the rest of the command is cancelled'))
+            return True
+        done = state == ActionState.REACHED or (state == ActionState.FACING and not last)
+        if not done:
+            return False
+        if last:
+            self.finished = True
+            if not self.step.needs_grounding:
+                self.message = f'done: {reason}'
+            return True
+        self.step_index += 1
+        self._begin_step(now)
+        return True
+
+    def restart_timers(self, now: float) -> None:
+        """The clock went back: the lost timer and the wait for frames start again now."""
+        self.command_time, self.last_found = now, None
 
     def on_bad_command(self, message: str) -> None:
         """A command that could not be parsed stops whatever was going on."""
-        self.command = None
+        self.command, self.step_index, self.finished = None, 0, False
         self.command_id += 1
         self.state, self.message = GroundingState.ERROR, message
 
@@ -54,6 +117,7 @@ class GroundingSession:
         self.state, self.message = GroundingState.ERROR, message
 
     def on_result(self, found: bool, message: str, now: float) -> None:
+        message = self.step_prefix() + message
         if found:
             self.last_found = now
             self.state = GroundingState.TRACKING

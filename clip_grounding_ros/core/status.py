@@ -50,11 +50,15 @@ class ActionState(str, Enum):
     IDLE = 'idle'
     TURNING = 'turning'
     APPROACHING = 'approaching'
+    MOVING = 'moving'            # moving by a distance, on odometry
     FACING = 'facing'
-    SEARCHING = 'searching'
-    REACHED = 'reached'
+    SEARCHING = 'searching'      # turning in place to bring the target into view
+    REACHED = 'reached'          # the step's goal: near the target, or the distance or angle
     STOPPED = 'stopped'
     HOLDING = 'holding'          # a motion command is active but an input is missing or stale
+    FAILED = 'failed'            # the step cannot be done (not found, no odometry, blocked)
+    BLOCKED = 'blocked'          # an obstacle in the path and no way around it (yet)
+    NAVIGATING = 'navigating'    # nav2 mode: the goal is Nav2's to reach
 
     def __str__(self) -> str:
         return self.value
@@ -142,8 +146,12 @@ class GroundingStatus(_Status):
     message: str = ''
     command_id: int = 0
     command: str = ''
-    intent: str = ''
+    step: int = 0                # index of the command's current step (sequences)
+    steps: int = 0               # number of steps of the command (0: no command)
+    intent: str = ''             # of the current step
     target: str = ''
+    motion_distance: float = 0.0  # m to move (+ forward) for a 'move' step
+    motion_angle: float = 0.0     # rad to turn (+ left) for a 'turn' step
     strategy: str = ''
     found: bool = False
     score: float | None = None
@@ -158,6 +166,7 @@ class GroundingStatus(_Status):
     frame_id: str | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
     classification: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # recent problems that did not stop it
 
 
 @dataclass
@@ -176,8 +185,9 @@ class ActionStatus(_Status):
     angular: float = 0.0
     intent: str = ''
     command_id: int | None = None
+    step: int = 0
     target: list[float] | None = None
-    warning: str = ''
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -194,3 +204,27 @@ class CameraStatus(_Status):
     errors: int = 0
     last_error: str = ''
     message: str = ''
+    warnings: list[str] = field(default_factory=list)
+
+
+class RecentWarnings:
+    """The distinct warnings of the last ``keep_s`` seconds, newest last, at most ``limit``.
+
+    For the ``warnings`` field of a status: a message dropped, a QoS mismatch, frozen image
+    stamps. Times are the caller's, on a clock that only moves forward (monotonic): how long
+    a warning stays visible is about people reading the status, not robot time.
+    """
+
+    def __init__(self, keep_s: float = 10.0, limit: int = 5):
+        self.keep_s, self.limit = keep_s, limit
+        self._seen: dict[str, float] = {}
+
+    def add(self, message: str, now: float) -> None:
+        self._seen.pop(message, None)
+        self._seen[message] = now
+        while len(self._seen) > self.limit:
+            self._seen.pop(next(iter(self._seen)))
+
+    def current(self, now: float) -> list[str]:
+        self._seen = {m: t for m, t in self._seen.items() if now - t <= self.keep_s}
+        return list(self._seen)

@@ -56,8 +56,13 @@ def main(argv=None) -> int:
     write_artifacts(result, output)
     summary = result.summary()
     print(f"{'SUCCESS' if result.success else 'FAILURE'}: {result.reason}")
-    print(f"  simulated time {summary['sim_time']} s, final distance to the named object "
-          f"{summary['final_distance']} m, closest object {summary['reached_object']}, "
+    for step in summary['steps']:
+        meant = f", meant {', '.join(step['meant_object'])}" if step['meant_object'] else ''
+        print(f"  step {step['step']} '{step['text']}': "
+              f"{'ok' if step['success'] else 'NOT ok'} - {step['reason']}{meant}")
+    start, final = summary['start_pose'], summary['final_pose']
+    print(f"  simulated time {summary['sim_time']} s; robot from ({start['x']}, {start['y']}, "
+          f"{start['yaw_deg']} deg) to ({final['x']}, {final['y']}, {final['yaw_deg']} deg); "
           f"touched {summary['touched'] or 'nothing'}")
     print(f'  results in {output}/ (summary.json, top_down.png, first_frame.png)')
     return 0 if result.success else 1
@@ -84,7 +89,7 @@ def write_artifacts(result: EpisodeResult, output: Path) -> None:
 
 
 def plot_top_down(result: EpisodeResult, path: Path) -> None:
-    """The scene from above: objects in their colours, the named target ringed, the path."""
+    """The scene from above: objects in their colours, the meant objects ringed, the path."""
     import matplotlib
 
     matplotlib.use('Agg')
@@ -107,7 +112,7 @@ def plot_top_down(result: EpisodeResult, path: Path) -> None:
         else:
             shape = patches.Circle((x, y), obj.size[0], facecolor=colour, edgecolor='0.2')
         axes.add_patch(shape)
-        if obj.name in result.target_objects:
+        if obj.name in result.meant_objects:
             axes.add_patch(patches.Circle((x, y), obj.footprint_radius + 0.15, fill=False,
                                           edgecolor='magenta', linewidth=2, linestyle='--'))
             axes.annotate('target', (x, y + obj.footprint_radius + 0.2), ha='center',

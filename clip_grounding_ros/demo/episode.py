@@ -2,9 +2,10 @@
 
 Starts sim_node, camera_node, grounding_node and action_node as separate processes (as
 `ros2 launch` would; in one process the simulator's thread would be starved by the
-GIL), sends a command on `command`, and watches the topics until the robot reports
-`reached` or the simulated time runs out. Used by scripts/demo, the closed-loop tests and
-bench/bench_closed_loop.py, so all three judge episodes the same way.
+GIL), sends a command on `command`, and watches the topics until every step of it is done,
+one fails, or the simulated time runs out; then judges each step against the scene's truth
+(demo.judge). Used by scripts/demo, the closed-loop tests and bench/bench_closed_loop.py,
+so all three judge episodes the same way.
 """
 
 from __future__ import annotations
@@ -24,30 +25,32 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.commands import CommandError, Intent, Step, parse_command
 from ..core.status import ActionState, ActionStatus, GroundingState, GroundingStatus
 from ..resources import find_resource
-from ..sim import load_scene
+from ..sim import Scene, load_scene
+from .judge import (Pose, StepVerdict, judge_approach, judge_facing, judge_motion,
+                    meant_objects)
 
 # Each node's module, run as `python -m` (what its console script runs).
 NODE_MODULES = {'sim_node': 'clip_grounding_ros.sim.sim_node',
                 'camera_node': 'clip_grounding_ros.nodes.camera_node',
                 'grounding_node': 'clip_grounding_ros.nodes.grounding_node',
                 'action_node': 'clip_grounding_ros.nodes.action_node'}
-SUCCESS_MARGIN = 0.15  # m beyond stop_distance still counted as "stopped near it"
 STOPPED_SPEED = 0.02   # m/s and rad/s below which the base counts as stopped
-FACING_TOLERANCE = 0.25  # rad between the heading and the bearing to a faced object
+FACING_HOLD = 1.0      # s a face or find step must hold facing before it counts as done
 
 
 class Outcome(str, Enum):
-    """How an episode ended (success is judged separately)."""
+    """How an episode ended (success is judged separately, step by step)."""
 
-    REACHED = ActionState.REACHED.value    # the action node reported reached
-    FACING = ActionState.FACING.value      # ... held facing the target for a second
+    DONE = 'done'                          # every step of the command reported done
+    FAILED = ActionState.FAILED.value      # the action node reported a step failed
     STOPPED = ActionState.STOPPED.value    # still after a stop command or a stalled camera
-    MOVING = 'moving'                      # still moving after one
+    MOVING = ActionState.MOVING.value      # still moving after one
     GAVE_UP = 'gave_up'                    # grounding lost or in error, robot still
     TIMEOUT = 'timeout'
-    FAILED = 'failed'                      # a node process exited
+    CRASHED = 'crashed'                    # a node process exited
     FAILED_TO_START = 'failed_to_start'
 
     def __str__(self) -> str:
@@ -70,6 +73,11 @@ class EpisodeSpec:
     params_file: str = ''                # '' = config/sim_demo.yaml
     log_dir: str = ''                    # '' = a temporary folder
     parameters: dict = field(default_factory=dict)  # extra node:name -> value overrides
+    # For set-ups beyond one host (test/test_two_hosts.py): extra processes to run beside the
+    # nodes (name -> argv; they count as nodes: one that exits ends the episode), and argv
+    # to put before a node's or extra process's command (name -> ['ip', 'netns', 'exec', ...]).
+    extra_processes: dict = field(default_factory=dict)
+    node_prefix: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -78,11 +86,11 @@ class EpisodeResult:
     outcome: Outcome
     success: bool
     reason: str
-    sim_time: float             # simulated seconds from command to end
+    sim_time: float               # simulated seconds from command to end
     stop_distance: float
-    target_objects: list[str]   # objects the command's phrase names in this scene
-    final_distance: float | None  # robot to the nearest named object, metres
-    closest_object: str | None
+    steps: list[StepVerdict]      # each step of the command, judged
+    start_pose: Pose              # world frame: x, y (m), yaw (rad)
+    final_pose: Pose
     touched: list[str]
     robot_stopped: bool
     path: list[tuple[float, float]]
@@ -91,24 +99,32 @@ class EpisodeResult:
     first_frame: np.ndarray | None = None
     log_dir: str = ''
 
+    @property
+    def meant_objects(self) -> list[str]:
+        """The objects the command's steps name (what the demo rings)."""
+        return [name for step in self.steps for name in step.meant]
+
     def summary(self) -> dict:
+        def pose(p):
+            return {'x': round(p[0], 3), 'y': round(p[1], 3),
+                    'yaw_deg': round(math.degrees(p[2]), 1)}
         return {
             'success': self.success, 'outcome': str(self.outcome), 'reason': self.reason,
             'command': self.spec.command, 'scene': self.spec.scene,
             'sim_time': round(self.sim_time, 2), 'stop_distance': self.stop_distance,
-            'target_objects': self.target_objects,
-            'final_distance': None if self.final_distance is None
-            else round(self.final_distance, 3),
-            'reached_object': self.closest_object, 'touched': self.touched,
-            'robot_stopped': self.robot_stopped,
+            'start_pose': pose(self.start_pose), 'final_pose': pose(self.final_pose),
+            'steps': [step.summary() for step in self.steps],
+            'touched': self.touched, 'robot_stopped': self.robot_stopped,
             'final_action_state': str(self.action_status.state),
+            'final_action_reason': self.action_status.reason,
             'final_grounding_state': str(self.grounding_status.state),
             'final_grounding_message': self.grounding_status.message,
         }
 
 
 class NodeProcesses:
-    """The four node processes, with their output in ``log_dir/<node>.log``."""
+    """The four node processes and the spec's extra ones, with their output in
+    ``log_dir/<name>.log``."""
 
     def __init__(self, spec: EpisodeSpec, log_dir: Path):
         params = spec.params_file or str(find_resource('config/sim_demo.yaml'))
@@ -121,14 +137,18 @@ class NodeProcesses:
             overrides.setdefault(node, {})[name] = value
         self.processes: dict[str, subprocess.Popen] = {}
         self.logs = []
+        commands = {}
         for node, module in NODE_MODULES.items():
             command = [sys.executable, '-m', module, '--ros-args',
                        '--params-file', params]
             for name, value in overrides.get(node, {}).items():
                 command += ['-p', f'{name}:={_param_text(value)}']
-            log = open(log_dir / f'{node}.log', 'w')  # noqa: SIM115 - closed in stop()
+            commands[node] = command
+        for name, command in {**commands, **spec.extra_processes}.items():
+            log = open(log_dir / f'{name}.log', 'w')  # noqa: SIM115 - closed in stop()
             self.logs.append(log)
-            self.processes[node] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            self.processes[name] = subprocess.Popen([*spec.node_prefix.get(name, []), *command],
+                                                    stdout=log, stderr=subprocess.STDOUT)
 
     def alive(self) -> dict[str, bool]:
         return {name: process.poll() is None for name, process in self.processes.items()}
@@ -177,6 +197,8 @@ class Observer:
         self.statuses_seen = False
         self.truth: dict = {}
         self.path: list[tuple[float, float]] = []
+        self.pose: Pose = (0.0, 0.0, 0.0)
+        self.turned = 0.0   # yaw unwrapped since the start (rad), for turns of any size
         self.sim_time = 0.0
         self.speed = (0.0, 0.0)
         self.first_frame: np.ndarray | None = None
@@ -208,9 +230,13 @@ class Observer:
             self.truth = truth
 
     def _on_odom(self, msg) -> None:
+        """The simulator's odometry is its true pose (world frame)."""
         with self.lock:
             self.sim_time = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-            position = msg.pose.pose.position
+            position, orientation = msg.pose.pose.position, msg.pose.pose.orientation
+            yaw = 2.0 * math.atan2(orientation.z, orientation.w)
+            self.turned += math.remainder(yaw - self.pose[2], math.tau) if self.path else 0.0
+            self.pose = (position.x, position.y, yaw)
             if not self.path or math.dist(self.path[-1], (position.x, position.y)) > 0.02:
                 self.path.append((position.x, position.y))
             self.speed = (msg.twist.twist.linear.x, msg.twist.twist.angular.z)
@@ -238,7 +264,7 @@ class Observer:
 
 
 def run_episode(spec: EpisodeSpec, progress=None) -> EpisodeResult:
-    """Run one episode; ``progress(observer)`` is called about once a second if given."""
+    """Run one episode; ``progress(observer, now)`` is called about once a second if given."""
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
 
@@ -254,7 +280,7 @@ def run_episode(spec: EpisodeSpec, progress=None) -> EpisodeResult:
     spinner.start()
     processes = NodeProcesses(spec, log_dir)
     try:
-        return _observe(spec, scene, observer, processes, log_dir, progress)
+        return Episode(spec, scene, observer, processes, log_dir).run(progress)
     finally:
         processes.stop()
         executor.shutdown()
@@ -272,77 +298,164 @@ def _spin(executor, context) -> None:
                 raise
 
 
-def _observe(spec, scene, observer: Observer, processes: NodeProcesses, log_dir: Path,
-             progress) -> EpisodeResult:
-    stop_distance = _stop_distance(spec)
-    targets = [obj.name for obj in scene.objects_named(_target_phrase(spec.command))]
+@dataclass
+class _StepRecord:
+    """When and where a step began and ended (simulated s, true pose, unwrapped yaw)."""
 
-    def result(outcome: Outcome, success: bool, reason: str, start: float) -> EpisodeResult:
+    start: Pose
+    start_turned: float
+    end: Pose | None = None
+    end_turned: float = 0.0
+    facing_since: float | None = None
+
+
+class Episode:
+    """The watch loop of one episode, then the judgement of each step."""
+
+    def __init__(self, spec: EpisodeSpec, scene: Scene, observer: Observer,
+                 processes: NodeProcesses, log_dir: Path):
+        self.spec, self.scene, self.observer = spec, scene, observer
+        self.processes, self.log_dir = processes, log_dir
+        self.stop_distance = _stop_distance(spec)
+        try:
+            self.steps: tuple[Step, ...] = parse_command(spec.command).steps
+        except CommandError:
+            self.steps = ()  # the grounding node refuses it: the episode checks it did
+        self.records: dict[int, _StepRecord] = {}
+        self.start_time = 0.0
+        self.start_pose: Pose = (0.0, 0.0, 0.0)
+
+    def run(self, progress) -> EpisodeResult:
+        observer, spec = self.observer, self.spec
+        started = time.monotonic()
+        while not (observer.truth and observer.statuses_seen and observer.sim_time > 0):
+            dead = [name for name, alive in self.processes.alive().items() if not alive]
+            if dead or time.monotonic() - started > 90.0:
+                why = f'{", ".join(dead)} exited' if dead else 'nodes did not come up in 90 s'
+                return self.result(Outcome.FAILED_TO_START, f'{why}; logs in {self.log_dir}')
+            time.sleep(0.1)
+        # Each of the two nodes listening on `command` has three subscriptions to it.
+        if not observer.send(spec.command, subscribers=6, timeout=30.0):
+            return self.result(Outcome.FAILED_TO_START, 'command subscribers not found')
+        with observer.lock:
+            self.start_time, self.start_pose = observer.sim_time, observer.pose
+            self.records[0] = _StepRecord(observer.pose, observer.turned)
+        return self._watch(progress)
+
+    def _watch(self, progress) -> EpisodeResult:
+        observer, spec = self.observer, self.spec
+        event_time = still_lost_since = None
+        last_progress = 0.0
+        while True:
+            time.sleep(0.05)
+            now = observer.sim_time - self.start_time
+            if progress and time.monotonic() - last_progress > 1.0:
+                last_progress = time.monotonic()
+                progress(observer, now)
+            if event_time is None and spec.stop_after is not None and now >= spec.stop_after:
+                observer.send('stop', subscribers=6, timeout=5.0)
+                event_time = now
+            if event_time is None and spec.stall_camera_after is not None and \
+                    now >= spec.stall_camera_after:
+                self.processes.pause('camera_node')
+                event_time = now
+            moving = max(abs(v) for v in observer.speed) >= STOPPED_SPEED
+            if event_time is not None and now - event_time >= spec.settle:
+                return self.result(Outcome.MOVING if moving else Outcome.STOPPED,
+                                   observer.action.reason)
+            action = observer.action
+            if self._track_steps(action, now):
+                time.sleep(0.3)  # let the last odometry arrive
+                return self.result(Outcome.DONE, '')
+            if action.state == ActionState.FAILED:
+                time.sleep(0.3)  # let the last odometry arrive
+                return self.result(Outcome.FAILED, f'step {action.step + 1} failed: '
+                                   f'{action.reason}')
+            lost = observer.grounding.state in (GroundingState.LOST, GroundingState.ERROR) \
+                and not moving
+            still_lost_since = _held_since(lost, still_lost_since, now)
+            if event_time is None and still_lost_since is not None and \
+                    now - still_lost_since >= spec.give_up:
+                return self.result(Outcome.GAVE_UP, observer.grounding.message)
+            if now >= spec.timeout:
+                return self.result(Outcome.TIMEOUT, f'action {action.state}: {action.reason}')
+            dead = [name for name, alive in self.processes.alive().items() if not alive]
+            if dead:
+                return self.result(Outcome.CRASHED, f'{", ".join(dead)} exited; logs in '
+                                   f'{self.log_dir}')
+
+    def _track_steps(self, action: ActionStatus, now: float) -> bool:
+        """Record where each step began and ended; True once the last one is done."""
+        if not self.steps or action.command_id is None or action.command_id < 1:
+            return False
+        observer, current = self.observer, action.step
+        with observer.lock:
+            pose, turned = observer.pose, observer.turned
+        for index in range(current):  # a later step began: the earlier ones are done
+            record = self.records.setdefault(index, _StepRecord(pose, turned))
+            if record.end is None:
+                record.end, record.end_turned = pose, turned
+        record = self.records.setdefault(current, _StepRecord(pose, turned))
+        step = self.steps[min(current, len(self.steps) - 1)]
+        facing = step.intent in (Intent.FACE, Intent.FIND) and action.state == ActionState.FACING
+        record.facing_since = _held_since(facing, record.facing_since, now)
+        done = action.state == ActionState.REACHED or (
+            record.facing_since is not None and now - record.facing_since >= FACING_HOLD)
+        if done and record.end is None:
+            record.end, record.end_turned = pose, turned
+        return done and current == len(self.steps) - 1
+
+    def result(self, outcome: Outcome, reason: str) -> EpisodeResult:
+        observer = self.observer
         with observer.lock:
             truth, path = dict(observer.truth), list(observer.path)
-            speed, now = observer.speed, observer.sim_time
-        distances = truth.get('distances', {})
-        final = min((distances[n] for n in targets if n in distances), default=None)
-        closest = min(distances, key=distances.get) if distances else None
+            speed, now, pose = observer.speed, observer.sim_time, observer.pose
+        verdicts = [self._judge_step(i, step) for i, step in enumerate(self.steps)]
+        touched = truth.get('touched', [])
+        problems = [f'step {v.index + 1}: {v.reason}' for v in verdicts if not v.success]
+        if touched:
+            problems.append(f'touched {", ".join(touched)}')
+        if outcome == Outcome.DONE and not max(abs(v) for v in speed) < STOPPED_SPEED:
+            problems.append('still moving')
+        success = outcome == Outcome.DONE and bool(verdicts) and not problems
+        if not reason:
+            reason = '; '.join(problems) or '; '.join(v.reason for v in verdicts)
         return EpisodeResult(
-            spec, outcome, success, reason, max(0.0, now - start), stop_distance, targets,
-            final, closest, truth.get('touched', []),
-            abs(speed[0]) < STOPPED_SPEED and abs(speed[1]) < STOPPED_SPEED, path,
-            observer.action, observer.grounding, observer.first_frame,
-            str(log_dir))
+            self.spec, outcome, success, reason, max(0.0, now - self.start_time),
+            self.stop_distance, verdicts, self.start_pose, pose, touched,
+            max(abs(v) for v in speed) < STOPPED_SPEED, path, observer.action,
+            observer.grounding, observer.first_frame, str(self.log_dir))
 
-    started = time.monotonic()
-    while not (observer.truth and observer.statuses_seen and observer.sim_time > 0):
-        dead = [name for name, alive in processes.alive().items() if not alive]
-        if dead or time.monotonic() - started > 90.0:
-            why = f'{", ".join(dead)} exited' if dead else 'nodes did not come up in 90 s'
-            return result(Outcome.FAILED_TO_START, False, f'{why}; logs in {log_dir}', 0.0)
-        time.sleep(0.1)
-    # grounding_node and action_node listen with two subscriptions each.
-    if not observer.send(spec.command, subscribers=4, timeout=30.0):
-        return result(Outcome.FAILED_TO_START, False, 'command subscribers not found', 0.0)
-    start = observer.sim_time
-    event_time = None
-    facing_since = still_lost_since = None
-    last_progress = 0.0
-    while True:
-        time.sleep(0.05)
-        now = observer.sim_time - start
-        if progress and time.monotonic() - last_progress > 1.0:
-            last_progress = time.monotonic()
-            progress(observer, now)
-        if event_time is None and spec.stop_after is not None and now >= spec.stop_after:
-            observer.send('stop', subscribers=4, timeout=5.0)
-            event_time = now
-        if event_time is None and spec.stall_camera_after is not None and \
-                now >= spec.stall_camera_after:
-            processes.pause('camera_node')
-            event_time = now
-        moving = abs(observer.speed[0]) >= STOPPED_SPEED or \
-            abs(observer.speed[1]) >= STOPPED_SPEED
-        if event_time is not None and now - event_time >= spec.settle:
-            return result(Outcome.MOVING if moving else Outcome.STOPPED, not moving,
-                          observer.action.reason, start)
-        state = observer.action.state
-        if state == ActionState.REACHED:
-            time.sleep(0.3)  # let the last odometry arrive
-            return _judge(result(Outcome.REACHED, False, '', start))
-        facing_since = _held_since(state == ActionState.FACING, facing_since, now)
-        if facing_since is not None and now - facing_since >= 1.0:
-            return _judge(result(Outcome.FACING, False, '', start), observer.truth)
-        lost = observer.grounding.state in (GroundingState.LOST, GroundingState.ERROR) and \
-            not moving
-        still_lost_since = _held_since(lost, still_lost_since, now)
-        if event_time is None and still_lost_since is not None and \
-                now - still_lost_since >= spec.give_up:
-            return result(Outcome.GAVE_UP, False, observer.grounding.message, start)
-        if now >= spec.timeout:
-            reason = f'action {observer.action.state}: {observer.action.reason}'
-            return result(Outcome.TIMEOUT, False, reason, start)
-        dead = [name for name, alive in processes.alive().items() if not alive]
-        if dead:
-            return result(Outcome.FAILED, False, f'{", ".join(dead)} exited; logs in {log_dir}',
-                          start)
+    def _judge_step(self, index: int, step: Step) -> StepVerdict:
+        record = self.records.get(index)
+        verdict = StepVerdict(index, step.text, str(step.intent),
+                              done=record is not None and record.end is not None)
+        if record is None:
+            verdict.reason = 'never began'
+            return verdict
+        if step.needs_grounding:
+            verdict.meant = [o.name for o in meant_objects(step, self.scene, record.start,
+                                                           self._half_fov())]
+        if not verdict.done:
+            verdict.reason = 'not done'
+            return verdict
+        if step.intent in (Intent.APPROACH, Intent.PICK):
+            judge_approach(verdict, self.scene, record.end, self.stop_distance)
+        elif step.intent in (Intent.FACE, Intent.FIND):
+            judge_facing(verdict, self.scene, record.end)
+        elif step.intent in (Intent.MOVE, Intent.TURN):
+            judge_motion(verdict, step, record.start, record.end,
+                         record.end_turned - record.start_turned)
+        else:
+            verdict.success, verdict.reason = True, f'{step.intent} done'
+        return verdict
+
+    def _half_fov(self) -> float:
+        """Half the simulated camera's horizontal field of view (rad)."""
+        sim = _sim_parameters(self.spec)
+        width, height = sim.get('image_width', 320), sim.get('image_height', 240)
+        half_vertical = math.radians(sim.get('fovy_deg', 60.0)) / 2
+        return math.atan(math.tan(half_vertical) * width / height)
 
 
 def _held_since(condition: bool, since: float | None, now: float) -> float | None:
@@ -352,68 +465,25 @@ def _held_since(condition: bool, since: float | None, now: float) -> float | Non
     return now if since is None else since
 
 
-def _judge(result: EpisodeResult, truth: dict | None = None) -> EpisodeResult:
-    """Success: for an approach, stopped near a named object (and nearer to it than to
-    anything else); for face/find, turned toward a named object; never touching anything."""
-    problems = []
-    if result.outcome == Outcome.FACING:
-        return _judge_facing(result, truth or {})
-    if result.final_distance is None:
-        problems.append('the command names no object of this scene')
-    elif result.final_distance > result.stop_distance + SUCCESS_MARGIN:
-        problems.append(f'stopped {result.final_distance:.2f} m from the nearest named '
-                        f'object (limit {result.stop_distance + SUCCESS_MARGIN:.2f} m)')
-    if result.closest_object not in result.target_objects:
-        problems.append(f'closest object is {result.closest_object}')
-    if result.touched:
-        problems.append(f'touched {", ".join(result.touched)}')
-    if not result.robot_stopped:
-        problems.append('still moving')
-    result.success = not problems
-    result.reason = '; '.join(problems) if problems else (
-        f'reached {result.closest_object} ({result.final_distance:.2f} m)')
-    return result
-
-
-def _judge_facing(result: EpisodeResult, truth: dict) -> EpisodeResult:
-    scene = load_scene(result.spec.scene)
-    x, y, yaw = truth.get('robot', (0.0, 0.0, 0.0))
-    errors = {name: abs(math.remainder(math.atan2(scene.object(name).position[1] - y,
-                                                  scene.object(name).position[0] - x) - yaw,
-                                       math.tau))
-              for name in result.target_objects}
-    facing = min(errors, key=errors.get) if errors else None
-    problems = []
-    if facing is None or errors[facing] > FACING_TOLERANCE:
-        problems.append('not facing a named object')
-    if result.touched:
-        problems.append(f'touched {", ".join(result.touched)}')
-    result.success = not problems
-    result.closest_object = facing
-    result.reason = '; '.join(problems) if problems else (
-        f'facing {facing} ({math.degrees(errors[facing]):.0f} deg off)')
-    return result
-
-
-def _stop_distance(spec: EpisodeSpec) -> float:
+def _params_file_sections(spec: EpisodeSpec) -> dict:
     import yaml
 
     params = spec.params_file or str(find_resource('config/sim_demo.yaml'))
     with open(params) as stream:
-        sections = {key.removeprefix('/**/'): section
-                    for key, section in (yaml.safe_load(stream) or {}).items()}
-        values = sections.get('action_node', {}).get('ros__parameters', {})
+        return {key.removeprefix('/**/'): section.get('ros__parameters', {})
+                for key, section in (yaml.safe_load(stream) or {}).items()}
+
+
+def _sim_parameters(spec: EpisodeSpec) -> dict:
+    return _params_file_sections(spec).get('sim_node', {})
+
+
+def _stop_distance(spec: EpisodeSpec) -> float:
     from ..core.control import MotionConfig
+
+    values = _params_file_sections(spec).get('action_node', {})
     return float(spec.parameters.get('action_node:stop_distance',
                                      values.get('stop_distance', MotionConfig.stop_distance)))
-
-
-def _target_phrase(command: str) -> str:
-    from ..core.commands import CommandError, parse_command
-    try:
-        return parse_command(command).target
-    except CommandError:
-        return ''
 
 
 def default_environment() -> None:

@@ -1,26 +1,46 @@
-"""action_node: grounded targets in, safe velocity commands out.
+"""action_node: grounded targets, odometry and obstacles in, safe velocity commands out.
 
-Subscribes `grounding/target`, `grounding/status` and `command` (to stop at once, even when
-the grounding node is down); publishes `cmd_vel` (Twist, or TwistStamped with
-twist_stamped:=true) at rate_hz on ROS time and a JSON status on `action/status` that
-says why the robot is (not) moving. The control law lives in core.control.
+Subscribes `grounding/status` (the current command step), `grounding/target`, `odom`
+(nav_msgs/Odometry: moves and turns by an amount, the target memory, searching), the
+obstacle source (`camera/depth/image_raw` with `camera/camera_info`, or `scan`) and
+`command` (a stop acts at once, even when the grounding node is down). Publishes `cmd_vel`
+(Twist, or TwistStamped with twist_stamped:=true) at rate_hz on ROS time while a command
+moves the robot, zero for idle_publish_time after it comes to rest, then nothing; in nav2
+mode `goal_pose` (PoseStamped in the odometry frame, for Nav2's bt_navigator) instead; and
+`action/status` (JSON, see core.status) saying why the robot is (not) moving. The behaviour
+lives in core.control.
+
+Time: the control loop runs on ROS time. A backward jump of that clock (simulation reset,
+bag loop) stops the robot at once and drops everything dated on it; a ROS clock that stops
+advancing while the robot moves (no /clock) is caught on the steady clock and stops it too.
 """
 
 from __future__ import annotations
 
+import math
+import time
+
+import numpy as np
 from geometry_msgs.msg import PoseStamped, Twist, TwistStamped
+from nav_msgs.msg import Odometry
+from rclpy.clock import Clock, ClockType, JumpThreshold
 from rclpy.duration import Duration
 from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, Image, LaserScan
 from std_msgs.msg import String
 
 from ..core.commands import CommandError, Intent, parse_command
-from ..core.control import MotionConfig, MotionController
-from ..core.status import ActionStatus, GroundingState, GroundingStatus, StatusError
+from ..core.control import MotionConfig, MotionController, MotionOutput, Task
+from ..core.geometry import MountSettings
+from ..core.memory import MemoryConfig
+from ..core.obstacles import ObstacleConfig, points_from_depth, points_from_scan
 from ..core.parameters import ParamSpec, parameter_specs
-from .common import (SENSOR_QOS, STATUS_QOS, CommandSubscription, ConfigError,
-                     declare_parameters, now_seconds, publish_status, stamp_seconds,
-                     watch_parameters)
+from ..core.status import ActionStatus, GroundingStatus
+from .common import (LATEST_QOS, SENSOR_QOS, STATUS_QOS, CommandIntake, ConfigError, Faults,
+                     camera_info_to_intrinsics, declare_parameters, depth_image_to_metres,
+                     now_seconds, publish_status, stamp_seconds, watch_parameters)
 
+STATUS_PERIOD_S = 0.5  # action/status at least this often (ROS time), and on every change
 NODE_PARAMS = (
     ParamSpec('rate_hz', 20.0, 'Rate of cmd_vel messages (ROS time)', minimum=1.0,
               maximum=1000.0, read_only=True),
@@ -28,92 +48,201 @@ NODE_PARAMS = (
               'controllers) instead of Twist', read_only=True),
     ParamSpec('base_frame', 'base_link', 'Expected frame of grounding/target and frame_id of '
               'TwistStamped'),
+    ParamSpec('scan_x', 0.0, 'LaserScan sensor position, metres ahead of the base origin '
+              "(obstacle_source 'scan')", minimum=-10.0, maximum=10.0),
+    ParamSpec('scan_y', 0.0, 'LaserScan sensor position, metres left of the base origin',
+              minimum=-10.0, maximum=10.0),
+    ParamSpec('scan_yaw_deg', 0.0, 'LaserScan sensor yaw, degrees left of the base x axis',
+              minimum=-180.0, maximum=180.0),
 )
 MOTION_PARAMS = parameter_specs(MotionConfig)
-PARAMS = MOTION_PARAMS + NODE_PARAMS
+OBSTACLE_PARAMS = parameter_specs(ObstacleConfig)
+MEMORY_PARAMS = parameter_specs(MemoryConfig)
+MOUNT_PARAMS = parameter_specs(MountSettings)
+PARAMS = MOTION_PARAMS + OBSTACLE_PARAMS + MEMORY_PARAMS + MOUNT_PARAMS + NODE_PARAMS
 
 
-def _configure(values: dict) -> tuple[MotionConfig, dict]:
-    """The motion configuration from parameter values; ConfigError when they do not fit."""
+def _configure(values: dict) -> tuple[MotionConfig, ObstacleConfig, MemoryConfig,
+                                      MountSettings, dict]:
+    """The core configurations from parameter values; ConfigError when they do not fit."""
     if not values['base_frame']:
         raise ConfigError('base_frame must not be empty')
     try:
-        return MotionConfig(**{p.name: values[p.name] for p in MOTION_PARAMS}), values
+        return tuple(kind(**{p.name: values[p.name] for p in specs}) for kind, specs in (
+            (MotionConfig, MOTION_PARAMS), (ObstacleConfig, OBSTACLE_PARAMS),
+            (MemoryConfig, MEMORY_PARAMS), (MountSettings, MOUNT_PARAMS))) + (values,)
     except ValueError as error:
         raise ConfigError(str(error)) from None
+
+
+def task_of(status: GroundingStatus) -> Task:
+    """The step a grounding status asks for; raises ValueError for an unknown intent."""
+    return Task(status.command_id, status.step, Intent(status.intent) if status.intent else None,
+                status.motion_distance, status.motion_angle)
 
 
 class ActionNode(Node):
     def __init__(self, **kwargs):
         super().__init__('action_node', **kwargs)
-        config, values = _configure(declare_parameters(self, PARAMS))
-        self.controller = MotionController(config)
+        motion, obstacles, memory, self.mount, values = _configure(
+            declare_parameters(self, PARAMS))
+        self.controller = MotionController(motion, obstacles, memory)
+        self.values = values
         self.base_frame = values['base_frame']
-        watch_parameters(self, PARAMS, _configure, self._apply)
+        self.rate_hz = values['rate_hz']
         self.twist_stamped = values['twist_stamped']
+        self.faults = Faults(self)
         self.cmd_pub = self.create_publisher(TwistStamped if self.twist_stamped else Twist,
                                              'cmd_vel', 10)
         self.status_pub = self.create_publisher(String, 'action/status', STATUS_QOS)
-        self.create_subscription(PoseStamped, 'grounding/target', self._on_target, SENSOR_QOS)
-        self.create_subscription(String, 'grounding/status', self._on_status, STATUS_QOS)
-        self.commands = CommandSubscription(self, self._on_command)
-        self.last_state = None
-        self.last_status_time = None
-        self.frame_warning = ''
-        self.create_timer(1.0 / values['rate_hz'], self._control)
+        faults = self.faults
+        faults.subscribe(PoseStamped, 'grounding/target', self._on_target, SENSOR_QOS)
+        faults.subscribe(String, 'grounding/status', self._on_status, STATUS_QOS)
+        faults.subscribe(Odometry, 'odom', self._on_odometry, SENSOR_QOS)
+        # Both obstacle sources are subscribed (unused topics cost nothing), so
+        # obstacle_source can change at run time; the controller uses the one it names.
+        faults.subscribe(Image, 'camera/depth/image_raw', self._on_depth, SENSOR_QOS)
+        faults.subscribe(CameraInfo, 'camera/camera_info', self._on_camera_info, SENSOR_QOS)
+        faults.subscribe(LaserScan, 'scan', self._on_scan, SENSOR_QOS)
+        self.camera_info: CameraInfo | None = None
+        self.odom_frame = 'odom'
+        self.goal_pub = self.create_publisher(PoseStamped, 'goal_pose', LATEST_QOS)
+        self.published_goal = None
+        self.commands = CommandIntake(self, self._on_command, faults)
+        self.last_output: MotionOutput | None = None
+        self.last_status_time: float | None = None
+        self.last_tick_wall = time.monotonic()
+        self.create_timer(1.0 / self.rate_hz, faults.guard('control loop', self._control))
+        # The steady clock keeps running when ROS time stops: a watchdog for a lost /clock.
+        self.create_timer(0.2, faults.guard('clock watchdog', self._watch_clock),
+                          clock=Clock(clock_type=ClockType.STEADY_TIME))
+        self.jump_handler = self.get_clock().create_jump_callback(
+            JumpThreshold(min_forward=None, min_backward=Duration(nanoseconds=-1),
+                          on_clock_change=True),
+            post_callback=faults.guard('ROS time jump', self._on_time_jump))
+        watch_parameters(self, PARAMS, _configure, self._apply)
 
-    def _apply(self, configuration: tuple[MotionConfig, dict]) -> None:
-        self.controller.config, values = configuration
-        self.base_frame = values['base_frame']
+    def _apply(self, configuration: tuple) -> None:
+        motion, obstacles, memory, self.mount, self.values = configuration
+        self.controller.config, self.controller.obstacle_config = motion, obstacles
+        self.controller.memory.config = memory
+        self.base_frame = self.values['base_frame']
 
     # -- inputs ---------------------------------------------------------------------------
     def _on_command(self, text: str) -> None:
         """Only stop is acted on here (at once); other commands arrive via the status."""
         try:
-            if parse_command(text).intent == Intent.STOP:
-                self.controller.stop()
-                self._control()
+            command = parse_command(text)
         except CommandError:
-            pass  # the grounding node reports bad commands
+            return  # the grounding node reports bad commands
+        if command.steps[0].intent == Intent.STOP:
+            self.controller.stop()
+            self._control()
 
     def _on_status(self, msg: String) -> None:
-        try:
-            status = GroundingStatus.from_json(msg.data)
-            intent = Intent(status.intent) if status.intent else None
-        except (StatusError, ValueError) as error:
-            self.get_logger().warning(f'unreadable grounding status ({error}): '
-                                      f'{msg.data[:80]!r}', throttle_duration_sec=5.0)
-            return
+        status = GroundingStatus.from_json(msg.data)  # StatusError: reported by the guard
         now = now_seconds(self)
-        if intent is not None or status.state == GroundingState.ERROR:
-            self.controller.on_command(intent, status.command_id, now)
-        self.controller.on_perception(status.state, status.message, now)
+        self.controller.on_task(task_of(status), now)
+        self.controller.on_perception(status.state, status.message, now, status.found)
 
     def _on_target(self, msg: PoseStamped) -> None:
         if msg.header.frame_id != self.base_frame:
-            self.frame_warning = (f"target in frame '{msg.header.frame_id}', expected "
-                                  f"'{self.base_frame}': ignored")
-            self.get_logger().warning(self.frame_warning, throttle_duration_sec=5.0)
+            self.faults.warn(f"target in frame '{msg.header.frame_id}', expected "
+                             f"'{self.base_frame}': ignored")
             return
-        self.frame_warning = ''
-        self.controller.on_target(msg.pose.position.x, msg.pose.position.y,
-                                  stamp_seconds(msg.header.stamp))
+        position = msg.pose.position
+        refused = self.controller.on_target(position.x, position.y,
+                                            stamp_seconds(msg.header.stamp))
+        if refused:
+            self.faults.warn(refused)
+
+    def _on_depth(self, msg: Image) -> None:
+        if self.controller.obstacle_config.obstacle_source != 'depth':
+            return
+        if self.camera_info is None:
+            self.faults.warn('depth image without camera/camera_info: no obstacle points')
+            return
+        config = self.controller.obstacle_config
+        points = points_from_depth(depth_image_to_metres(msg),
+                                   camera_info_to_intrinsics(self.camera_info),
+                                   self.mount.mount, config.depth_stride,
+                                   config.obstacle_min_height, config.obstacle_max_height)
+        self.controller.on_obstacles(points, stamp_seconds(msg.header.stamp))
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        self.camera_info = msg
+
+    def _on_scan(self, msg: LaserScan) -> None:
+        if self.controller.obstacle_config.obstacle_source != 'scan':
+            return
+        values = self.values
+        points = points_from_scan(np.asarray(msg.ranges, dtype=np.float64), msg.angle_min,
+                                  msg.angle_increment, msg.range_min, msg.range_max,
+                                  (values['scan_x'], values['scan_y'],
+                                   math.radians(values['scan_yaw_deg'])))
+        self.controller.on_obstacles(points, stamp_seconds(msg.header.stamp))
+
+    def _on_odometry(self, msg: Odometry) -> None:
+        self.odom_frame = msg.header.frame_id or self.odom_frame
+        pose = msg.pose.pose
+        yaw = 2.0 * math.atan2(pose.orientation.z, pose.orientation.w)  # planar base
+        refused = self.controller.on_odometry(pose.position.x, pose.position.y, yaw,
+                                              stamp_seconds(msg.header.stamp))
+        if refused:
+            self.faults.warn(refused)
+
+    def _on_time_jump(self, jump) -> None:
+        """ROS time went back (or its source changed): stop now, do not wait for a tick."""
+        why = ('the ROS time source changed' if jump.clock_change else
+               f'ROS time jumped by {jump.delta.nanoseconds * 1e-9:+.3f} s')
+        self.controller.on_time_jump(why)
+        self._publish(self.controller.halt(f'{why}: inputs dropped'), now_seconds(self),
+                      force=True)
+
+    def _watch_clock(self) -> None:
+        stalled = time.monotonic() - self.last_tick_wall
+        if stalled > max(1.0, 5.0 / self.rate_hz) and self.controller.output != (0.0, 0.0):
+            self._publish(self.controller.halt(
+                f'ROS time has not advanced for {stalled:.1f} s (no /clock?)'),
+                now_seconds(self), force=True)
 
     # -- output ---------------------------------------------------------------------------
     def _control(self) -> None:
+        self.last_tick_wall = time.monotonic()
         now = now_seconds(self)
-        output = self.controller.step(now)
-        self._publish_velocity(output.linear, output.angular)
-        if output.state != self.last_state or self.last_status_time is None or \
-                now - self.last_status_time >= 0.5:
+        self._publish(self.controller.step(now), now)
+
+    def _publish(self, output: MotionOutput, now: float, force: bool = False) -> None:
+        if output.publish or force:
+            self._publish_velocity(output.linear, output.angular)
+        goal = self.controller.goal
+        if goal is not None and goal != self.published_goal:
+            self._publish_goal(goal)
+        self.published_goal = goal
+        last = self.last_output
+        changed = last is None or (output.state, output.reason) != (last.state, last.reason)
+        if changed or force or self.last_status_time is None or \
+                abs(now - self.last_status_time) >= STATUS_PERIOD_S:
             target = self.controller.target
+            task = self.controller.task
             publish_status(self.status_pub, ActionStatus(
                 state=output.state, reason=output.reason, linear=round(output.linear, 4),
-                angular=round(output.angular, 4), intent=str(self.controller.intent or ''),
-                command_id=self.controller.command_id,
+                angular=round(output.angular, 4), intent=str(task.intent or ''),
+                command_id=task.command_id, step=task.step,
                 target=None if target is None else [round(target.x, 3), round(target.y, 3)],
-                warning=self.frame_warning))
-            self.last_state, self.last_status_time = output.state, now
+                warnings=self.faults.current()))
+            self.last_status_time = now
+        self.last_output = output
+
+    def _publish_goal(self, goal: tuple[float, float, float]) -> None:
+        """goal_pose for Nav2 (nav2 mode): the odometry frame, facing the target."""
+        msg = PoseStamped()
+        msg.header.stamp = self.get_clock().now().to_msg()
+        msg.header.frame_id = self.odom_frame
+        msg.pose.position.x, msg.pose.position.y = goal[0], goal[1]
+        msg.pose.orientation.z = math.sin(goal[2] / 2)
+        msg.pose.orientation.w = math.cos(goal[2] / 2)
+        self.goal_pub.publish(msg)
 
     def _publish_velocity(self, linear: float, angular: float) -> None:
         twist = Twist()

@@ -3,7 +3,12 @@
 Subscribes `camera/image_raw` (or `camera/image_raw/compressed`) and `camera/camera_info`
 with sensor-data QoS, or reads a local OpenCV source; publishes `grounding/image` (rgb8,
 the original header) and `grounding/camera_info` (scaled to the published size), and a
-JSON status on `grounding/camera_status`.
+JSON status on `grounding/camera_status` (see core.status).
+
+The published CameraInfo describes exactly the published image: the camera's region of
+interest and binning applied, then any resize. A message that cannot be used (a bad
+encoding, an odd size, a camera_info too old for the frame) is dropped and reported on the
+status; the node runs on.
 """
 
 from __future__ import annotations
@@ -14,15 +19,16 @@ from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header, String
 
-from ..core.geometry import Intrinsics, scale_camera_matrix
+from ..core.geometry import GeometryError, Intrinsics
 from ..core.images import ImageError
 from ..core.parameters import ParamSpec
 from ..core.sources import FrameSource, SourceError
 from ..core.status import CameraState, CameraStatus
-from .common import (LATEST_QOS, SENSOR_QOS, STATUS_QOS, ConfigError, compressed_to_rgb,
-                     declare_parameters, image_to_rgb, intrinsics_to_camera_info,
-                     now_seconds, publish_status, rgb_to_image, stamp_seconds,
-                     watch_parameters)
+from ..core.timing import RateLimiter
+from .common import (LATEST_QOS, SENSOR_QOS, STATUS_QOS, ConfigError, Faults,
+                     camera_info_for_image, compressed_to_rgb, declare_parameters,
+                     image_to_rgb, intrinsics_to_camera_info, now_seconds, publish_status,
+                     rgb_to_image, stamp_seconds, watch_parameters)
 
 INPUTS = ('raw', 'compressed', 'opencv')
 PARAMS = (
@@ -44,33 +50,24 @@ PARAMS = (
               'publishing; 0 keeps the original size', minimum=0, maximum=16384),
     ParamSpec('max_rate_hz', 0.0, 'Forward at most this many frames per second (ROS time); '
               '0 forwards every frame', minimum=0.0, maximum=1000.0),
+    ParamSpec('camera_info_max_age', 1.0, 'camera_info stamped further than this (s) from a '
+              'frame is not forwarded with it; 0 accepts any age (a calibration published '
+              'once)', minimum=0.0, maximum=3600.0),
 )
-
-
-def scale_camera_info(info: CameraInfo, width: int, height: int) -> CameraInfo:
-    """CameraInfo for the same camera seen at ``width`` x ``height`` pixels."""
-    sx = width / info.width if info.width else 1.0
-    sy = height / info.height if info.height else 1.0
-    scaled = CameraInfo(header=info.header, width=width, height=height,
-                        distortion_model=info.distortion_model, d=info.d, r=info.r,
-                        binning_x=info.binning_x, binning_y=info.binning_y)
-    scaled.k = scale_camera_matrix(info.k, sx, sy)
-    scaled.p = scale_camera_matrix(info.p, sx, sy)
-    return scaled
 
 
 class CameraNode(Node):
     def __init__(self, **kwargs):
         super().__init__('camera_node', **kwargs)
         self._settings = declare_parameters(self, PARAMS)
-        watch_parameters(self, PARAMS, lambda values: values, self._apply)
+        self.faults = Faults(self)
         self.image_pub = self.create_publisher(Image, 'grounding/image', LATEST_QOS)
         self.info_pub = self.create_publisher(CameraInfo, 'grounding/camera_info', LATEST_QOS)
         self.status_pub = self.create_publisher(String, 'grounding/camera_status', STATUS_QOS)
         self.camera_info: CameraInfo | None = None
         self.counts = {'received': 0, 'published': 0, 'rate_limited': 0, 'errors': 0}
         self.last_error = ''
-        self.last_forward: float | None = None
+        self.rate = RateLimiter(self._settings['max_rate_hz'])
         self.source: FrameSource | None = None
         mode = self._settings['input']
         if mode == 'opencv':
@@ -79,19 +76,22 @@ class CameraNode(Node):
                                           self._settings['opencv_loop'])
             except SourceError as error:
                 raise ConfigError(str(error)) from None
-            self.create_timer(1.0 / self._settings['opencv_rate_hz'], self._read_local)
+            self.create_timer(1.0 / self._settings['opencv_rate_hz'],
+                              self.faults.guard('local source', self._read_local))
         else:
-            self.create_subscription(CameraInfo, 'camera/camera_info', self._on_info, SENSOR_QOS)
+            self.faults.subscribe(CameraInfo, 'camera/camera_info', self._on_info, SENSOR_QOS)
             if mode == 'raw':
-                self.create_subscription(Image, 'camera/image_raw', self._on_image, SENSOR_QOS)
+                self.faults.subscribe(Image, 'camera/image_raw', self._on_image, SENSOR_QOS)
             else:
-                self.create_subscription(CompressedImage, 'camera/image_raw/compressed',
-                                         self._on_compressed, SENSOR_QOS)
-        self.create_timer(1.0, self._publish_status)
+                self.faults.subscribe(CompressedImage, 'camera/image_raw/compressed',
+                                      self._on_compressed, SENSOR_QOS)
+        self.create_timer(1.0, self.faults.guard('status', self._publish_status))
+        watch_parameters(self, PARAMS, lambda values: values, self._apply)
         self.get_logger().info(f"camera_node: input '{mode}'")
 
     def _apply(self, values: dict) -> None:
         self._settings = values
+        self.rate.rate_hz = values['max_rate_hz']
         if self.source is not None:
             self.source.loop = values['opencv_loop']  # a run-time change applies at the end
 
@@ -119,18 +119,14 @@ class CameraNode(Node):
     # -- output -----------------------------------------------------------------------------
     def _forward(self, header: Header, decode, local: bool = False) -> None:
         self.counts['received'] += 1
-        limit = self._settings['max_rate_hz']
-        now = now_seconds(self)
-        if limit > 0 and self.last_forward is not None and now - self.last_forward < 1.0 / limit:
+        if not self.rate.ready(now_seconds(self)):
             self.counts['rate_limited'] += 1
             return
         try:
-            rgb = decode()
+            rgb = self._resize(decode())
         except ImageError as error:
             self._report_error(f'frame stamped {stamp_seconds(header.stamp):.3f} dropped: {error}')
             return
-        self.last_forward = now
-        rgb = self._resize(rgb)
         self.image_pub.publish(rgb_to_image(rgb, header))
         info = self._camera_info_for(rgb, header, local)
         if info is not None:
@@ -145,20 +141,32 @@ class CameraNode(Node):
         return cv2.resize(rgb, (max_width, height), interpolation=cv2.INTER_AREA)
 
     def _camera_info_for(self, rgb: np.ndarray, header: Header, local: bool):
+        """The CameraInfo of the published frame (stamped like it), or None, with the reason
+        reported, when the camera's is missing, too old for the frame or inconsistent."""
         height, width = rgb.shape[:2]
         if local:
             intrinsics = Intrinsics.from_fov(width, height, self._settings['opencv_hfov_deg'])
             return intrinsics_to_camera_info(intrinsics, header)
         if self.camera_info is None:
             return None
-        info = scale_camera_info(self.camera_info, width, height)
+        skew = stamp_seconds(header.stamp) - stamp_seconds(self.camera_info.header.stamp)
+        limit = self._settings['camera_info_max_age']
+        if limit > 0 and not abs(skew) <= limit:
+            self.faults.warn(f'camera_info is {abs(skew):.2f} s from the frame (limit '
+                             f'{limit:.2f} s): not forwarded')
+            return None
+        try:
+            info = camera_info_for_image(self.camera_info, width, height)
+        except GeometryError as error:
+            self._report_error(f'camera_info not forwarded: {error}')
+            return None
         info.header = header  # same stamp and frame as the image it describes
         return info
 
     def _report_error(self, message: str) -> None:
         self.counts['errors'] += 1
         self.last_error = message
-        self.get_logger().warning(message, throttle_duration_sec=2.0)
+        self.faults.warn(message)
         self._publish_status()
 
     def _publish_status(self) -> None:
@@ -173,7 +181,7 @@ class CameraNode(Node):
             state=state, input=self._settings['input'], **self.counts,
             last_error=self.last_error,
             message='no camera_info received on camera/camera_info' if waiting_for_info
-            else self.last_error or str(state)))
+            else self.last_error or str(state), warnings=self.faults.current()))
 
     def on_shutdown(self) -> None:
         if self.source is not None:

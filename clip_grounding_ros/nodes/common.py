@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import signal
 import sys
 import time
 import traceback
+from collections import deque
 from typing import Any
 from collections.abc import Callable, Sequence
 
@@ -28,9 +30,11 @@ from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header, String
 
-from ..core.geometry import Intrinsics
+from ..core.geometry import (GeometryError, Intrinsics, image_region, region_camera_matrix,
+                             scale_camera_matrix)
 from ..core.images import decode_compressed, depth_to_metres, to_rgb8
 from ..core.parameters import ParamSpec
+from ..core.status import RecentWarnings, dumps_strict
 
 # REP-2003: subscribe to sensor data best-effort and keep only the newest sample, so a
 # slow consumer never works through a backlog and best-effort drivers (Gazebo) connect.
@@ -48,6 +52,8 @@ COMMAND_LATCHED_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
                                  durability=DurabilityPolicy.TRANSIENT_LOCAL)
 COMMAND_VOLATILE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
                                   reliability=ReliabilityPolicy.RELIABLE)
+COMMAND_BEST_EFFORT_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
+                                     reliability=ReliabilityPolicy.BEST_EFFORT)
 
 
 class ConfigError(ValueError):
@@ -86,8 +92,32 @@ def rgb_to_image(rgb: np.ndarray, header: Header) -> Image:
 
 
 def camera_info_to_intrinsics(msg: CameraInfo) -> Intrinsics:
-    """Raises GeometryError for an uncalibrated (all-zero K) or zero-size camera_info."""
-    return Intrinsics.from_k(list(msg.k), msg.width, msg.height)
+    """Intrinsics of the image ``msg`` describes (its region of interest and binning
+    applied). Raises GeometryError for an uncalibrated (all-zero K), zero-size or
+    inconsistent camera_info."""
+    return Intrinsics.from_camera_info(list(msg.k), msg.width, msg.height, msg.binning_x,
+                                       msg.binning_y, _roi(msg))
+
+
+def camera_info_for_image(msg: CameraInfo, width: int, height: int) -> CameraInfo:
+    """A CameraInfo that describes exactly a ``width`` x ``height`` image made from the
+    image ``msg`` describes (its region of interest and binning applied, then resized), so
+    a reader needs neither. Distortion and rectification are passed on unchanged. Raises
+    GeometryError when ``msg``'s region does not fit its sensor."""
+    if width < 1 or height < 1:
+        raise GeometryError(f'cannot describe a {width}x{height} image')
+    (x0, y0, region_width, region_height), (bx, by) = image_region(
+        msg.width, msg.height, msg.binning_x, msg.binning_y, _roi(msg))
+    sx, sy = width / region_width, height / region_height
+    info = CameraInfo(header=msg.header, width=width, height=height,
+                      distortion_model=msg.distortion_model, d=msg.d, r=msg.r)
+    info.k = scale_camera_matrix(region_camera_matrix(msg.k, x0, y0, bx, by), sx, sy)
+    info.p = scale_camera_matrix(region_camera_matrix(msg.p, x0, y0, bx, by), sx, sy)
+    return info
+
+
+def _roi(msg: CameraInfo) -> tuple[int, int, int, int]:
+    return msg.roi.x_offset, msg.roi.y_offset, msg.roi.width, msg.roi.height
 
 
 def intrinsics_to_camera_info(intrinsics: Intrinsics, header: Header) -> CameraInfo:
@@ -218,38 +248,141 @@ def watch_parameters(node: Node, specs: Sequence[ParamSpec],
         node.add_post_set_parameters_callback(on_post_set)
 
 
-# -- commands ---------------------------------------------------------------------------
-class CommandSubscription:
-    """Receives `command` from both latched and plain publishers, each message once.
+# -- faults -----------------------------------------------------------------------------
+class Faults:
+    """What went wrong in a node without stopping it, for its status topic.
 
-    A transient-local subscription alone would receive a command latched before the node
-    started, but it is incompatible with a volatile publisher such as a plain
-    `ros2 topic pub`; a volatile one is compatible with both but misses latched history.
-    So both are created, and a message that arrives on both within ``dedupe_s`` seconds
-    is delivered once. The window is on the monotonic clock: it is about transport, not
-    robot time, and must work before a simulated /clock runs.
+    :meth:`guard` wraps a subscription or timer callback: an exception while handling one
+    message drops that message, is logged and kept in :attr:`warnings`, and the node runs on
+    (an exception escaping a callback would end rclpy's spin, and with it the node).
+    :meth:`qos_events` reports a publisher whose QoS cannot match a subscription.
     """
 
-    def __init__(self, node: Node, callback: Callable[[str], None], topic: str = 'command',
-                 dedupe_s: float = 1.0):
-        self._callback = callback
-        self._dedupe_s = dedupe_s
-        self._last: tuple[str, float] | None = None
+    def __init__(self, node: Node, on_warning: Callable[[str], None] | None = None):
+        self.node = node
+        self.warnings = RecentWarnings()
+        self.on_warning = on_warning
+
+    def warn(self, message: str) -> None:
+        self.node.get_logger().warning(message, throttle_duration_sec=2.0)
+        self.warnings.add(message, time.monotonic())
+        if self.on_warning is not None:
+            self.on_warning(message)
+
+    def current(self) -> list[str]:
+        return self.warnings.current(time.monotonic())
+
+    def guard(self, what: str, callback: Callable, with_info: bool = False) -> Callable:
+        """``callback`` that survives its own exceptions (``what`` names it in the report).
+        ``with_info``: a subscription callback that takes (message, MessageInfo)."""
+        def run(*args):
+            try:
+                callback(*args)
+            except Exception as error:  # noqa: BLE001 - one bad message never kills a node
+                self.warn(f'{what}: dropped after {type(error).__name__}: {error}')
+        if with_info:
+            return lambda msg, info: run(msg, info)
+        return lambda *args: run(*args)
+
+    def qos_events(self, topic: str) -> SubscriptionEventCallbacks:
+        def incompatible(event) -> None:
+            policy = getattr(event.last_policy_kind, 'name', str(event.last_policy_kind))
+            self.warn(f'a publisher on {topic} offers a QoS incompatible with this '
+                      f'subscription ({policy}): its messages are not received')
+        return SubscriptionEventCallbacks(incompatible_qos=incompatible)
+
+    def subscribe(self, msg_type, topic: str, callback: Callable, qos: QoSProfile):
+        """A guarded subscription that reports QoS mismatches."""
+        return self.node.create_subscription(
+            msg_type, topic, self.guard(f'message on {topic}', callback), qos,
+            event_callbacks=self.qos_events(topic))
+
+
+# -- commands ---------------------------------------------------------------------------
+# Subscriptions on `command`: latched history (reliable, transient local), reliable live
+# messages, and best-effort publishers (which no reliable subscription matches). Together
+# they match every common publisher QoS; a message that arrives on several is handled once.
+COMMAND_QOS = (COMMAND_LATCHED_QOS, COMMAND_VOLATILE_QOS, COMMAND_BEST_EFFORT_QOS)
+RELAY_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10,
+                       reliability=ReliabilityPolicy.RELIABLE)
+
+
+class CommandIntake:
+    """Receives `command` however it is published, each message once, and relays it to the
+    node's peers on `command/relay`.
+
+    ``ros2 topic pub --once`` waits for ONE matched subscription, publishes and exits: when
+    action_node's subscription matched first, grounding_node never heard the command. So
+    every node that receives a command directly republishes it, with the original
+    publication's identity, on `command/relay` (reliable, between nodes that have long
+    since discovered each other); a node hears each command directly, relayed, or both, and
+    acts on it once. The identity is the publisher's GID and sequence number (rclpy's
+    MessageInfo, Iron and later); without it the same text within ``dedupe_s`` seconds
+    (monotonic: transport, not robot time) counts as the same message.
+    """
+
+    def __init__(self, node: Node, callback: Callable[[str], None], faults: Faults,
+                 topic: str = 'command', dedupe_s: float = 1.0):
+        self.node, self.callback, self.faults = node, callback, faults
+        self.dedupe_s = dedupe_s
+        self.seen: deque[str] = deque(maxlen=256)
+        self.last_text: tuple[str, float] | None = None
+        with_info = _message_info_supported()
+        on_command = self._on_command if with_info else (lambda msg: self._on_command(msg, None))
+        guarded = faults.guard(f'command on {topic}', on_command, with_info=with_info)
         # The latched subscription is incompatible with every volatile publisher by design;
-        # rclpy would warn about each one although the volatile subscription serves them.
+        # the other two serve those, so its incompatible-QoS events are not problems.
         quiet = SubscriptionEventCallbacks(incompatible_qos=lambda event: None)
         self.subscriptions = [
-            node.create_subscription(String, topic, self._on_message, COMMAND_LATCHED_QOS,
-                                     event_callbacks=quiet),
-            node.create_subscription(String, topic, self._on_message, COMMAND_VOLATILE_QOS)]
+            node.create_subscription(String, topic, guarded, qos,
+                                     event_callbacks=quiet if qos is COMMAND_LATCHED_QOS else
+                                     faults.qos_events(topic))
+            for qos in COMMAND_QOS]
+        self.relay_pub = node.create_publisher(String, f'{topic}/relay', RELAY_QOS)
+        self.subscriptions.append(faults.subscribe(String, f'{topic}/relay', self._on_relay,
+                                                   RELAY_QOS))
 
-    def _on_message(self, msg: String) -> None:
+    def _on_command(self, msg: String, info) -> None:
+        key = _publication_key(info)
+        if self._deliver(msg.data, key):
+            self.relay_pub.publish(String(data=dumps_strict({'key': key, 'text': msg.data})))
+
+    def _on_relay(self, msg: String) -> None:
+        payload = json.loads(msg.data)
+        key = payload.get('key')
+        self._deliver(str(payload['text']), None if key is None else str(key))
+
+    def _deliver(self, text: str, key: str | None) -> bool:
+        """Act on a command once; False when it was already handled."""
         now = time.monotonic()
-        if self._last is not None and self._last[0] == msg.data and \
-                now - self._last[1] < self._dedupe_s:
-            return
-        self._last = (msg.data, now)
-        self._callback(msg.data)
+        if key is not None:
+            if key in self.seen:
+                return False
+            self.seen.append(key)
+        else:  # no publication identity: the same text just now is the same message
+            last = self.last_text
+            if last is not None and last[0] == text and now - last[1] < self.dedupe_s:
+                return False
+        self.last_text = (text, now)
+        self.callback(text)
+        return True
+
+
+def _message_info_supported() -> bool:
+    """Whether subscription callbacks may take (message, MessageInfo) (rclpy Iron+)."""
+    try:
+        from rclpy.subscription import MessageInfo  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _publication_key(info) -> str | None:
+    """Publisher GID and sequence number: the same for every copy of one publication."""
+    if not info or not info.get('publisher_gid') or info.get('publication_sequence_number') \
+            is None:
+        return None
+    return f"{bytes(info['publisher_gid']['data']).hex()}:{info['publication_sequence_number']}"
 
 
 # -- main -------------------------------------------------------------------------------
@@ -300,6 +433,10 @@ def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        # A second Ctrl-C (a terminal sends it to the whole group, launch escalates) must not
+        # interrupt the shutdown that leaves the robot stopped.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
         if node is not None:
             on_shutdown = getattr(node, 'on_shutdown', None)
             if on_shutdown is not None:

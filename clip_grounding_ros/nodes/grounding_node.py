@@ -1,7 +1,8 @@
 """grounding_node: commands in, grounded targets out.
 
-Subscribes `command` (std_msgs/String), `grounding/image`, `grounding/camera_info` and,
-with use_depth, `camera/depth/image_raw`. On a command the phrase is encoded once; the newest
+Subscribes `command` (std_msgs/String), `grounding/image`, `grounding/camera_info`,
+`action/status` (when a step of a command is done, the next begins) and, with use_depth,
+`camera/depth/image_raw`. On a command the phrase is encoded once; the newest
 frame is grounded at up to rate_hz, never a queue of old ones. Publishes `grounding/target`
 (PoseStamped in base_frame, stamped with the image time), `grounding/status` (JSON, see
 core.status), `grounding/detections` (vision_msgs/Detection2DArray, where vision_msgs is
@@ -20,14 +21,16 @@ from std_msgs.msg import ColorRGBA, Header, String
 from visualization_msgs.msg import Marker, MarkerArray
 
 from ..core.drawing import MarkerSpec, annotate, target_markers
-from ..core.geometry import GeometryError
+from ..core.geometry import GeometryError, MountSettings
 from ..core.grounding import Grounder, GrounderConfig, GroundingResult
 from ..core.images import ImageError
 from ..core.model import DEFAULT_HUB_MODEL, ModelLoadError, load_encoder
 from ..core.parameters import ParamSpec, parameter_specs
 from ..core.perception import Frame, Perception, PerceptionSettings
+from ..core.status import ActionStatus
 from ..resources import resolve_model
-from .common import (LATEST_QOS, SENSOR_QOS, STATUS_QOS, CommandSubscription, ConfigError,
+from ..core.timing import RateLimiter
+from .common import (LATEST_QOS, SENSOR_QOS, STATUS_QOS, CommandIntake, ConfigError, Faults,
                      camera_info_to_intrinsics, declare_parameters, depth_image_to_metres,
                      image_to_rgb, now_seconds, publish_status, rgb_to_image, stamp_seconds,
                      watch_parameters)
@@ -56,15 +59,17 @@ NODE_PARAMS = (
 )
 GROUNDER_PARAMS = parameter_specs(GrounderConfig)
 PERCEPTION_PARAMS = parameter_specs(PerceptionSettings)
-PARAMS = NODE_PARAMS + GROUNDER_PARAMS + PERCEPTION_PARAMS
+MOUNT_PARAMS = parameter_specs(MountSettings)
+PARAMS = NODE_PARAMS + GROUNDER_PARAMS + PERCEPTION_PARAMS + MOUNT_PARAMS
 
 
 def _configure(values: dict) -> tuple[GrounderConfig, PerceptionSettings, dict]:
     """The core configurations from parameter values; ConfigError when they do not fit."""
     try:
+        mount = MountSettings(**{p.name: values[p.name] for p in MOUNT_PARAMS}).mount
         return (GrounderConfig(**{p.name: values[p.name] for p in GROUNDER_PARAMS}),
-                PerceptionSettings(**{p.name: values[p.name] for p in PERCEPTION_PARAMS}),
-                values)
+                PerceptionSettings(**{p.name: values[p.name] for p in PERCEPTION_PARAMS},
+                                   mount=mount), values)
     except ValueError as error:
         raise ConfigError(str(error)) from None
 
@@ -85,23 +90,26 @@ class GroundingNode(Node):
         self.perception = Perception(Grounder(encoder, grounder_config), settings)
         self.values = values
         self.frame: Image | None = None
-        self.frame_received: float | None = None
         self.processed: Image | None = None
         self.camera_info: CameraInfo | None = None
         self.depth: Image | None = None
-        self.last_status_time = -float('inf')
+        self.heartbeat = RateLimiter(1.0 / HEARTBEAT_S)
 
-        self.create_subscription(Image, 'grounding/image', self._on_image, SENSOR_QOS)
-        self.create_subscription(CameraInfo, 'grounding/camera_info', self._on_info, SENSOR_QOS)
+        self.faults = faults = Faults(self)
+        faults.subscribe(Image, 'grounding/image', self._on_image, SENSOR_QOS)
+        faults.subscribe(CameraInfo, 'grounding/camera_info', self._on_info, SENSOR_QOS)
         if values['use_depth']:
-            self.create_subscription(Image, 'camera/depth/image_raw', self._on_depth, SENSOR_QOS)
-        self.commands = CommandSubscription(self, self.handle_command)
+            faults.subscribe(Image, 'camera/depth/image_raw', self._on_depth, SENSOR_QOS)
+        self.commands = CommandIntake(self, self.handle_command, faults)
+        # The action node says when a step is done or failed: the next step begins.
+        faults.subscribe(String, 'action/status', self._on_action_status, STATUS_QOS)
         self.target_pub = self.create_publisher(PoseStamped, 'grounding/target', LATEST_QOS)
         self.status_pub = self.create_publisher(String, 'grounding/status', STATUS_QOS)
         self.detections = DetectionPublisher(self, 'grounding/detections', LATEST_QOS)
         self.debug_pub = self.create_publisher(Image, 'grounding/debug_image', LATEST_QOS)
         self.marker_pub = self.create_publisher(MarkerArray, 'grounding/markers', LATEST_QOS)
-        self.timer = self.create_timer(1.0 / values['rate_hz'], self._tick)
+        self.timer = self.create_timer(1.0 / values['rate_hz'],
+                                       faults.guard('grounding', self._tick))
         watch_parameters(self, PARAMS, _configure, self._apply)
         self.get_logger().info(
             f"grounding_node: model '{values['model']}' on {encoder.device}, strategy "
@@ -117,7 +125,10 @@ class GroundingNode(Node):
 
     # -- inputs -------------------------------------------------------------------------------
     def _on_image(self, msg: Image) -> None:
-        self.frame, self.frame_received = msg, now_seconds(self)
+        self.frame = msg
+        warning = self.perception.note_frame(stamp_seconds(msg.header.stamp), now_seconds(self))
+        if warning:
+            self.faults.warn(warning)
 
     def _on_info(self, msg: CameraInfo) -> None:
         self.camera_info = msg
@@ -125,26 +136,43 @@ class GroundingNode(Node):
     def _on_depth(self, msg: Image) -> None:
         self.depth = msg
 
+    def _on_action_status(self, msg: String) -> None:
+        now = now_seconds(self)
+        if self.perception.on_step_outcome(ActionStatus.from_json(msg.data), now):
+            self.processed = None
+            self._clear_markers()
+            self._publish_status()
+            self._tick()
+
     def handle_command(self, text: str) -> None:
-        command = self.perception.on_command(text, now_seconds(self))
+        now = now_seconds(self)
+        self._check_clock(now)
+        command = self.perception.on_command(text, now)
         if command is None:
             self.get_logger().warning(self.perception.session.message)
         else:
-            self.get_logger().info(f"command '{text}' -> {command.intent} '{command.target}'")
+            self.get_logger().info(f"command '{text}' -> " +
+                                   '; '.join(step.describe() for step in command.steps))
             self.processed = None  # the next frame is grounded whatever its stamp
         self._clear_markers()
         self._publish_status()
         self._tick()  # act on the newest frame now rather than at the next tick
 
     # -- processing ---------------------------------------------------------------------------
+    def _check_clock(self, now: float) -> None:
+        warning = self.perception.check_clock(now)
+        if warning:
+            self.faults.warn(warning)
+
     def _tick(self) -> None:
         now = now_seconds(self)
+        self._check_clock(now)
         perception = self.perception
         if not perception.wants_frames:
-            if now - self.last_status_time >= HEARTBEAT_S:
+            if self.heartbeat.ready(now):
                 self._publish_status()  # idle, stopped or error: still alive, still saying why
             return
-        if not perception.check_frames(self.frame_received, now):
+        if not perception.check_frames(now):
             self._publish_status()
             return
         if self.frame is None or self.frame is self.processed:
@@ -156,6 +184,8 @@ class GroundingNode(Node):
             self._publish_status(perception.on_unusable_frame(error))
             return
         update = perception.process(frame, now)
+        for warning in update.warnings:
+            self.faults.warn(warning)
         if update.target is not None:
             self._publish_target(frame_msg.header, update)
         elif update.result is not None:
@@ -166,16 +196,20 @@ class GroundingNode(Node):
         self._publish_status(update.status)
 
     def _frame(self, msg: Image) -> Frame:
-        """The core's view of a frame: pixels, calibration and depth (when used)."""
-        calibration = {}
+        """The core's view of a frame: pixels, calibration and depth (when used), with the
+        stamps of each, so the core can tell whether they belong together."""
+        inputs = {}
         if self.camera_info is not None:
+            inputs['intrinsics_stamp'] = stamp_seconds(self.camera_info.header.stamp)
             try:
-                calibration['intrinsics'] = camera_info_to_intrinsics(self.camera_info)
+                inputs['intrinsics'] = camera_info_to_intrinsics(self.camera_info)
             except GeometryError as error:  # reported if a target needs placing
-                calibration['calibration_problem'] = str(error)
-        depth = None if self.depth is None else depth_image_to_metres(self.depth)
+                inputs['calibration_problem'] = str(error)
+        if self.depth is not None:
+            inputs['depth'] = depth_image_to_metres(self.depth)
+            inputs['depth_stamp'] = stamp_seconds(self.depth.header.stamp)
         return Frame(image_to_rgb(msg), stamp_seconds(msg.header.stamp), msg.header.frame_id,
-                     depth=depth, **calibration)
+                     **inputs)
 
     # -- outputs ------------------------------------------------------------------------------
     def _publish_target(self, image_header: Header, update) -> None:
@@ -193,8 +227,10 @@ class GroundingNode(Node):
             markers=[_marker(spec, header) for spec in target_markers(point, label)]))
 
     def _publish_status(self, status=None) -> None:
-        self.last_status_time = now_seconds(self)
-        publish_status(self.status_pub, status or self.perception.status())
+        self.heartbeat.last = now_seconds(self)
+        status = status or self.perception.status()
+        status.warnings = self.faults.current()
+        publish_status(self.status_pub, status)
 
     def _publish_debug_image(self, rgb, result: GroundingResult, header: Header) -> None:
         if not self.values['publish_debug_image']:

@@ -40,7 +40,7 @@ class ModelSize:
 
 TINY = ModelSize(image_size=32, patch_size=8, vision_width=32, vision_layers=2, vision_heads=2,
                  text_width=32, text_layers=2, text_heads=2, projection_dim=16,
-                 max_text_tokens=16, vocab_size=300)
+                 max_text_tokens=64, vocab_size=300)
 
 
 def build_tokenizer(corpus: Iterable[str], vocab_size: int) -> CLIPTokenizer:

@@ -1,0 +1,207 @@
+"""Where the target was last seen, kept in the odometry frame while the robot moves.
+
+Grounding runs slower than control and loses the target now and then (occluded by an
+obstacle the robot drives around, out of view while it turns). The memory turns the last
+sighting, measured in the base frame of the robot when its image was taken, into a fixed
+point of the ``odom`` frame, and back into the base frame of any later pose: the servo
+keeps driving toward the same spot until it is seen again or the memory expires.
+
+Frames (REP-103/105): the base frame has x forward, y left; the odometry frame is fixed to
+the world (drifting slowly); a robot pose is (x, y, yaw) of the base in odom, in metres and
+radians, as in nav_msgs/Odometry. Times are seconds on one clock (ROS time in the nodes).
+
+Validity is bounded twice: a remembered target expires ``memory_max_age`` seconds after its
+last sighting, or once the robot has travelled ``memory_max_travel`` metres since then
+(odometry drifts with distance), whichever comes first. Travel is the length of the
+polyline through the poses passed to :meth:`TargetMemory.predict`, starting at the pose of
+the last sighting: call it at the control rate. A jump of the odometry (a reset) counts as
+travel, so it expires the memory too.
+
+Time going backwards (a simulation reset, a bag played in a loop) makes the remembered
+sighting undatable, so the memory is cleared: when a sighting is stamped earlier than the
+last sighting, or a ``now`` is earlier than the last ``now`` or than the last sighting's
+stamp. Images are older than the control clock (grounding takes time), so a sighting
+stamped before the last ``now`` is normal and keeps the memory. (So a sighting stored while
+the memory was empty, on a clock that jumped back since the last ``now``, is dropped by the
+next ``now``: it cannot be told from a stale one.)
+
+Non-finite inputs (NaN, inf) raise ValueError and are never stored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .parameters import check_settings, setting
+
+
+@dataclass(frozen=True)
+class MemoryConfig:
+    """How long, how far and how near a remembered target stays valid."""
+
+    memory_max_age: float = setting(3.0, 'Forget the target this long (s, ROS time) after '
+                                    'its last sighting', minimum=0.01, maximum=3600.0)
+    memory_max_travel: float = setting(1.5, 'Forget the target once the robot has travelled '
+                                       'this far (m) since its last sighting',
+                                       minimum=0.01, maximum=1000.0)
+    memory_gate: float = setting(0.5, 'A sighting farther than this (m) from the remembered '
+                                 'target is another object', minimum=0.01, maximum=100.0)
+
+    def __post_init__(self):
+        problems = check_settings(self)
+        if problems:
+            raise ValueError('; '.join(problems))
+
+
+@dataclass(frozen=True)
+class Match:
+    """Whether a sighting is the remembered target: ``distance`` (m, odom frame) between
+    them, None when nothing is remembered (any sighting is then accepted)."""
+
+    accepted: bool
+    distance: float | None
+    reason: str
+
+
+def _finite(values: Sequence[float], size: int, what: str) -> tuple[float, ...]:
+    if len(values) != size:
+        raise ValueError(f'{what} must have {size} values, got {len(values)}')
+    numbers = tuple(float(v) for v in values)
+    if not all(math.isfinite(v) for v in numbers):
+        raise ValueError(f'{what} must be finite, got {numbers}')
+    return numbers
+
+
+def _time(value: float, what: str) -> float:
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f'{what} must be finite, got {value}')
+    return value
+
+
+def base_to_odom(point_base: Sequence[float], pose: Sequence[float]) -> tuple[float, float]:
+    """A base-frame point (x, y) as seen from ``pose`` (x, y, yaw in odom), in odom (m)."""
+    px, py, yaw = pose
+    cos_yaw, sin_yaw = math.cos(yaw), math.sin(yaw)
+    x, y = point_base
+    return px + cos_yaw * x - sin_yaw * y, py + sin_yaw * x + cos_yaw * y
+
+
+def odom_to_base(point_odom: Sequence[float], pose: Sequence[float]) -> tuple[float, float]:
+    """An odom-frame point (x, y) in the base frame of the robot at ``pose`` (m)."""
+    px, py, yaw = pose
+    cos_yaw, sin_yaw = math.cos(yaw), math.sin(yaw)
+    dx, dy = point_odom[0] - px, point_odom[1] - py
+    return cos_yaw * dx + sin_yaw * dy, -sin_yaw * dx + cos_yaw * dy
+
+
+class TargetMemory:
+    """The last sighting of one target, kept in the odometry frame (see the module notes).
+
+    ``target_base`` arguments are (x, y) in the base frame (m) of the robot at
+    ``robot_pose_odom`` = (x, y, yaw) in odom (m, rad): for a sighting, the pose when its
+    image was taken (the odometry nearest the image stamp). ``reason`` says why the memory
+    is empty ('' while it holds a target).
+    """
+
+    def __init__(self, config: MemoryConfig = MemoryConfig()):
+        self.config = config
+        self.target_odom: tuple[float, float] | None = None
+        self.stamp: float | None = None  # of the last sighting
+        self.travelled = 0.0  # m since the last sighting
+        self.reason = 'no target seen yet'
+        self._last_pose: tuple[float, ...] = ()  # (x, y) of the last pose used
+        self._last_now: float | None = None
+
+    def reset(self, reason: str = 'memory reset') -> None:
+        """Forget the target (for a new command, say), and which times were seen."""
+        self._clear(reason)
+        self._last_now = None
+
+    def _clear(self, reason: str) -> None:
+        self.target_odom, self.stamp, self._last_pose = None, None, ()
+        self.travelled, self.reason = 0.0, reason
+
+    def _see_now(self, now: float) -> None:
+        """Clear the memory when ``now`` is earlier than a time already seen, or it is too
+        long since the last sighting."""
+        if self._last_now is not None and now < self._last_now:
+            self._clear(f'time went back ({self._last_now:.3f} s -> {now:.3f} s)')
+        elif self.stamp is not None and now < self.stamp:
+            self._clear(f'time went back (sighting at {self.stamp:.3f} s, now {now:.3f} s)')
+        elif self.stamp is not None and now - self.stamp > self.config.memory_max_age:
+            self._clear(f'target memory expired: last seen {now - self.stamp:.2f} s ago '
+                        f'(limit {self.config.memory_max_age:.2f} s)')
+        self._last_now = now
+
+    def age(self, now: float) -> float | None:
+        """Seconds from the last sighting to ``now``; None when nothing is remembered (also
+        after expiry or time going back, which clear the memory)."""
+        self._see_now(_time(now, 'now'))
+        return None if self.stamp is None else now - self.stamp
+
+    def _see_stamp(self, stamp: float) -> None:
+        """Clear the memory when a sighting is stamped before the last one (the clock went
+        back: the clock of ``now`` is forgotten too) or too long after it."""
+        if self.stamp is not None and stamp < self.stamp:
+            self.reset(f'time went back (sighting at {self.stamp:.3f} s, then {stamp:.3f} s)')
+        elif self.stamp is not None and stamp - self.stamp > self.config.memory_max_age:
+            self._clear(f'target memory expired: {stamp - self.stamp:.2f} s between '
+                        f'sightings (limit {self.config.memory_max_age:.2f} s)')
+
+    def observe(self, target_base: Sequence[float], robot_pose_odom: Sequence[float],
+                stamp: float) -> None:
+        """Remember a sighting, replacing any earlier one (decide with :meth:`match` first
+        whether it is the same object). ``stamp``: its image's time (s)."""
+        target = _finite(target_base, 2, 'target_base')
+        pose = _finite(robot_pose_odom, 3, 'robot_pose_odom')
+        stamp = _time(stamp, 'stamp')
+        self._see_stamp(stamp)
+        self._clear('')
+        self.target_odom = base_to_odom(target, pose)
+        self.stamp, self._last_pose = stamp, pose[:2]
+
+    def predict(self, robot_pose_odom: Sequence[float], now: float) -> tuple[float, float] | None:
+        """The remembered target (x, y) in the base frame of the robot at
+        ``robot_pose_odom`` now, or None when nothing valid is remembered (``reason`` says
+        why). Adds the way from the previous pose to the travel since the last sighting."""
+        pose = _finite(robot_pose_odom, 3, 'robot_pose_odom')
+        self._see_now(_time(now, 'now'))
+        if self.target_odom is None:
+            return None
+        self.travelled += math.dist(self._last_pose, pose[:2])
+        self._last_pose = pose[:2]
+        if self.travelled > self.config.memory_max_travel:
+            self._clear(f'target memory expired: travelled {self.travelled:.2f} m since the '
+                        f'last sighting (limit {self.config.memory_max_travel:.2f} m)')
+            return None
+        return odom_to_base(self.target_odom, pose)
+
+    def match(self, target_base: Sequence[float], robot_pose_odom: Sequence[float],
+              stamp: float) -> Match:
+        """Whether a sighting (base frame of the robot at ``robot_pose_odom``, image time
+        ``stamp``) lies within ``memory_gate`` of the remembered target, in odom.
+
+        Anything is accepted when nothing valid is remembered: a sighting stamped more
+        than ``memory_max_age`` after the last one, or earlier than it (time went back,
+        which clears the memory), starts afresh.
+        """
+        target = _finite(target_base, 2, 'target_base')
+        pose = _finite(robot_pose_odom, 3, 'robot_pose_odom')
+        self._see_stamp(_time(stamp, 'stamp'))
+        if self.target_odom is None:
+            return Match(True, None, f'nothing remembered ({self.reason}): a new target')
+        distance = math.dist(self.target_odom, base_to_odom(target, pose))
+        gate = self.config.memory_gate
+        if distance <= gate:
+            return Match(True, distance, f'{distance:.2f} m from the remembered target '
+                         f'(gate {gate:.2f} m): the same object')
+        return Match(False, distance, f'{distance:.2f} m from the remembered target (gate '
+                     f'{gate:.2f} m): another object, refused')
+
+    def accepts(self, target_base: Sequence[float], robot_pose_odom: Sequence[float],
+                stamp: float) -> bool:
+        """:meth:`match`'s answer alone; use :meth:`match` for the reason."""
+        return self.match(target_base, robot_pose_odom, stamp).accepted

@@ -1,0 +1,59 @@
+"""Comparisons on ROS time that survive the clock going backwards.
+
+ROS time jumps back when a simulation resets or a bag loops. Every component that compares
+times (timeouts, rate limits, ages) keeps a :class:`ClockWatch`: a time earlier than the
+latest one seen means everything dated on the old clock is undatable, and the component
+resets instead of, say, treating a negative age as fresh.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+class ClockWatch:
+    """Remembers the latest time seen and says when a new one is earlier."""
+
+    def __init__(self):
+        self.latest: float | None = None
+
+    def went_back(self, now: float) -> bool:
+        """Record ``now`` (s); True when it is earlier than the latest time seen."""
+        back = self.latest is not None and now < self.latest
+        self.latest = now
+        return back
+
+    def describe(self, now: float) -> str:
+        """'ROS time went back (345.000 -> 0.500 s)', for a status (call before went_back)."""
+        return f'ROS time went back ({self.latest:.3f} -> {now:.3f} s)'
+
+
+class RateLimiter:
+    """Lets an event through at most ``rate_hz`` times per second of ROS time (0: always);
+    a clock that goes back restarts it rather than blocking until time catches up."""
+
+    def __init__(self, rate_hz: float = 0.0):
+        self.rate_hz = rate_hz
+        self.last: float | None = None
+
+    def ready(self, now: float) -> bool:
+        """Whether an event may happen at ``now``; if so it is counted."""
+        if self.rate_hz > 0 and self.last is not None and 0.0 <= now - self.last < \
+                1.0 / self.rate_hz:
+            return False
+        self.last = now
+        return True
+
+
+def age(now: float, stamp: float) -> float:
+    """``now - stamp`` (s); NaN when either is not finite. Negative means the stamp is in the
+    future: callers must treat that as undatable, not as fresh."""
+    if not (math.isfinite(now) and math.isfinite(stamp)):
+        return math.nan
+    return now - stamp
+
+
+def fresh(now: float, stamp: float | None, timeout: float) -> bool:
+    """Whether ``stamp`` is at most ``timeout`` seconds from ``now``, either way (a stamp
+    further in the future than that is as undatable as an old one)."""
+    return stamp is not None and abs(age(now, stamp)) <= timeout

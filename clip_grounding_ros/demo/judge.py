@@ -1,0 +1,170 @@
+"""Judging a simulated episode against the scene's ground truth, step by step.
+
+What the command meant is worked out here from the scene itself (true positions and sizes,
+the robot's true pose), independently of the pipeline under test: an approach must end
+nearest the meant object and close to it, a face or find step facing it, a move or turn
+within tolerance of the amount said. Referring expressions and ambiguous names are
+resolved the way the README documents (left/right by bearing from where the robot stood
+when the step began, nearest by distance, several matches: the nearest), but from the
+truth, so a wrong choice by the pipeline is caught rather than repeated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ..core.commands import Intent, Relation, Step
+from ..sim import Scene, SceneObject
+
+SUCCESS_MARGIN = 0.15          # m beyond stop_distance still counted as "stopped near it"
+FACING_TOLERANCE = 0.25        # rad between the heading and the bearing to a faced object
+MOVE_TOLERANCE = 0.05          # m: issue 11's accuracy goal for moves on odometry
+TURN_TOLERANCE = math.radians(3.0)
+IN_LINE = 0.5                  # m off the line of sight still "in front of" / "behind"
+
+Pose = tuple[float, float, float]  # x, y (m), yaw (rad) in the world frame
+
+
+@dataclass
+class StepVerdict:
+    """One step judged: what it asked, what happened, and why it counts or not."""
+
+    index: int
+    text: str
+    intent: str
+    done: bool                      # the pipeline reported the step done
+    success: bool = False
+    reason: str = ''
+    meant: list[str] = field(default_factory=list)  # scene objects the step names
+    reached: str | None = None      # the object nearest the robot when it ended
+    distance: float | None = None   # robot to the meant object's surface (m)
+    commanded: float | None = None  # m for a move, deg for a turn
+    achieved: float | None = None
+
+    def summary(self) -> dict:
+        rounded = {name: None if value is None else round(value, 3) for name, value in (
+            ('distance', self.distance), ('commanded', self.commanded),
+            ('achieved', self.achieved))}
+        return {'step': self.index + 1, 'text': self.text, 'intent': self.intent,
+                'done': self.done, 'success': self.success, 'reason': self.reason,
+                'meant_object': self.meant, 'reached_object': self.reached, **rounded}
+
+
+def bearing_to(obj: SceneObject, pose: Pose) -> float:
+    """Angle (rad, left positive) from the robot's heading to the object's centre."""
+    x, y, yaw = pose
+    return math.remainder(math.atan2(obj.position[1] - y, obj.position[0] - x) - yaw, math.tau)
+
+
+def range_to(obj: SceneObject, pose: Pose) -> float:
+    return obj.surface_distance(pose[0], pose[1])
+
+
+def meant_objects(step: Step, scene: Scene, pose: Pose, half_fov: float) -> list[SceneObject]:
+    """The objects the step refers to, seen from ``pose``: those its phrase names, narrowed
+    by its referring expression among those in view (within ``half_fov`` rad of the
+    heading), or, with several in view and none, the nearest. Empty: the step names none."""
+    named = list(scene.objects_named(step.target))
+    in_view = [o for o in named if abs(bearing_to(o, pose)) <= half_fov] or named
+    referring = step.referring
+    if referring is None:
+        return [min(in_view, key=lambda o: range_to(o, pose))] if len(in_view) > 1 else named
+    relation = referring.relation
+    by_bearing = sorted(in_view, key=lambda o: -bearing_to(o, pose))  # leftmost first
+    if relation == Relation.LEFTMOST:
+        return by_bearing[:1]
+    if relation == Relation.RIGHTMOST:
+        return by_bearing[-1:]
+    if relation == Relation.MIDDLE:
+        return [min(in_view, key=lambda o: abs(bearing_to(o, pose)))]
+    if relation in (Relation.NEAREST, Relation.FARTHEST):
+        ranked = sorted(in_view, key=lambda o: range_to(o, pose))
+        return ranked[:1] if relation == Relation.NEAREST else ranked[-1:]
+    if relation in (Relation.BIGGEST, Relation.SMALLEST):
+        ranked = sorted(in_view, key=lambda o: o.footprint_radius * o.height)
+        return ranked[-1:] if relation == Relation.BIGGEST else ranked[:1]
+    if relation in (Relation.ORDINAL_LEFT, Relation.ORDINAL_RIGHT):
+        ordered = by_bearing if relation == Relation.ORDINAL_LEFT else by_bearing[::-1]
+        return ordered[referring.ordinal - 1:referring.ordinal]
+    return _relative_to_reference(step, scene, pose, in_view, half_fov)
+
+
+def _relative_to_reference(step: Step, scene: Scene, pose: Pose, candidates: list,
+                           half_fov: float) -> list[SceneObject]:
+    """NEXT_TO, LEFT_OF, RIGHT_OF, IN_FRONT_OF, BEHIND: from the robot's point of view,
+    relative to the nearest object the reference phrase names."""
+    references = [o for o in scene.objects_named(step.referring.reference)
+                  if abs(bearing_to(o, pose)) <= half_fov]
+    if not references:
+        return []
+    reference = min(references, key=lambda o: range_to(o, pose))
+    candidates = [o for o in candidates if o.name != reference.name]
+    relation = step.referring.relation
+    ref_bearing, ref_range = bearing_to(reference, pose), range_to(reference, pose)
+
+    def gap(obj):
+        return math.dist(obj.position, reference.position)
+
+    if relation == Relation.LEFT_OF:
+        candidates = [o for o in candidates if bearing_to(o, pose) > ref_bearing]
+    elif relation == Relation.RIGHT_OF:
+        candidates = [o for o in candidates if bearing_to(o, pose) < ref_bearing]
+    elif relation in (Relation.IN_FRONT_OF, Relation.BEHIND):
+        nearer = relation == Relation.IN_FRONT_OF
+        candidates = [o for o in candidates
+                      if (range_to(o, pose) < ref_range) == nearer and
+                      abs(math.sin(bearing_to(o, pose) - ref_bearing)) * range_to(o, pose)
+                      <= IN_LINE]
+    return [min(candidates, key=gap)] if candidates else []
+
+
+def judge_approach(verdict: StepVerdict, scene: Scene, end: Pose,
+                   stop_distance: float) -> None:
+    """Stopped within stop_distance + SUCCESS_MARGIN of a meant object, and nearer to it
+    than to anything else."""
+    distances = {o.name: range_to(o, end) for o in scene.objects}
+    verdict.reached = min(distances, key=distances.get)
+    if not verdict.meant:
+        verdict.reason = 'the step names no object of this scene'
+        return
+    nearest = min(verdict.meant, key=distances.get)
+    verdict.distance = distances[nearest]
+    problems = []
+    if verdict.distance > stop_distance + SUCCESS_MARGIN:
+        problems.append(f'stopped {verdict.distance:.2f} m from {nearest} (limit '
+                        f'{stop_distance + SUCCESS_MARGIN:.2f} m)')
+    if verdict.reached not in verdict.meant:
+        problems.append(f'closest object is {verdict.reached}, not {nearest}')
+    verdict.success = not problems
+    verdict.reason = '; '.join(problems) or f'reached {nearest} ({verdict.distance:.2f} m)'
+
+
+def judge_facing(verdict: StepVerdict, scene: Scene, end: Pose) -> None:
+    errors = {o.name: abs(bearing_to(o, end)) for o in scene.objects if o.name in verdict.meant}
+    if not errors:
+        verdict.reason = 'the step names no object of this scene'
+        return
+    facing = min(errors, key=errors.get)
+    verdict.reached = facing
+    verdict.success = errors[facing] <= FACING_TOLERANCE
+    verdict.reason = (f'facing {facing} ({math.degrees(errors[facing]):.0f} deg off)'
+                      if verdict.success else f'not facing {facing} '
+                      f'({math.degrees(errors[facing]):.0f} deg off)')
+
+
+def judge_motion(verdict: StepVerdict, step: Step, start: Pose, end: Pose,
+                 turned: float) -> None:
+    """A move: the displacement along the start heading (m); a turn: the unwrapped yaw
+    change ``turned`` (rad) measured on the way."""
+    if step.intent == Intent.MOVE:
+        along = (end[0] - start[0]) * math.cos(start[2]) + (end[1] - start[1]) * math.sin(start[2])
+        verdict.commanded, verdict.achieved = step.distance, along
+        error, tolerance, unit = abs(along - step.distance), MOVE_TOLERANCE, 'm'
+    else:
+        verdict.commanded, verdict.achieved = math.degrees(step.angle), math.degrees(turned)
+        error, tolerance = abs(turned - step.angle), TURN_TOLERANCE
+        error, tolerance, unit = math.degrees(error), math.degrees(tolerance), 'deg'
+    verdict.success = error <= tolerance
+    verdict.reason = (f'{step.intent} by {verdict.achieved:.3f} {unit} of '
+                      f'{verdict.commanded:.3f} (error {error:.3f}, tolerance {tolerance:.3f})')
