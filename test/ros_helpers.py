@@ -247,3 +247,11 @@ class NodeProcess:
 
     def stderr(self) -> str:
         return self.stderr_path.read_text(errors='replace')
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` in MB (VmRSS in /proc/<pid>/status; Linux), for
+    tests that watch a node's memory across a load."""
+    with open(f'/proc/{pid}/status') as status:
+        line = next(line for line in status if line.startswith('VmRSS:'))
+    return int(line.split()[1]) / 1024  # the kernel reports kB

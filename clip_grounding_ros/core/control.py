@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .commands import Intent
-from .memory import MemoryConfig, TargetMemory, base_to_odom, odom_to_base
+from .memory import (MemoryConfig, Pose, PoseHistory, TargetMemory, base_to_odom,
+                     odom_to_base)
 from .obstacles import Action, ObstacleConfig, check_path, check_source, choose_heading
 from .parameters import check_settings, setting
 from .status import ActionState, GroundingState
@@ -203,49 +204,6 @@ class Target:
     x: float      # base frame, m
     y: float
     stamp: float  # time the image it came from was taken
-
-
-@dataclass(frozen=True)
-class Pose:
-    """A base pose in the odometry frame: position (m) and yaw (rad), and its time."""
-
-    x: float
-    y: float
-    yaw: float
-    stamp: float
-
-
-class PoseHistory:
-    """Recent odometry poses, to find where the robot was when an image was taken."""
-
-    def __init__(self, span: float = 5.0):
-        self.span = span
-        self.poses: deque[Pose] = deque()
-
-    def add(self, pose: Pose) -> None:
-        if self.poses and pose.stamp < self.poses[-1].stamp:
-            self.poses.clear()  # the clock went back: the old poses are undatable
-        self.poses.append(pose)
-        while self.poses and pose.stamp - self.poses[0].stamp > self.span:
-            self.poses.popleft()
-
-    def at(self, stamp: float, tolerance: float = 0.1) -> Pose | None:
-        """The pose at ``stamp``, interpolated between the two around it; None when
-        ``stamp`` is outside the history (by more than ``tolerance`` s at either end)."""
-        poses = self.poses
-        if not poses or stamp < poses[0].stamp - tolerance or \
-                stamp > poses[-1].stamp + tolerance:
-            return None
-        after = next((p for p in poses if p.stamp >= stamp), poses[-1])
-        before = next((p for p in reversed(poses) if p.stamp <= stamp), poses[0])
-        span = after.stamp - before.stamp
-        w = 0.0 if span <= 0 else (stamp - before.stamp) / span
-        yaw = before.yaw + w * math.remainder(after.yaw - before.yaw, math.tau)
-        return Pose(before.x + w * (after.x - before.x), before.y + w * (after.y - before.y),
-                    math.remainder(yaw, math.tau), stamp)
-
-    def clear(self) -> None:
-        self.poses.clear()
 
 
 class ObstacleMap:

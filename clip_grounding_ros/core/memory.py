@@ -31,6 +31,7 @@ Non-finite inputs (NaN, inf) raise ValueError and are never stored.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -95,6 +96,49 @@ def odom_to_base(point_odom: Sequence[float], pose: Sequence[float]) -> tuple[fl
     cos_yaw, sin_yaw = math.cos(yaw), math.sin(yaw)
     dx, dy = point_odom[0] - px, point_odom[1] - py
     return cos_yaw * dx + sin_yaw * dy, -sin_yaw * dx + cos_yaw * dy
+
+
+@dataclass(frozen=True)
+class Pose:
+    """A base pose in the odometry frame: position (m) and yaw (rad), and its time."""
+
+    x: float
+    y: float
+    yaw: float
+    stamp: float
+
+
+class PoseHistory:
+    """Recent odometry poses, to find where the robot was when an image was taken."""
+
+    def __init__(self, span: float = 5.0):
+        self.span = span
+        self.poses: deque[Pose] = deque()
+
+    def add(self, pose: Pose) -> None:
+        if self.poses and pose.stamp < self.poses[-1].stamp:
+            self.poses.clear()  # the clock went back: the old poses are undatable
+        self.poses.append(pose)
+        while self.poses and pose.stamp - self.poses[0].stamp > self.span:
+            self.poses.popleft()
+
+    def at(self, stamp: float, tolerance: float = 0.1) -> Pose | None:
+        """The pose at ``stamp``, interpolated between the two around it; None when
+        ``stamp`` is outside the history (by more than ``tolerance`` s at either end)."""
+        poses = self.poses
+        if not poses or stamp < poses[0].stamp - tolerance or \
+                stamp > poses[-1].stamp + tolerance:
+            return None
+        after = next((p for p in poses if p.stamp >= stamp), poses[-1])
+        before = next((p for p in reversed(poses) if p.stamp <= stamp), poses[0])
+        span = after.stamp - before.stamp
+        w = 0.0 if span <= 0 else (stamp - before.stamp) / span
+        yaw = before.yaw + w * math.remainder(after.yaw - before.yaw, math.tau)
+        return Pose(before.x + w * (after.x - before.x), before.y + w * (after.y - before.y),
+                    math.remainder(yaw, math.tau), stamp)
+
+    def clear(self) -> None:
+        self.poses.clear()
 
 
 class TargetMemory:

@@ -1,9 +1,10 @@
 """grounding_node's logic without ROS: commands in; frames grounded, placed and reported.
 
 The node converts messages to a :class:`Frame` and back; everything between (parsing,
-encoding the phrase once, choosing which frame to ground, grounding, placing the target on
-the floor or by depth, the perception state and the status it publishes) happens here, so it
-is tested without a ROS graph.
+encoding the phrase once, grounding, choosing the object a step means and following it,
+tracking it between groundings, placing the target on the floor or by depth, the
+perception state and the status it publishes) happens here, so it is tested without a ROS
+graph.
 
 Times are seconds on the caller's clock (ROS time in the node).
 """
@@ -11,19 +12,26 @@ Times are seconds on the caller's clock (ROS time in the node).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .commands import Command, CommandError, Step, parse_command
 from .geometry import CameraMount, GeometryError, Intrinsics, TargetPoint, locate_box
-from .grounding import Grounder, GroundingResult, UnknownWordsError
-from .model import TextTooLongError
+from .grounding import Candidate, Grounder, GroundingResult, UnknownWordsError
 from .images import ImageError
+from .memory import base_to_odom, odom_to_base
+from .model import TextTooLongError
 from .parameters import check_settings, setting
+from .referring import (Placed, ResolutionError, associate, choose_among_matches,
+                        place_candidate, resolve)
 from .session import GroundingSession
 from .status import ActionStatus, GroundingState, GroundingStatus
 from .timing import ClockWatch, fresh
+from .tracking import BoxTracker, TrackerConfig
+
+RECENT_FRAMES = 30  # frames kept to replay the tracker from a grounding's frame (1 s at 30 Hz)
 
 
 def _together(stamp: float, other: float | None, skew: float) -> bool:
@@ -51,7 +59,9 @@ class Frame:
     ``calibration_problem`` says why (no or unusable camera_info); ``depth`` is in metres,
     aligned with the image, any resolution (None: no depth image). ``stamp`` (s) and
     ``frame_id`` are the image header's; ``intrinsics_stamp`` and ``depth_stamp`` those of
-    the camera_info and depth image combined with it (None: taken with the frame).
+    the camera_info and depth image combined with it (None: taken with the frame);
+    ``pose`` is the robot's (x, y, yaw) in the odometry frame at ``stamp`` (m, rad), None
+    without odometry.
     """
 
     rgb: np.ndarray
@@ -62,6 +72,7 @@ class Frame:
     calibration_problem: str = 'no camera_info received on grounding/camera_info'
     intrinsics_stamp: float | None = None
     depth_stamp: float | None = None
+    pose: tuple[float, float, float] | None = None  # the base in odom when it was taken
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,9 @@ class PerceptionSettings:
                                     minimum=0.0, maximum=3600.0)
     base_frame: str = setting('base_link', 'Frame of grounding/target (REP-103: x forward, '
                               'y left, z up, z = 0 on the floor)')
+    association_gate: float = setting(0.5, 'Once an object is chosen, a match farther than '
+                                      'this (m) from where it was is another object',
+                                      minimum=0.01, maximum=100.0)
 
     mount: CameraMount = CameraMount(x=0.15, z=0.35, pitch=math.radians(20.0))
 
@@ -100,13 +114,37 @@ class PerceptionSettings:
             raise ValueError('; '.join(problems))
 
 
-class Perception:
-    """Commands and frames in; perception state, targets and statuses out."""
+@dataclass(frozen=True)
+class Grounding:
+    """The heavy part of a frame's processing, done without touching the session (a worker
+    thread may run it): for the step it was started on, the head phrase's result, the
+    reference phrase's (relations to another object), or the classification."""
 
-    def __init__(self, grounder: Grounder, settings: PerceptionSettings = PerceptionSettings()):
+    command_id: int
+    step: int
+    result: GroundingResult | None = None
+    reference: GroundingResult | None = None
+    classification: tuple[tuple[str, float], ...] = ()
+
+
+class Perception:
+    """Commands and frames in; perception state, targets and statuses out.
+
+    A grounded frame picks the object the step means among the matches: the referring
+    expression's rule (core.referring), or, with several matches and none, the nearest.
+    That choice is made once; later frames follow the same object by position (in the
+    odometry frame when frames come with a pose), so "the one on the left" stays the same
+    object as the robot turns, and a neighbour grounded with a low score is not taken for
+    it. Between groundings a tracker (core.tracking) follows the chosen box on every frame,
+    so targets update at camera rate.
+    """
+
+    def __init__(self, grounder: Grounder, settings: PerceptionSettings = PerceptionSettings(),
+                 tracker: TrackerConfig | None = None):
         self.grounder = grounder
         self.settings = settings
         self.session = GroundingSession(lost_timeout=settings.lost_timeout)
+        self.tracker = BoxTracker(tracker or TrackerConfig())
         self.last_result: GroundingResult | None = None
         self.last_target: TargetPoint | None = None
         self.last_frame: Frame | None = None
@@ -115,10 +153,19 @@ class Perception:
         self.clock = ClockWatch()
         self.frame_received: float | None = None
         self.last_stamp: float | None = None
+        self.choice = ''                  # why the chosen object is the one meant
+        self.chosen: tuple[float, float] | None = None  # its position: odom, or base frame
+        self.chosen_in_odom = False
+        self.grounded_stamp: float | None = None  # image stamp of the last grounding
+        self.target_source = ''           # 'grounded' or 'tracked'
+        self.recent: deque[Frame] = deque(maxlen=RECENT_FRAMES)
 
-    def configure(self, settings: PerceptionSettings) -> None:
+    def configure(self, settings: PerceptionSettings, tracker: TrackerConfig | None = None
+                  ) -> None:
         self.settings = settings
         self.session.lost_timeout = settings.lost_timeout
+        if tracker is not None:
+            self.tracker.config = tracker
 
     # -- commands ---------------------------------------------------------------------------
     def on_command(self, text: str, now: float) -> Command | None:
@@ -149,8 +196,11 @@ class Perception:
         return changed
 
     def _forget(self) -> None:
+        """A new command or step: nothing chosen, nothing tracked."""
         self.last_result, self.last_target, self.last_frame = None, None, None
-        self.classification = []
+        self.classification, self.choice, self.chosen = [], '', None
+        self.grounded_stamp, self.target_source = None, ''
+        self.tracker.reset()
 
     @property
     def wants_frames(self) -> bool:
@@ -170,6 +220,8 @@ class Perception:
             return ''
         self.session.restart_timers(now)
         self.frame_received = self.last_stamp = None
+        self.recent.clear()
+        self.tracker.reset()
         return f'{reason}: timers restarted'
 
     def note_frame(self, stamp: float, now: float) -> str:
@@ -201,39 +253,117 @@ class Perception:
         self.session.on_error(f'unusable frame: {error}')
         return self.status()
 
-    # -- frames -----------------------------------------------------------------------------
-    def process(self, frame: Frame, now: float) -> PerceptionUpdate:
-        """Classify or ground ``frame`` for the active command."""
+    # -- grounding --------------------------------------------------------------------------
+    def ground(self, frame: Frame) -> Grounding:
+        """Run CLIP on ``frame`` for the current step (the slow part; changes no state)."""
+        session = self.session
+        step = session.step
+        grounding = Grounding(session.command_id, session.step_index)
+        if session.classifying:
+            return replace(grounding, classification=tuple(
+                self.grounder.classify(frame.rgb, step.prompts)))
+        reference = step.referring.reference if step.referring is not None else ''
+        return replace(grounding, result=self.grounder.ground(frame.rgb, step.target),
+                       reference=self.grounder.ground(frame.rgb, reference) if reference
+                       else None)
+
+    def process(self, frame: Frame, now: float) -> PerceptionUpdate | None:
+        """Ground ``frame`` and apply the result (what a single-threaded caller does)."""
+        return self.apply(frame, self.ground(frame), now)
+
+    def apply(self, frame: Frame, grounding: Grounding, now: float) -> PerceptionUpdate | None:
+        """Take a grounding of ``frame`` into the session: choose or follow the meant object,
+        place it, update the state. None when the command or step changed meanwhile (the
+        grounding answers a question no longer asked)."""
+        session = self.session
+        if (grounding.command_id, grounding.step) != (session.command_id, session.step_index):
+            return None
         self.last_frame = frame
-        if self.session.classifying:
-            self.classification = self.grounder.classify(frame.rgb, self.session.step.prompts)
+        if grounding.classification:
+            self.classification = list(grounding.classification)
             best, probability = self.classification[0]
             # Also clears an earlier error (no frames yet): this frame was classified.
-            self.session.state = GroundingState.CLASSIFYING
-            self.session.message = f"best match '{best}' ({probability:.2f})"
+            session.state = GroundingState.CLASSIFYING
+            session.message = f"best match '{best}' ({probability:.2f})"
             return PerceptionUpdate(self.status())
-        result = self.grounder.ground(frame.rgb, self.session.step.target)
-        self.last_result, self.last_target = result, None
-        if not result.found:
-            self.session.on_result(False, result.message, now)
-            return PerceptionUpdate(self.status(), result)
         warnings: list[str] = []
         try:
-            self.last_target = self._place(result, frame, warnings)
+            intrinsics, depth = self._calibration(frame, warnings)
+            result, message = self._choose(frame, grounding, intrinsics, depth)
         except (GeometryError, ImageError) as error:
-            self.session.on_error(f"found '{result.phrase}' but cannot place it: {error}")
+            self.last_result, self.last_target = grounding.result, None
+            phrase = grounding.result.phrase
+            session.on_error(f"grounded '{phrase}' but cannot place it: {error}")
+            return PerceptionUpdate(self.status(), grounding.result, None, tuple(warnings))
+        self.last_result, self.last_target = result, None
+        if result.found:
+            self.last_target = locate_box(result.best.box, intrinsics, self.settings.mount,
+                                          depth)
+        if self.last_target is None and result.found:
+            session.on_error(f"found '{result.phrase}' but its base is above the horizon: "
+                             'check camera_z and camera_pitch_deg')
         else:
-            if self.last_target is None:
-                self.session.on_error(f"found '{result.phrase}' but its base is above the "
-                                      'horizon: check camera_z and camera_pitch_deg')
-            else:
-                self.session.on_result(True, result.message, now)
+            session.on_result(result.found, message, now)
+        if self.last_target is not None:
+            self.grounded_stamp, self.target_source = frame.stamp, 'grounded'
+            self._anchor_tracker(frame, result.best.box)
         return PerceptionUpdate(self.status(), result, self.last_target, tuple(warnings))
 
-    def _place(self, result: GroundingResult, frame: Frame,
-               warnings: list[str]) -> TargetPoint | None:
-        """The target in the base frame, from the depth image when it is fresh enough for
-        the frame, else where its box meets the floor (the reason goes to ``warnings``)."""
+    def _choose(self, frame: Frame, grounding: Grounding, intrinsics: Intrinsics,
+                depth: np.ndarray | None) -> tuple[GroundingResult, str]:
+        """The head result with the meant object first, found or not, and the message."""
+        result, step = grounding.result, self.session.step
+        threshold = result.threshold
+        placed = [place_candidate(c, intrinsics, self.settings.mount, depth)
+                  for c in result.candidates]
+        if self.chosen is None:
+            try:
+                if step.referring is not None:
+                    references = [] if grounding.reference is None else [
+                        place_candidate(c, intrinsics, self.settings.mount, depth)
+                        for c in grounding.reference.candidates]
+                    choice = resolve(step.referring, placed, references, frame.rgb.shape[1],
+                                     threshold, result.phrase)
+                else:
+                    choice = choose_among_matches(placed, threshold, result.phrase)
+            except ResolutionError as error:
+                return replace(result, found=False), str(error)
+            if choice is None:
+                return replace(result, found=False), result.message
+            self._remember(placed[choice.index], frame)
+            self.choice = choice.explanation
+            index = choice.index
+        else:
+            index = associate(self._chosen_in_base(frame), placed, self.settings.association_gate,
+                              threshold)
+            if index is None:
+                return replace(result, found=False), (
+                    f"the chosen '{result.phrase}' is not in view (no match within "
+                    f'{self.settings.association_gate:.2f} m of where it was)')
+            self._remember(placed[index], frame)
+        chosen = result.candidates[index]
+        others = [c for i, c in enumerate(result.candidates) if i != index]
+        return replace(result, candidates=[chosen, *others], found=True), (
+            f"found '{result.phrase}' (score {chosen.score:.2f})")
+
+    def _remember(self, placed: Placed, frame: Frame) -> None:
+        """Where the chosen object is: in odom when the frame has a pose, else base frame."""
+        if placed.position is None:
+            return
+        if frame.pose is not None:
+            self.chosen, self.chosen_in_odom = base_to_odom(placed.position, frame.pose), True
+        else:
+            self.chosen, self.chosen_in_odom = placed.position, False
+
+    def _chosen_in_base(self, frame: Frame) -> tuple[float, float]:
+        if self.chosen_in_odom and frame.pose is not None:
+            return odom_to_base(self.chosen, frame.pose)
+        return self.chosen
+
+    def _calibration(self, frame: Frame, warnings: list[str]
+                     ) -> tuple[Intrinsics, np.ndarray | None]:
+        """The intrinsics of ``frame``'s image, and its depth when fresh enough for the frame
+        (else None, and the reason in ``warnings``: targets go on the floor plane)."""
         skew = self.settings.max_input_skew
         if frame.intrinsics is None:
             raise GeometryError(frame.calibration_problem)
@@ -250,11 +380,52 @@ class Perception:
                             f'frame (max_input_skew {skew:.2f} s): target placed on the '
                             'floor plane instead')
             depth = None
-        return locate_box(result.best.box, intrinsics, self.settings.mount, depth)
+        return intrinsics, depth
+
+    # -- tracking between groundings ------------------------------------------------------
+    def remember_frame(self, frame: Frame) -> None:
+        """Keep a frame for replaying the tracker from a grounding's (older) frame."""
+        self.recent.append(frame)
+
+    def _anchor_tracker(self, frame: Frame, box) -> None:
+        """Re-anchor the tracker on a grounding: keep the track when it agrees, else start on
+        the grounded frame and replay the frames taken since (a grounding describes a frame
+        the camera has moved past by its latency)."""
+        if self.tracker.active and self.tracker.reconcile(box, frame.stamp):
+            return
+        if self.tracker.start(frame.rgb, box, frame.stamp).box is None:
+            return
+        for later in [f for f in self.recent if f.stamp > frame.stamp]:
+            if self.tracker.update(later.rgb, later.stamp).box is None:
+                return
+
+    def track(self, frame: Frame, now: float) -> PerceptionUpdate | None:
+        """Follow the chosen box onto ``frame`` (a frame no grounding has seen): a target at
+        camera rate. None when nothing is tracked or the track is lost or moves to another
+        object; the grounding goes on either way."""
+        if not (self.tracker.active and self.session.grounding and self.chosen is not None):
+            return None
+        update = self.tracker.update(frame.rgb, frame.stamp)
+        if update.box is None:
+            return None
+        intrinsics, depth = self._calibration(frame, [])
+        placed = place_candidate(Candidate(update.box, update.confidence), intrinsics,
+                                 self.settings.mount, depth)
+        if placed.position is None or math.dist(
+                placed.position, self._chosen_in_base(frame)) > self.settings.association_gate:
+            self.tracker.reset()
+            return None
+        target = locate_box(update.box, intrinsics, self.settings.mount, depth)
+        if target is None:
+            return None
+        self.last_frame, self.last_target, self.target_source = frame, target, 'tracked'
+        self.session.on_tracked(now)
+        return PerceptionUpdate(self.status(now), None, target)
 
     # -- status -----------------------------------------------------------------------------
-    def status(self) -> GroundingStatus:
-        """The current perception state with what the last grounded frame showed."""
+    def status(self, now: float | None = None) -> GroundingStatus:
+        """The current perception state with what the last grounded or tracked frame
+        showed; ``grounding_age`` (s since the last grounded frame) needs ``now``."""
         session, command, result = self.session, self.session.command, self.last_result
         step = session.step
         status = GroundingStatus(
@@ -264,11 +435,14 @@ class Perception:
             intent=str(step.intent) if step else '', target=step.target if step else '',
             motion_distance=step.distance if step else 0.0,
             motion_angle=step.angle if step else 0.0,
-            strategy=self.grounder.config.strategy,
-            found=bool(result and result.found and self.last_target is not None))
+            strategy=self.grounder.config.strategy, choice=self.choice,
+            found=bool(result and result.found and self.last_target is not None),
+            target_source=self.target_source)
         if self.last_frame is not None:
             status.image_stamp = round(self.last_frame.stamp, 6)
             status.frame_id = self.last_frame.frame_id
+        if now is not None and self.grounded_stamp is not None:
+            status.grounding_age = round(now - self.grounded_stamp, 3)
         if result is not None and result.best is not None:
             status.score = round(result.best.score, 4)
             status.box = [round(v, 1) for v in result.best.box]

@@ -102,6 +102,10 @@ class GroundingSession:
         self._begin_step(now)
         return True
 
+    def on_tracked(self, now: float) -> None:
+        """The tracker followed the target onto a new frame: it is in view now."""
+        self.last_found, self.state = now, GroundingState.TRACKING
+
     def restart_timers(self, now: float) -> None:
         """The clock went back: the lost timer and the wait for frames start again now."""
         self.command_time, self.last_found = now, None

@@ -154,6 +154,9 @@ class GroundingStatus(_Status):
     motion_angle: float = 0.0     # rad to turn (+ left) for a 'turn' step
     strategy: str = ''
     found: bool = False
+    choice: str = ''             # why the object followed is the one meant (among matches)
+    target_source: str = ''      # 'grounded' (CLIP on this frame) or 'tracked' (followed)
+    grounding_age: float | None = None  # s from the last grounded frame to this status
     score: float | None = None
     box: list[float] | None = None
     candidates: list[dict] = field(default_factory=list)

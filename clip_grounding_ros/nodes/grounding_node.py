@@ -1,20 +1,28 @@
 """grounding_node: commands in, grounded targets out.
 
-Subscribes `command` (std_msgs/String), `grounding/image`, `grounding/camera_info`,
-`action/status` (when a step of a command is done, the next begins) and, with use_depth,
-`camera/depth/image_raw`. On a command the phrase is encoded once; the newest
-frame is grounded at up to rate_hz, never a queue of old ones. Publishes `grounding/target`
-(PoseStamped in base_frame, stamped with the image time), `grounding/status` (JSON, see
-core.status), `grounding/detections` (vision_msgs/Detection2DArray, where vision_msgs is
-installed), `grounding/debug_image` and `grounding/markers`.
+Subscribes `command` (std_msgs/String), `grounding/image`, `grounding/camera_info`, `odom`
+(optional: follows the chosen object by position while the robot moves), `action/status`
+(when a step of a command is done, the next begins) and, with use_depth,
+`camera/depth/image_raw`. On a command every phrase is encoded once; a worker thread grounds
+the newest frame at up to rate_hz, never a queue of old ones, while the callbacks (frames,
+commands, heartbeats) go on; between groundings a tracker follows the chosen box on every
+frame. Publishes `grounding/target` (PoseStamped in base_frame, stamped with the image
+time, at camera rate while tracking), `grounding/status` (JSON, see core.status),
+`grounding/detections` (vision_msgs/Detection2DArray, where vision_msgs is installed),
+`grounding/debug_image` and `grounding/markers`.
 
-The logic is core.perception's; this node only translates between ROS messages and it.
+The logic is core.perception's; this node only translates between ROS messages and it, and
+runs the slow grounding off the callback thread.
 """
 
 from __future__ import annotations
 
+import math
+import threading
+
 import torch
 from geometry_msgs.msg import Point, PoseStamped, Vector3
+from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import ColorRGBA, Header, String
@@ -24,24 +32,31 @@ from ..core.drawing import MarkerSpec, annotate, target_markers
 from ..core.geometry import GeometryError, MountSettings
 from ..core.grounding import Grounder, GrounderConfig, GroundingResult
 from ..core.images import ImageError
-from ..core.model import DEFAULT_HUB_MODEL, ModelLoadError, load_encoder
+from ..core.memory import Pose, PoseHistory
+from ..core.model import BACKENDS, DEFAULT_HUB_MODEL, ModelLoadError, load_encoder
 from ..core.parameters import ParamSpec, parameter_specs
-from ..core.perception import Frame, Perception, PerceptionSettings
+from ..core.perception import Frame, Perception, PerceptionSettings, PerceptionUpdate
 from ..core.status import ActionStatus
-from ..resources import resolve_model
 from ..core.timing import RateLimiter
+from ..core.tracking import TrackerConfig
+from ..resources import resolve_model
 from .common import (LATEST_QOS, SENSOR_QOS, STATUS_QOS, CommandIntake, ConfigError, Faults,
                      camera_info_to_intrinsics, declare_parameters, depth_image_to_metres,
                      image_to_rgb, now_seconds, publish_status, rgb_to_image, stamp_seconds,
                      watch_parameters)
 from .detections import DetectionPublisher
 
-HEARTBEAT_S = 1.0  # status period while nothing is being grounded (the action node watches)
+HEARTBEAT_S = 1.0       # status period while nothing is being grounded (the action node watches)
+TRACKED_STATUS_HZ = 10  # statuses while tracking at camera rate (targets go out every frame)
 NODE_PARAMS = (
     ParamSpec('model', DEFAULT_HUB_MODEL, 'CLIP model: a Hugging Face hub id, the path of a '
               'local folder saved with save_pretrained, or package://clip_grounding_ros/... '
               'for the bundled simulator model', read_only=True),
     ParamSpec('device', 'auto', 'Inference device: auto, cpu, cuda or cuda:N', read_only=True),
+    ParamSpec('backend', 'auto', "What runs the model: 'torch', 'openvino' (the export `python "
+              "-m clip_grounding_ros.export` wrote into the model folder), or 'auto' (the "
+              'export when there is one and the device is the CPU, else torch)',
+              choices=BACKENDS, read_only=True),
     ParamSpec('fp16', True, 'Use half precision on CUDA (ignored on the CPU)', read_only=True),
     ParamSpec('cpu_threads', 0, 'Threads for inference on the CPU; 0 keeps the library '
               'default. 1 is often fastest when other nodes share a small CPU',
@@ -50,6 +65,8 @@ NODE_PARAMS = (
               'false keeps the robot strictly offline', read_only=True),
     ParamSpec('rate_hz', 5.0, 'Most groundings per second; each uses the newest frame',
               minimum=0.01, maximum=100.0),
+    ParamSpec('track', True, 'Follow the chosen box on every frame between groundings, so '
+              'targets update at camera rate'),
     ParamSpec('use_depth', False, 'Locate targets from camera/depth/image_raw (aligned with '
               'the colour image) instead of the floor-plane projection', read_only=True),
     ParamSpec('publish_debug_image', True, 'Publish the annotated frame on '
@@ -59,17 +76,20 @@ NODE_PARAMS = (
 )
 GROUNDER_PARAMS = parameter_specs(GrounderConfig)
 PERCEPTION_PARAMS = parameter_specs(PerceptionSettings)
+TRACKER_PARAMS = parameter_specs(TrackerConfig)
 MOUNT_PARAMS = parameter_specs(MountSettings)
-PARAMS = NODE_PARAMS + GROUNDER_PARAMS + PERCEPTION_PARAMS + MOUNT_PARAMS
+PARAMS = NODE_PARAMS + GROUNDER_PARAMS + PERCEPTION_PARAMS + TRACKER_PARAMS + MOUNT_PARAMS
 
 
-def _configure(values: dict) -> tuple[GrounderConfig, PerceptionSettings, dict]:
-    """The core configurations from parameter values; ConfigError when they do not fit."""
+def _configure(values: dict) -> tuple:
+    """(GrounderConfig, PerceptionSettings, TrackerConfig, values) from parameter values;
+    ConfigError when they do not fit."""
     try:
         mount = MountSettings(**{p.name: values[p.name] for p in MOUNT_PARAMS}).mount
         return (GrounderConfig(**{p.name: values[p.name] for p in GROUNDER_PARAMS}),
                 PerceptionSettings(**{p.name: values[p.name] for p in PERCEPTION_PARAMS},
-                                   mount=mount), values)
+                                   mount=mount),
+                TrackerConfig(**{p.name: values[p.name] for p in TRACKER_PARAMS}), values)
     except ValueError as error:
         raise ConfigError(str(error)) from None
 
@@ -78,26 +98,35 @@ class GroundingNode(Node):
     def __init__(self, **kwargs):
         super().__init__('grounding_node', **kwargs)
         values = declare_parameters(self, PARAMS)
-        grounder_config, settings, _ = _configure(values)
+        grounder_config, settings, tracker_config, _ = _configure(values)
         try:
             encoder = load_encoder(resolve_model(values['model']), device=values['device'],
                                    half=None if values['fp16'] else False,  # None: fp16 on CUDA
-                                   allow_download=values['allow_download'])
+                                   allow_download=values['allow_download'],
+                                   backend=values['backend'])
         except ModelLoadError as error:
             raise ConfigError(str(error)) from None
         if values['cpu_threads'] > 0:
             torch.set_num_threads(values['cpu_threads'])
-        self.perception = Perception(Grounder(encoder, grounder_config), settings)
+        self.perception = Perception(Grounder(encoder, grounder_config), settings,
+                                     tracker_config)
         self.values = values
+        # The perception core and the input fields below are shared by the executor's
+        # callbacks and the grounding worker: every access holds this lock, except the
+        # grounding itself (perception.ground), which only reads.
+        self.lock = threading.RLock()
         self.frame: Image | None = None
         self.processed: Image | None = None
         self.camera_info: CameraInfo | None = None
         self.depth: Image | None = None
+        self.poses = PoseHistory()
         self.heartbeat = RateLimiter(1.0 / HEARTBEAT_S)
+        self.tracked_status = RateLimiter(TRACKED_STATUS_HZ)
 
         self.faults = faults = Faults(self)
         faults.subscribe(Image, 'grounding/image', self._on_image, SENSOR_QOS)
         faults.subscribe(CameraInfo, 'grounding/camera_info', self._on_info, SENSOR_QOS)
+        faults.subscribe(Odometry, 'odom', self._on_odometry, SENSOR_QOS)
         if values['use_depth']:
             faults.subscribe(Image, 'camera/depth/image_raw', self._on_depth, SENSOR_QOS)
         self.commands = CommandIntake(self, self.handle_command, faults)
@@ -110,53 +139,98 @@ class GroundingNode(Node):
         self.marker_pub = self.create_publisher(MarkerArray, 'grounding/markers', LATEST_QOS)
         self.timer = self.create_timer(1.0 / values['rate_hz'],
                                        faults.guard('grounding', self._tick))
+        self.due = threading.Event()       # the timer's go for the worker (rate_hz)
+        self.stopping = threading.Event()
+        self.worker = threading.Thread(target=self._ground_frames, name='grounding',
+                                       daemon=True)
+        self.worker.start()
         watch_parameters(self, PARAMS, _configure, self._apply)
         self.get_logger().info(
-            f"grounding_node: model '{values['model']}' on {encoder.device}, strategy "
-            f"'{grounder_config.strategy}'")
+            f"grounding_node: model '{values['model']}' ({encoder.backend}) on "
+            f"{encoder.device}, strategy '{grounder_config.strategy}'")
         if values['initial_command']:
             self.handle_command(values['initial_command'])
 
-    def _apply(self, configuration: tuple[GrounderConfig, PerceptionSettings, dict]) -> None:
-        grounder_config, settings, self.values = configuration
-        self.perception.grounder.config = grounder_config
-        self.perception.configure(settings)
-        self.timer.timer_period_ns = round(1e9 / self.values['rate_hz'])
+    def _apply(self, configuration: tuple) -> None:
+        grounder_config, settings, tracker_config, values = configuration
+        with self.lock:
+            self.values = values
+            self.perception.grounder.config = grounder_config
+            self.perception.configure(settings, tracker_config)
+        self.timer.timer_period_ns = round(1e9 / values['rate_hz'])
 
     # -- inputs -------------------------------------------------------------------------------
     def _on_image(self, msg: Image) -> None:
-        self.frame = msg
-        warning = self.perception.note_frame(stamp_seconds(msg.header.stamp), now_seconds(self))
+        now = now_seconds(self)
+        with self.lock:
+            self.frame = msg
+            warning = self.perception.note_frame(stamp_seconds(msg.header.stamp), now)
+            if self.values['track'] and self.perception.session.grounding:
+                update = self._track(msg, now)
+            else:
+                update = None
         if warning:
             self.faults.warn(warning)
+        if update is not None:
+            self._publish_target(msg.header, update)
+            if self.tracked_status.ready(now):
+                self._publish_status(update.status)
+
+    def _track(self, msg: Image, now: float) -> PerceptionUpdate | None:
+        """Keep the frame for replays and follow the chosen box onto it (under the lock)."""
+        try:
+            frame = self._frame(msg)
+        except (ImageError, GeometryError):
+            return None  # the grounding of this frame, if any, reports it
+        self.perception.remember_frame(frame)
+        try:
+            return self.perception.track(frame, now)
+        except (ImageError, GeometryError):
+            return None
 
     def _on_info(self, msg: CameraInfo) -> None:
-        self.camera_info = msg
+        with self.lock:
+            self.camera_info = msg
 
     def _on_depth(self, msg: Image) -> None:
-        self.depth = msg
+        with self.lock:
+            self.depth = msg
+
+    def _on_odometry(self, msg: Odometry) -> None:
+        pose, orientation = msg.pose.pose, msg.pose.pose.orientation
+        yaw = 2.0 * math.atan2(orientation.z, orientation.w)  # planar base
+        values = (pose.position.x, pose.position.y, yaw, stamp_seconds(msg.header.stamp))
+        if all(math.isfinite(v) for v in values):
+            with self.lock:
+                self.poses.add(Pose(*values))
 
     def _on_action_status(self, msg: String) -> None:
         now = now_seconds(self)
-        if self.perception.on_step_outcome(ActionStatus.from_json(msg.data), now):
-            self.processed = None
+        with self.lock:
+            changed = self.perception.on_step_outcome(ActionStatus.from_json(msg.data), now)
+            if changed:
+                self.processed = None
+        if changed:
             self._clear_markers()
             self._publish_status()
-            self._tick()
+            self.due.set()
 
     def handle_command(self, text: str) -> None:
         now = now_seconds(self)
-        self._check_clock(now)
-        command = self.perception.on_command(text, now)
+        with self.lock:
+            self._check_clock(now)
+            command = self.perception.on_command(text, now)
+            message = self.perception.session.message
+            if command is not None:
+                self.processed = None  # the next frame is grounded whatever its stamp
         if command is None:
-            self.get_logger().warning(self.perception.session.message)
+            self.get_logger().warning(message)
         else:
             self.get_logger().info(f"command '{text}' -> " +
                                    '; '.join(step.describe() for step in command.steps))
-            self.processed = None  # the next frame is grounded whatever its stamp
         self._clear_markers()
         self._publish_status()
-        self._tick()  # act on the newest frame now rather than at the next tick
+        self.due.set()  # act on the newest frame now rather than at the next tick
 
     # -- processing ---------------------------------------------------------------------------
     def _check_clock(self, now: float) -> None:
@@ -165,40 +239,67 @@ class GroundingNode(Node):
             self.faults.warn(warning)
 
     def _tick(self) -> None:
+        """Heartbeat and input checks at rate_hz; each tick lets the worker ground once."""
         now = now_seconds(self)
-        self._check_clock(now)
-        perception = self.perception
-        if not perception.wants_frames:
-            if self.heartbeat.ready(now):
-                self._publish_status()  # idle, stopped or error: still alive, still saying why
+        with self.lock:
+            self._check_clock(now)
+            perception = self.perception
+            if not perception.wants_frames:
+                status = perception.status() if self.heartbeat.ready(now) else None
+            elif not perception.check_frames(now):
+                status = perception.status()
+            else:
+                status = None
+                self.due.set()
+        if status is not None:
+            self._publish_status(status)  # still alive, still saying why
+
+    def _ground_frames(self) -> None:
+        """The worker: ground the newest frame not yet grounded, each time the timer says."""
+        guarded = self.faults.guard('grounding worker', self._ground_newest)
+        while not self.stopping.is_set():
+            if self.due.wait(timeout=0.2):
+                self.due.clear()
+                guarded()
+
+    def _ground_newest(self) -> None:
+        with self.lock:
+            perception = self.perception
+            msg = self.frame
+            if msg is None or msg is self.processed or not perception.wants_frames:
+                return
+            self.processed = msg
+            try:
+                frame = self._frame(msg)
+            except (ImageError, GeometryError) as error:
+                status = perception.on_unusable_frame(error)
+                frame = None
+        if frame is None:
+            self._publish_status(status)
             return
-        if not perception.check_frames(now):
-            self._publish_status()
-            return
-        if self.frame is None or self.frame is self.processed:
-            return  # never spend time on a frame already grounded
-        self.processed = frame_msg = self.frame
-        try:
-            frame = self._frame(frame_msg)
-        except (ImageError, GeometryError) as error:
-            self._publish_status(perception.on_unusable_frame(error))
-            return
-        update = perception.process(frame, now)
+        grounding = perception.ground(frame)  # the slow part, outside the lock
+        now = now_seconds(self)
+        with self.lock:
+            update = perception.apply(frame, grounding, now)
+        if update is None:
+            return  # the command or step changed meanwhile
         for warning in update.warnings:
             self.faults.warn(warning)
         if update.target is not None:
-            self._publish_target(frame_msg.header, update)
+            self._publish_target(msg.header, update)
         elif update.result is not None:
             self._clear_markers()
         if update.result is not None:
-            self.detections.publish(frame_msg.header, update.result)
-            self._publish_debug_image(frame.rgb, update.result, frame_msg.header)
+            self.detections.publish(msg.header, update.result)
+            self._publish_debug_image(frame.rgb, update.result, msg.header)
         self._publish_status(update.status)
 
     def _frame(self, msg: Image) -> Frame:
-        """The core's view of a frame: pixels, calibration and depth (when used), with the
-        stamps of each, so the core can tell whether they belong together."""
+        """The core's view of a frame: pixels, calibration, depth (when used) and the robot's
+        pose in odom when it was taken, with the stamps of each so the core can tell whether
+        they belong together."""
         inputs = {}
+        stamp = stamp_seconds(msg.header.stamp)
         if self.camera_info is not None:
             inputs['intrinsics_stamp'] = stamp_seconds(self.camera_info.header.stamp)
             try:
@@ -208,27 +309,31 @@ class GroundingNode(Node):
         if self.depth is not None:
             inputs['depth'] = depth_image_to_metres(self.depth)
             inputs['depth_stamp'] = stamp_seconds(self.depth.header.stamp)
-        return Frame(image_to_rgb(msg), stamp_seconds(msg.header.stamp), msg.header.frame_id,
-                     **inputs)
+        pose = self.poses.at(stamp)
+        if pose is not None:
+            inputs['pose'] = (pose.x, pose.y, pose.yaw)
+        return Frame(image_to_rgb(msg), stamp, msg.header.frame_id, **inputs)
 
     # -- outputs ------------------------------------------------------------------------------
-    def _publish_target(self, image_header: Header, update) -> None:
-        point = update.target
+    def _publish_target(self, image_header: Header, update: PerceptionUpdate) -> None:
+        point, base_frame = update.target, self.perception.settings.base_frame
         msg = PoseStamped()
         msg.header.stamp = image_header.stamp
-        msg.header.frame_id = self.perception.settings.base_frame
+        msg.header.frame_id = base_frame
         msg.pose.position = Point(x=point.x, y=point.y, z=point.z)
         msg.pose.orientation.w = 1.0
         self.target_pub.publish(msg)
-        label = f'{update.result.phrase} {update.result.best.score:.2f}'
+        label = f'{update.status.target} {update.status.score or 0.0:.2f}'
         # A new header: the image's header is the camera's, the markers are in the base frame.
-        header = Header(stamp=image_header.stamp, frame_id=self.perception.settings.base_frame)
+        header = Header(stamp=image_header.stamp, frame_id=base_frame)
         self.marker_pub.publish(MarkerArray(
             markers=[_marker(spec, header) for spec in target_markers(point, label)]))
 
     def _publish_status(self, status=None) -> None:
-        self.heartbeat.last = now_seconds(self)
-        status = status or self.perception.status()
+        now = now_seconds(self)
+        with self.lock:
+            self.heartbeat.last = now
+            status = status or self.perception.status(now)
         status.warnings = self.faults.current()
         publish_status(self.status_pub, status)
 
@@ -242,6 +347,11 @@ class GroundingNode(Node):
     def _clear_markers(self) -> None:
         self.marker_pub.publish(MarkerArray(markers=[Marker(ns='grounding',
                                                             action=Marker.DELETEALL)]))
+
+    def on_shutdown(self) -> None:
+        """Let the worker finish its grounding (it publishes nothing after this)."""
+        self.stopping.set()
+        self.worker.join(timeout=5.0)
 
 
 def _marker(spec: MarkerSpec, header: Header) -> Marker:
