@@ -5,8 +5,8 @@ raw and for JPEG-compressed camera frames.
 The set-up of test/test_two_hosts.py (two network namespaces joined by a veth; root and
 iproute2 needed): sim_node and action_node on the robot, camera_node and grounding_node
 on the workstation. Raw: camera_node subscribes the simulator's camera/image_raw across the
-link. Compressed: the JPEG stand-in (test/jpeg_relay.py) compresses them on the robot and
-camera_node takes camera/image_raw/compressed. Each runs the demo's command for up to
+link. Compressed: sim_node also publishes camera/image_raw/compressed (JPEG, as a camera
+driver's image_transport does) and camera_node takes that. Each runs the demo's command for up to
 ``--seconds`` simulated seconds (less when the robot arrives first) and reports, from the
 veth's own counters, bytes per second each way, and the frames per second that reached
 camera_node on the workstation and that grounding_node grounded.
@@ -53,9 +53,6 @@ def main() -> int:
               f"{rate['frames_grounded_per_s']:3.1f}/s  over {rate['sim_seconds']:.1f} "
               f"simulated s ({rate['wall_seconds']:.1f} s wall); episode "
               f"{run.summary['outcome']}; logs {log_dir}", flush=True)
-        if run.relay:
-            print(f"{'':10s} JPEG {run.relay['jpeg_bytes'] / run.relay['frames'] / 1e3:.1f} kB "
-                  f"per frame, raw {run.relay['raw_bytes'] / run.relay['frames'] / 1e3:.1f} kB")
     ratio = (rates['compressed']['robot_to_ws_bytes_per_s'] /
              rates['raw']['robot_to_ws_bytes_per_s'])
     print(f'compressed/raw robot->ws bytes per second: {ratio:.3f}')

@@ -75,3 +75,4 @@ def test_robot_stops_mid_drive(disturbance, reason, tmp_path):
     assert result.action_status.state in ('stopped', 'holding')
     assert reason in result.action_status.reason
     assert result.touched == []
+

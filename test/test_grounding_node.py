@@ -326,3 +326,62 @@ rclpy.shutdown()
         result.stderr + result.stdout
     topics = result.stdout.split('TOPICS', 1)[1]
     assert '/grounding/status' in topics and '/grounding/detections' not in topics
+
+
+def test_each_step_begins_when_the_action_node_reports_the_last_one_done(grounding):
+    from clip_grounding_ros.core.status import ActionState, ActionStatus
+    from clip_grounding_ros.nodes.common import STATUS_QOS, publish_status
+
+    rig = grounding(**WEIGHT_FREE_GROUNDING)
+    action_pub = rig.ros.probe.create_publisher(String, 'action/status', STATUS_QOS)
+    rig.ros.connect(action_pub)
+    rig.feed(blue_square_image(), camera_info_msg(square_intrinsics()))
+    rig.command('move forward 1 meter, then go to the blue box, then turn left')
+    first = rig.wait_status(lambda s: s['command_id'] == 1)
+    assert (first['step'], first['steps'], first['intent']) == (0, 3, 'move')
+    assert first['motion_distance'] == 1.0 and 'step 1/3' in first['message']
+
+    def report(step, state, reason='done'):
+        publish_status(action_pub, ActionStatus(state=ActionState(state), reason=reason,
+                                                command_id=1, step=step))
+    report(0, 'reached')
+    second = rig.wait_status(lambda s: s['step'] == 1)
+    assert (second['intent'], second['target']) == ('approach', 'blue box')
+    report(1, 'failed', 'blocked for 10 s: no free heading')
+    failed = rig.wait_status(lambda s: s['state'] == 'stopped')
+    assert failed['step'] == 1
+    assert 'step 2/3: failed: blocked for 10 s' in failed['message']
+    assert 'the rest of the command is cancelled' in failed['message']
+    report(2, 'reached')  # no such step any more: nothing changes
+    rig.ros.spin_for(0.5)
+    assert rig.statuses()[-1]['step'] == 1
+
+
+def test_the_worker_grounds_only_the_newest_frame_and_targets_follow_at_camera_rate(
+        grounding):
+    """Frames at 20 Hz, groundings at 2 Hz: each grounding takes the newest frame (never a
+    queue of old ones), and the tracker publishes a target for the frames in between."""
+    rig = grounding(rate_hz=2.0, **WEIGHT_FREE_GROUNDING)
+    rig.ros.probe.record(PoseStamped, TARGET)
+    image = blue_square_image()
+    info = camera_info_msg(square_intrinsics())
+    shift = [0]
+
+    def publish():
+        now = rig.ros.probe.get_clock().now().nanoseconds * 1e-9
+        shift[0] = (shift[0] + 1) % 6  # the square wobbles a few pixels
+        msg = image_msg(np.roll(image, shift[0], axis=1), 'rgb8', now, 'camera_optical')
+        rig.fed_stamps.append(msg.header.stamp)
+        info.header.stamp = msg.header.stamp
+        rig.info_pub.publish(info)
+        rig.image_pub.publish(msg)
+    rig.ros.probe.create_timer(0.05, publish)
+    rig.command('go to the blue box')
+    assert rig.ros.spin_until(lambda: len([s for s in rig.statuses()
+                                           if s['target_source'] == 'grounded']) >= 3)
+    grounded = [s['image_stamp'] for s in rig.statuses() if s['target_source'] == 'grounded']
+    assert grounded == sorted(set(grounded))  # each frame once, never an older one
+    assert len(rig.fed_stamps) > 3 * len(set(grounded))  # most frames were not grounded...
+    tracked = [s for s in rig.statuses() if s['target_source'] == 'tracked']
+    assert tracked and len(rig.targets) > 2 * len(set(grounded))  # ...but followed
+    assert all(s['grounding_age'] is not None and s['grounding_age'] >= 0 for s in tracked)

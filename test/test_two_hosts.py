@@ -1,7 +1,7 @@
 """The robot and its grounding node on two hosts joined by a real network link.
 
 Two network namespaces and a veth (test/netns.py; root and iproute2 needed, as in CI)
-stand for the robot (sim_node, action_node, a JPEG republisher stand-in) and a
+stand for the robot (sim_node publishing JPEG frames too, action_node) and a
 workstation (camera_node with compressed input, grounding_node); DDS discovers across the
 link by multicast and carries the data over UDP (test/two_hosts.py). The demo's command
 must still bring the robot to the blue box, with JPEG frames, not raw ones, on the link,
@@ -14,6 +14,8 @@ import pytest
 
 from netns import NetnsPair, NetnsUnavailable
 from two_hosts import run_two_hosts
+
+RAW_FRAME_BYTES = 320 * 240 * 3  # one rgb8 frame of the simulated camera
 
 
 @pytest.fixture
@@ -31,18 +33,18 @@ def test_grounding_on_another_host_reaches_the_target_with_compressed_frames(hos
     run = run_two_hosts(hosts, 'compressed', tmp_path, scene='boxes',
                         command='go to the blue box', realtime_factor=1.0, timeout=60.0)
     summary = run.summary
-    assert summary['success'] and summary['outcome'] == 'reached', (summary, run.log_dir)
-    assert summary['reached_object'] == 'blue_box'
+    assert summary['success'] and summary['outcome'] == 'done', (summary, run.log_dir)
+    assert summary['steps'][0]['reached_object'] == 'blue_box'
 
     # camera_node on the workstation took JPEG frames from the robot across the link ...
     camera = run.camera[-1]
     assert camera['input'] == 'compressed' and camera['errors'] == 0, camera
     received = camera['received']
     assert received >= 50, camera  # 10 frames/s for well over 5 s
-    # ... and the link carried them: at least the smallest JPEG for each frame received
-    # (discovery and the small topics alone come nowhere near), but less than the raw frames
-    # would have needed (230 400 bytes each at 320x240), so raw frames did not cross.
+    # ... and the link carried them: at least 1 kB for each frame received (the simulator's
+    # 320x240 JPEGs are about 5 kB; discovery and the small topics alone come nowhere near),
+    # but less than half of what the raw frames would have needed (230 400 bytes each), so
+    # raw frames did not cross.
     to_ws = run.link['ws']['rx']
-    raw_frame = run.relay['raw_bytes'] / run.relay['frames']
-    assert to_ws >= received * run.relay['min_jpeg_bytes'], (to_ws, run.relay, camera)
-    assert to_ws < received * raw_frame / 2, (to_ws, run.relay, camera)
+    assert to_ws >= received * 1000, (to_ws, camera)
+    assert to_ws < received * RAW_FRAME_BYTES / 2, (to_ws, camera)

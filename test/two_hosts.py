@@ -1,11 +1,10 @@
 """The simulated robot with its grounding node on another host, across a real network link.
 
 Two network namespaces joined by a veth (test/netns.py) stand for the robot and a
-workstation. On the robot: sim_node, action_node and, for compressed frames, the JPEG
-stand-in test/jpeg_relay.py. On the workstation: camera_node, taking the robot's frames
-across the link (``input`` raw or compressed) and handing them to grounding_node locally,
-so only one image stream crosses; grounding/target and grounding/status come back. No node
-needs changing for that: camera_node already decodes compressed input.
+workstation. On the robot: sim_node (publishing JPEG frames too, as a camera driver's
+image_transport does) and action_node. On the workstation: camera_node, taking the robot's
+frames across the link (``input`` raw or compressed) and handing them to grounding_node
+locally, so only one image stream crosses; grounding/target and grounding/status come back.
 
 The episode (clip_grounding_ros.demo.episode) runs inside the robot namespace, in a process
 of its own (``python test/two_hosts.py episode ...``; this process stays in the machine's
@@ -33,7 +32,6 @@ from netns import Host, NetnsPair
 
 FRAMES = ('raw', 'compressed')
 HERE = Path(__file__).resolve()
-RELAY = HERE.with_name('jpeg_relay.py')
 WORKSTATION_PROCESSES = ('camera_node', 'grounding_node', 'probe')
 DRIVER_TIMEOUT = 300.0  # s of wall time for start-up, the episode and shutdown
 SHUTDOWN_GRACE = 20.0   # s for the episode process to stop its nodes after a Ctrl-C
@@ -72,7 +70,6 @@ class TwoHostRun:
     summary: dict               # EpisodeResult.summary()
     samples: list[dict]         # after the command, ~1/s: sim_time, wall, robot end rx/tx
     link: dict[str, dict]       # per host: bytes its veth end received/sent in the run
-    relay: dict | None          # jpeg_relay's counts (compressed frames only)
     camera: list[dict]          # camera_node's statuses on the workstation, with 'wall'
     grounded: list[dict]        # grounding_node's statuses: wall, image_stamp
     wall_time: float            # s, the episode process from start to exit
@@ -111,13 +108,11 @@ def run_two_hosts(pair: NetnsPair, frames: str, log_dir: Path, **episode) -> Two
     python = [sys.executable, str(HERE)]
     extra = {'probe': [*python, 'probe', '--ros-args', '-p',
                        f'output:={log_dir / "probe.json"}']}
-    if frames == 'compressed':
-        extra['jpeg_relay'] = [sys.executable, str(RELAY), '--ros-args', '-p',
-                               f'stats_file:={log_dir / "relay.json"}']
     spec = {**episode, 'log_dir': str(log_dir), 'extra_processes': extra,
             'node_prefix': {name: ws.command([]) for name in WORKSTATION_PROCESSES},
             # Debug images would come back across the link to the observer.
             'parameters': {**episode.get('parameters', {}), 'camera_node:input': frames,
+                           'sim_node:publish_compressed': frames == 'compressed',
                            'grounding_node:publish_debug_image': False}}
     (log_dir / 'spec.json').write_text(json.dumps(spec, indent=1))
     result_file = log_dir / 'result.json'
@@ -144,12 +139,10 @@ def run_two_hosts(pair: NetnsPair, frames: str, log_dir: Path, **episode) -> Two
                            f'logs in {log_dir}:\n{tail}')
     result = json.loads(result_file.read_text())
     probe = json.loads((log_dir / 'probe.json').read_text())
-    relay_file = log_dir / 'relay.json'
     return TwoHostRun(
         frames, result['summary'], result['samples'],
         {role: {key: after[role][key] - before[role][key] for key in ('rx', 'tx')}
          for role in after},
-        json.loads(relay_file.read_text()) if relay_file.exists() else None,
         probe['camera'], probe['grounded'], wall_time, str(log_dir))
 
 

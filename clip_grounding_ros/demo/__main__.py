@@ -42,14 +42,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    default_environment()
+    domain = default_environment()
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     spec = EpisodeSpec(scene=args.scene, command=args.command, model=args.model,
                        realtime_factor=args.speed, timeout=args.timeout,
                        log_dir=str(output / 'logs'))
     print(f"demo: scene '{args.scene}', command '{args.command}' (node logs in "
-          f'{spec.log_dir})', flush=True)
+          f'{spec.log_dir}; ROS_DOMAIN_ID={domain})', flush=True)
     result = run_episode(spec, progress=_print_progress)
     if sys.stdout.isatty():
         print(flush=True)

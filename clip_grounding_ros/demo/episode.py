@@ -486,6 +486,11 @@ def _stop_distance(spec: EpisodeSpec) -> float:
                                      values.get('stop_distance', MotionConfig.stop_distance)))
 
 
-def default_environment() -> None:
-    """Keep the episode's DDS traffic on this machine unless the caller chose otherwise."""
+def default_environment() -> str:
+    """Keep the episode's DDS traffic on this machine, and on a DDS domain of this process's
+    own, unless the caller chose otherwise: two demos (or benchmarks) run at once must not
+    hear each other's commands, clocks and robots. Returns the domain used (for the user's
+    `ros2 topic echo`: ROS_DOMAIN_ID=<it>)."""
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    # 1..101: the domains ROS 2 documents as safe on Linux (0 is everyone's default).
+    return os.environ.setdefault('ROS_DOMAIN_ID', str(1 + os.getpid() % 101))

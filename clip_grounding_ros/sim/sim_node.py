@@ -1,7 +1,8 @@
 """sim_node: a MuJoCo world with a differential-drive robot, as a ROS robot would look.
 
 Subscribes `cmd_vel` (Twist, or TwistStamped with twist_stamped:=true); publishes
-`camera/image_raw`, `camera/camera_info`, optionally `camera/depth/image_raw` (32FC1), `odom`,
+`camera/image_raw`, `camera/camera_info`, optionally `camera/depth/image_raw` (32FC1) and
+`camera/image_raw/compressed` (JPEG), `odom`,
 `/clock` (so every other node runs on use_sim_time) and `sim/ground_truth` (JSON: robot
 pose, distances to the objects, objects touched) for tests and the demo. Like a real base
 controller it stops when cmd_vel goes quiet for cmd_vel_timeout.
@@ -20,10 +21,11 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.time import Time as RosTime
 from rosgraph_msgs.msg import Clock
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header, String
 
 from ..core.geometry import Intrinsics
+from ..core.images import encode_compressed
 from . import CameraSpec, SceneError, SimWorld, load_scene
 from ..core.parameters import ParamSpec
 from ..core.status import dumps_strict
@@ -58,6 +60,11 @@ PARAMS = (
               minimum=-89.0, maximum=89.0, read_only=True),
     ParamSpec('publish_depth', False, 'Also publish camera/depth/image_raw (32FC1, metres)',
               read_only=True),
+    ParamSpec('publish_compressed', False, 'Also publish camera/image_raw/compressed (JPEG, '
+              "as image_transport's compressed plugin names it), for a grounding node on "
+              'another host', read_only=True),
+    ParamSpec('jpeg_quality', 90, 'JPEG quality of camera/image_raw/compressed (1-100)',
+              minimum=1, maximum=100, read_only=True),
     ParamSpec('twist_stamped', False, 'Subscribe to TwistStamped instead of Twist on cmd_vel',
               read_only=True),
     ParamSpec('cmd_vel_timeout', 0.5, 'Stop the base when no cmd_vel arrives for this long '
@@ -94,6 +101,9 @@ class SimNode(Node):
         self.info_pub = self.create_publisher(CameraInfo, 'camera/camera_info', sensor_qos)
         self.depth_pub = (self.create_publisher(Image, 'camera/depth/image_raw', sensor_qos)
                           if values['publish_depth'] else None)
+        self.compressed_pub = (self.create_publisher(
+            CompressedImage, 'camera/image_raw/compressed', sensor_qos)
+            if values['publish_compressed'] else None)
         self.odom_pub = self.create_publisher(Odometry, 'odom', 10)
         self.clock_pub = self.create_publisher(Clock, '/clock', 10)
         self.truth_pub = self.create_publisher(String, 'sim/ground_truth', STATUS_QOS)
@@ -149,7 +159,12 @@ class SimNode(Node):
 
     def _publish_camera(self, header: Header) -> None:
         header = Header(stamp=header.stamp, frame_id=self.settings['camera_frame'])
-        self.image_pub.publish(rgb_to_image(self.world.render(), header))
+        rgb = self.world.render()
+        self.image_pub.publish(rgb_to_image(rgb, header))
+        if self.compressed_pub is not None:
+            msg = CompressedImage(header=header, format='rgb8; jpeg compressed bgr8')
+            msg.data = encode_compressed(rgb, 'jpeg', self.settings['jpeg_quality'])
+            self.compressed_pub.publish(msg)
         self.info_pub.publish(intrinsics_to_camera_info(self.intrinsics, header))
         if self.depth_pub is not None:
             depth = self.world.render_depth().astype(np.float32)

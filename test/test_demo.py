@@ -1,0 +1,83 @@
+"""The demo's judge (demo.judge) on hand-made scenes, and the demo's isolation: the parts of
+the simulated episode that need no simulator running."""
+
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+from clip_grounding_ros.core.commands import parse_command
+from clip_grounding_ros.demo.judge import (StepVerdict, judge_approach, judge_facing,
+                                           judge_motion, meant_objects)
+from clip_grounding_ros.sim import scene_from_dict
+
+HALF_FOV = math.radians(37.5)
+
+
+def scene(*objects):
+    return scene_from_dict({'name': 'judged', 'objects': [
+        {'name': name, 'shape': shape, 'color': color, 'size': [0.15] * (3 if shape == 'box'
+                                                                        else 1),
+         'position': list(position)} for name, shape, color, position in objects]})
+
+
+TWO_RED = scene(('left_red', 'box', 'red', (2.0, 0.8)), ('right_red', 'box', 'red', (1.5, -0.6)),
+                ('ball', 'sphere', 'blue', (2.2, -1.2)))
+
+
+@pytest.mark.parametrize('command, meant', [
+    ('go to the red box on the left', ['left_red']),
+    ('go to the rightmost red box', ['right_red']),
+    ('go to the nearest red box', ['right_red']),
+    ('go to the farthest red box', ['left_red']),
+    ('go to the red box', ['right_red']),  # two in view and no relation: the nearest
+    ('go to the red box next to the blue ball', ['right_red']),
+    ('go to the second red box from the left', ['right_red']),
+    ('go to the blue ball', ['ball']),
+])
+def test_meant_objects_follow_the_documented_rules_from_the_truth(command, meant):
+    (step,) = parse_command(command).steps
+    assert [o.name for o in meant_objects(step, TWO_RED, (0.0, 0.0, 0.0), HALF_FOV)] == meant
+
+
+def test_an_approach_must_end_near_the_meant_object_and_nearest_to_it():
+    verdict = StepVerdict(0, 'go to the blue ball', 'approach', True, meant=['ball'])
+    judge_approach(verdict, TWO_RED, (2.0, -0.9, 0.0), stop_distance=0.45)
+    assert verdict.success and verdict.reached == 'ball'
+    far = StepVerdict(0, 'go to the blue ball', 'approach', True, meant=['ball'])
+    judge_approach(far, TWO_RED, (1.0, -0.4, 0.0), stop_distance=0.45)
+    assert not far.success and 'closest object is right_red' in far.reason
+
+
+def test_facing_and_motion_are_judged_within_their_tolerances():
+    verdict = StepVerdict(0, 'look at the blue ball', 'face', True, meant=['ball'])
+    judge_facing(verdict, TWO_RED, (0.0, 0.0, math.atan2(-1.2, 2.2) + 0.1))
+    assert verdict.success
+    (move,) = parse_command('move forward 1 meter').steps
+    done = StepVerdict(0, move.text, 'move', True)
+    judge_motion(done, move, (1.0, 1.0, math.pi / 2), (1.01, 1.97, math.pi / 2), 0.0)
+    assert done.success and done.achieved == pytest.approx(0.97)
+    short = StepVerdict(0, move.text, 'move', True)
+    judge_motion(short, move, (0.0, 0.0, 0.0), (0.9, 0.0, 0.0), 0.0)
+    assert not short.success
+    (turn,) = parse_command('turn around').steps
+    spun = StepVerdict(0, turn.text, 'turn', True)
+    judge_motion(spun, turn, (0.0, 0.0, 0.0), (0.0, 0.0, math.pi), math.pi + 0.02)
+    assert spun.success and spun.achieved == pytest.approx(math.degrees(math.pi + 0.02))
+
+
+def test_each_demo_process_takes_a_dds_domain_of_its_own_unless_one_is_given():
+    """Two demos (or benchmarks) at once on one machine must not hear each other."""
+    script = ('from clip_grounding_ros.demo.episode import default_environment; '
+              'print(default_environment())')
+    environment = {k: v for k, v in os.environ.items() if k != 'ROS_DOMAIN_ID'}
+    domains = {subprocess.run([sys.executable, '-c', script], env=environment, text=True,
+                              capture_output=True, check=True).stdout.strip()
+               for _ in range(3)}
+    assert len(domains) == 3 and all(1 <= int(d) <= 101 for d in domains)
+    given = subprocess.run([sys.executable, '-c', script], env={**environment,
+                           'ROS_DOMAIN_ID': '42'}, text=True, capture_output=True,
+                           check=True).stdout.strip()
+    assert given == '42'

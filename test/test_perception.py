@@ -1,0 +1,152 @@
+"""grounding_node's logic without ROS (core.perception): which object a step means, how it
+is followed, and tracking between groundings.
+
+The groundings are made by hand (boxes where objects at known floor positions appear in an
+ideal camera) and applied with Perception.apply, so the rules are checked exactly, whatever
+the model weights.
+"""
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+from clip_grounding_ros.core.geometry import CameraMount, Intrinsics
+from clip_grounding_ros.core.grounding import Candidate, Grounder, GroundingResult
+from clip_grounding_ros.core.perception import Frame, Grounding, Perception, PerceptionSettings
+
+INTRINSICS = Intrinsics.from_fov(320, 240, 60.0)
+MOUNT = PerceptionSettings().mount
+
+
+def box_at(x: float, y: float, mount: CameraMount = MOUNT, half_width: float = 12.0,
+           height: float = 24.0) -> tuple[float, float, float, float]:
+    """The box whose bottom edge centre is where the floor point (x, y) (base frame, m)
+    appears in the ideal camera: what grounding returns for an object standing there."""
+    optical = mount.rotation().T @ (np.array([x, y, 0.0]) - mount.origin())
+    u = INTRINSICS.fx * optical[0] / optical[2] + INTRINSICS.cx + 0.5
+    v = INTRINSICS.fy * optical[1] / optical[2] + INTRINSICS.cy + 0.5
+    return (u - half_width, v - height, u + half_width, v)
+
+
+def result(phrase: str, *candidates: tuple[tuple, float]) -> GroundingResult:
+    ordered = sorted((Candidate(box, score) for box, score in candidates),
+                     key=lambda c: -c.score)
+    return GroundingResult(phrase, 'crops', bool(ordered) and ordered[0].score >= 0.5,
+                           ordered, 0.5, (320, 240))
+
+
+def frame(stamp: float, pose=None, rgb=None) -> Frame:
+    rgb = np.zeros((240, 320, 3), np.uint8) if rgb is None else rgb
+    return Frame(rgb, stamp, 'camera', INTRINSICS, pose=pose)
+
+
+@pytest.fixture
+def perception(tiny_encoder):
+    return Perception(Grounder(tiny_encoder))
+
+
+def command(perception, text: str, now: float = 0.0):
+    assert perception.on_command(text, now) is not None, perception.session.message
+    return perception.session.command_id
+
+
+def test_several_matches_without_a_relation_take_the_nearest_and_say_so(perception):
+    command_id = command(perception, 'go to the red box')
+    near, far = box_at(1.5, -0.4), box_at(3.0, 0.5)
+    update = perception.apply(frame(1.0), Grounding(command_id, 0, result(
+        'red box', (far, 0.9), (near, 0.7))), 1.0)
+    status = update.status
+    assert update.target.x == pytest.approx(1.5, abs=0.02)
+    assert status.box == [round(v, 1) for v in near] and status.score == 0.7
+    assert '2 matches' in status.choice and 'nearest' in status.choice
+    assert "say 'the one on the left' to choose" in status.choice
+
+
+def test_the_one_on_the_left_is_chosen_even_when_another_scores_higher(perception):
+    command_id = command(perception, 'go to the red box on the left')
+    left, right = box_at(2.0, 0.6), box_at(1.5, -0.3)
+    update = perception.apply(frame(1.0), Grounding(command_id, 0, result(
+        'red box', (right, 0.95), (left, 0.6))), 1.0)
+    assert update.target.y == pytest.approx(0.6, abs=0.02)
+    assert 'left' in update.status.choice
+
+
+def test_the_choice_is_kept_as_the_robot_turns_instead_of_re_evaluating_left(perception):
+    """After turning left 0.6 rad toward the chosen box, the other box is now further left
+    in the image: "the one on the left" would pick it, the association keeps the first."""
+    command_id = command(perception, 'go to the red box on the left')
+    a, b = (2.0, 0.6), (2.5, 1.6)  # odom positions; robot at the origin, facing +x
+    pose0, pose1 = (0.0, 0.0, 0.0), (0.0, 0.0, 0.6)
+
+    def seen(point, pose):  # base-frame position of an odom point from a pose
+        dx, dy = point[0] - pose[0], point[1] - pose[1]
+        c, s = math.cos(pose[2]), math.sin(pose[2])
+        return c * dx + s * dy, -s * dx + c * dy
+
+    first = perception.apply(frame(1.0, pose0), Grounding(command_id, 0, result(
+        'red box', (box_at(*seen(a, pose0)), 0.9))), 1.0)
+    assert first.target.y == pytest.approx(0.6, abs=0.02)
+    second = perception.apply(frame(1.5, pose1), Grounding(command_id, 0, result(
+        'red box', (box_at(*seen(a, pose1)), 0.8), (box_at(*seen(b, pose1)), 0.9))), 1.5)
+    assert (second.target.x, second.target.y) == pytest.approx(seen(a, pose1), abs=0.03)
+
+
+def test_a_neighbour_is_not_taken_for_the_chosen_object_when_it_is_out_of_view(perception):
+    command_id = command(perception, 'go to the blue box')
+    perception.apply(frame(1.0, (0.0, 0.0, 0.0)), Grounding(command_id, 0, result(
+        'blue box', (box_at(2.0, 0.0), 0.9))), 1.0)
+    update = perception.apply(frame(1.2, (0.0, 0.0, 0.0)), Grounding(command_id, 0, result(
+        'blue box', (box_at(2.0, 1.2), 0.8))), 1.2)  # only a neighbour 1.2 m to the side
+    assert update.target is None and update.status.found is False
+    assert "the chosen 'blue box' is not in view" in update.status.message
+    assert update.status.state == 'tracking'  # a brief miss, within lost_timeout
+
+
+def test_a_relation_to_a_reference_object_grounds_both_phrases(perception):
+    command_id = command(perception, 'go to the box next to the red ball')
+    ball = box_at(2.0, -0.8)
+    boxes = result('box', (box_at(2.1, 0.9), 0.9), (box_at(2.0, -0.4), 0.7))
+    update = perception.apply(frame(1.0), Grounding(command_id, 0, boxes,
+                                                    result('red ball', (ball, 0.9))), 1.0)
+    assert update.target.y == pytest.approx(-0.4, abs=0.02)
+    assert 'next to' in update.status.choice
+
+
+def test_a_relation_whose_reference_is_not_in_view_is_not_found_and_says_why(perception):
+    command_id = command(perception, 'go to the box next to the red ball')
+    update = perception.apply(frame(1.0), Grounding(command_id, 0, result(
+        'box', (box_at(2.0, 0.0), 0.9)), result('red ball')), 1.0)
+    assert update.target is None and "no 'red ball' in view" in update.status.message
+
+
+def test_a_grounding_for_an_earlier_command_is_dropped(perception):
+    old = command(perception, 'go to the blue box')
+    command(perception, 'go to the red box')
+    assert perception.apply(frame(1.0), Grounding(old, 0, result(
+        'blue box', (box_at(2.0, 0.0), 0.9))), 1.0) is None
+
+
+def _textured(shift: int = 0) -> np.ndarray:
+    """A frame with a textured square (so the tracker has points), moved ``shift`` px."""
+    rgb = np.full((240, 320, 3), 90, np.uint8)
+    rng = np.random.default_rng(3)
+    patch = cv2.resize(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8), (40, 40),
+                       interpolation=cv2.INTER_NEAREST)
+    x, y = 140 + shift, 150
+    rgb[y:y + 40, x:x + 40] = patch
+    return rgb
+
+
+def test_the_tracker_follows_the_chosen_box_between_groundings(perception):
+    command_id = command(perception, 'go to the blue box')
+    grounded = perception.apply(frame(1.0, rgb=_textured()), Grounding(command_id, 0, result(
+        'blue box', ((140, 150, 180, 190), 0.9))), 1.0)
+    assert grounded.status.target_source == 'grounded'
+    tracked = perception.track(frame(1.1, rgb=_textured(shift=4)), 1.1)
+    assert tracked is not None and tracked.status.target_source == 'tracked'
+    assert tracked.status.grounding_age == pytest.approx(0.1, abs=1e-6)
+    assert tracked.target.y < grounded.target.y  # moved right in the image: +y is left
+    assert perception.track(frame(1.2, rgb=np.full((240, 320, 3), 90, np.uint8)), 1.2) is None
+    assert not perception.tracker.active  # a uniform frame: the track is dropped
