@@ -17,6 +17,7 @@ from collections.abc import Mapping
 # A node's exit status for a start-up configuration error (nodes.common.run_node).
 CONFIG_ERROR_EXIT = 2
 RESPAWN_DELAY_S = 2.0
+SIGTERM_TIMEOUT_S = '20'
 
 # parameter name -> (launch argument, the parameter's type, or {argument value: parameter value})
 Overrides = Mapping[str, tuple[str, type | Mapping[str, str]]]
@@ -53,21 +54,25 @@ def exit_ends_launch(returncode: int | None, respawn: bool) -> bool:
 def required_node(context, **node_arguments) -> list:
     """A launch_ros Node whose exit ends the launch (or that is respawned, with the
     ``respawn`` launch argument true), and the event handler that does it."""
-    from launch.actions import RegisterEventHandler, Shutdown
+    from launch.actions import LogInfo, RegisterEventHandler, Shutdown
     from launch.event_handlers import OnProcessExit
     from launch.substitutions import LaunchConfiguration
     from launch_ros.actions import Node
 
     respawn = LaunchConfiguration('respawn').perform(context) == 'true'
-    node = Node(respawn=respawn, respawn_delay=RESPAWN_DELAY_S, **node_arguments)
+    # A node's interpreter can take seconds to exit after its own clean shutdown (torch's
+    # clean-up on a loaded CPU): launch's default 5 s before SIGTERM is too short for that.
+    node = Node(respawn=respawn, respawn_delay=RESPAWN_DELAY_S,
+                sigterm_timeout=SIGTERM_TIMEOUT_S, **node_arguments)
     name = node_arguments['name']
 
-    def on_exit(event, _context):
-        if not exit_ends_launch(event.returncode, respawn):
-            return None
+    def on_exit(event, exit_context):
+        if exit_context.is_shutdown or not exit_ends_launch(event.returncode, respawn):
+            return None  # already ending (Ctrl-C), or respawned
         why = ('its configuration is invalid (see its log above)'
                if event.returncode == CONFIG_ERROR_EXIT else f'exit code {event.returncode}')
-        return [Shutdown(reason=f'{name} exited ({why}); the pipeline cannot run without it')]
+        reason = f'{name} exited ({why}); the pipeline cannot run without it: ending the launch'
+        return [LogInfo(msg=reason), Shutdown(reason=reason)]
 
     return [node, RegisterEventHandler(OnProcessExit(target_action=node, on_exit=on_exit))]
 

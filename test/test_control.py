@@ -508,3 +508,12 @@ def test_nav2_mode_publishes_no_velocity_and_a_goal_short_of_the_target_in_odom(
     controller.on_perception(GroundingState.TRACKING, 'found', 0.1)
     controller.on_target(0.5, 0.0, stamp=0.1)
     assert controller.step(0.1).state == ActionState.REACHED and controller.goal is None
+
+
+def test_a_move_given_before_the_first_clock_waits_for_odometry_from_when_the_clock_starts():
+    """Under use_sim_time ROS time reads 0 until the first /clock."""
+    controller = controller_for()
+    controller.on_task(Task(1, 0, Intent.MOVE, distance=1.0), 0.0)
+    assert controller.step(35.0).state == ActionState.HOLDING  # not 'no odometry' at once
+    controller.on_odometry(0.0, 0.0, 0.0, stamp=35.1)
+    assert controller.step(35.1).state == ActionState.MOVING

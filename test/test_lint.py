@@ -8,13 +8,16 @@ the LICENSE file name the same licence.
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RUFF = Path(sys.executable).with_name('ruff')
+# The venv's ruff (scripts/setup), else the one on PATH (a ROS workspace: python3-ruff-pip).
+RUFF = shutil.which('ruff', path=str(Path(sys.executable).parent)) or shutil.which('ruff') \
+    or 'ruff'
 
 
 def test_ruff_check_is_clean():

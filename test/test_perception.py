@@ -150,3 +150,18 @@ def test_the_tracker_follows_the_chosen_box_between_groundings(perception):
     assert tracked.target.y < grounded.target.y  # moved right in the image: +y is left
     assert perception.track(frame(1.2, rgb=np.full((240, 320, 3), 90, np.uint8)), 1.2) is None
     assert not perception.tracker.active  # a uniform frame: the track is dropped
+
+
+def test_the_last_step_reached_ends_the_command_idle_and_stops_grounding(perception):
+    from clip_grounding_ros.core.status import ActionState, ActionStatus
+
+    command_id = command(perception, 'go to the blue box')
+    perception.apply(frame(1.0), Grounding(command_id, 0, result(
+        'blue box', (box_at(2.0, 0.0), 0.9))), 1.0)
+    assert perception.on_step_outcome(ActionStatus(
+        state=ActionState.REACHED, reason='target reached', command_id=command_id), 2.0)
+    status = perception.status()
+    assert (status.state, status.message) == ('idle', 'done: target reached')
+    assert not perception.wants_frames
+    assert not perception.on_step_outcome(ActionStatus(  # an old step's news changes nothing
+        state=ActionState.FAILED, reason='late', command_id=command_id), 2.5)

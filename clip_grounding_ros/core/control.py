@@ -380,7 +380,10 @@ class MotionController:
         return MotionOutput(0.0, 0.0, ActionState.HOLDING, reason)
 
     def _check_clock(self, now: float) -> None:
-        reason = self.clock.describe(now) if self.clock.latest is not None else ''
+        latest = self.clock.latest
+        reason = self.clock.describe(now) if latest is not None else ''
+        if latest == 0.0 and now > 0.0 and self.task_time == 0.0:
+            self.task_time = now  # a task given before the first /clock starts with the clock
         if self.clock.went_back(now):
             self._reset_clock(reason)
 

@@ -403,7 +403,10 @@ class Perception:
         """Follow the chosen box onto ``frame`` (a frame no grounding has seen): a target at
         camera rate. None when nothing is tracked or the track is lost or moves to another
         object; the grounding goes on either way."""
-        if not (self.tracker.active and self.session.grounding and self.chosen is not None):
+        # Only while a grounding found it within lost_timeout: the tracker bridges groundings,
+        # it never keeps a target alive that CLIP no longer confirms.
+        if not (self.tracker.active and self.session.grounding and self.chosen is not None and
+                self.session.state == GroundingState.TRACKING):
             return None
         update = self.tracker.update(frame.rgb, frame.stamp)
         if update.box is None:
@@ -419,7 +422,6 @@ class Perception:
         if target is None:
             return None
         self.last_frame, self.last_target, self.target_source = frame, target, 'tracked'
-        self.session.on_tracked(now)
         return PerceptionUpdate(self.status(now), None, target)
 
     # -- status -----------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """The grounding node's command and perception state over time, kept apart from ROS.
 
 A command is a sequence of steps (one, usually). The session holds the current step and the
-perception state for it (:class:`~.status.GroundingState`): idle until a command (and during
-a step that needs no perception, such as a move by a distance), searching until the step's
+perception state for it (:class:`~.status.GroundingState`): idle until a command, once it is
+done, and during a step that needs no perception (a move by a distance), searching until the
+step's
 target is found, tracking while it is (or was within ``lost_timeout``), lost after that;
 stopped, classifying and error (bad command or unusable input; the message says which).
 
@@ -95,16 +96,11 @@ class GroundingSession:
             return False
         if last:
             self.finished = True
-            if not self.step.needs_grounding:
-                self.message = f'done: {reason}'
+            self.state, self.message = GroundingState.IDLE, f'{self.step_prefix()}done: {reason}'
             return True
         self.step_index += 1
         self._begin_step(now)
         return True
-
-    def on_tracked(self, now: float) -> None:
-        """The tracker followed the target onto a new frame: it is in view now."""
-        self.last_found, self.state = now, GroundingState.TRACKING
 
     def restart_timers(self, now: float) -> None:
         """The clock went back: the lost timer and the wait for frames start again now."""

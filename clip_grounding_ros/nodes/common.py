@@ -330,14 +330,13 @@ class CommandIntake:
         with_info = _message_info_supported()
         on_command = self._on_command if with_info else (lambda msg: self._on_command(msg, None))
         guarded = faults.guard(f'command on {topic}', on_command, with_info=with_info)
-        # The latched subscription is incompatible with every volatile publisher by design;
-        # the other two serve those, so its incompatible-QoS events are not problems.
+        # Together they match any publisher: an incompatible-QoS event on one of them (the
+        # latched one and every volatile publisher, the reliable ones and a best-effort
+        # publisher) means another serves it, not that a command is lost.
         quiet = SubscriptionEventCallbacks(incompatible_qos=lambda event: None)
-        self.subscriptions = [
-            node.create_subscription(String, topic, guarded, qos,
-                                     event_callbacks=quiet if qos is COMMAND_LATCHED_QOS else
-                                     faults.qos_events(topic))
-            for qos in COMMAND_QOS]
+        self.subscriptions = [node.create_subscription(String, topic, guarded, qos,
+                                                       event_callbacks=quiet)
+                              for qos in COMMAND_QOS]
         self.relay_pub = node.create_publisher(String, f'{topic}/relay', RELAY_QOS)
         self.subscriptions.append(faults.subscribe(String, f'{topic}/relay', self._on_relay,
                                                    RELAY_QOS))

@@ -1,8 +1,12 @@
-"""Training data for the simulator CLIP model: rendered crops and captions from a grammar.
+"""Training data for the simulator CLIP model: rendered crops, whole frames with per-patch
+labels, and captions from a grammar.
 
 Crops are made the way grounding makes them at run time (the same proposals and the same
 square crop), so the model learns to rank exactly what it will be asked to rank: tight
-object crops score high, partial crops lower, floor and wall crops as background.
+object crops score high, partial crops lower, floor and wall crops as background. Frames are
+resized the way the dense pass resizes them, and each patch is labelled with the share of it
+that every colour-shape class covers in the simulator's segmentation render, so the patch
+tokens can be trained towards the text of what they show.
 """
 
 from __future__ import annotations
@@ -40,6 +44,21 @@ UNKNOWN_NOUNS = ('chair', 'table', 'person', 'dog', 'cat', 'car', 'bottle', 'cup
 HELD_OUT_NOUNS = ('piano', 'sofa', 'guitar', 'bicycle', 'television', 'lamp')
 
 OBJECT, BACKGROUND, UNKNOWN = 0, 1, 2
+# Region labels are distributions over classes: 0 is background (floor, walls, robot), then
+# one class per colour-shape combination (see class_index).
+CLASSES = 1 + len(COLOUR_NAMES) * len(SHAPES)
+
+
+def class_index(colour, shape):
+    """The class of colour and shape indices (ints or arrays): 1 + colour * shapes + shape."""
+    return 1 + colour * len(SHAPES) + shape
+
+
+def class_attributes() -> tuple[np.ndarray, np.ndarray]:
+    """Colour and shape index of every class, (CLASSES,) each; -1 for background."""
+    colour = np.concatenate([[-1], np.repeat(np.arange(len(COLOUR_NAMES)), len(SHAPES))])
+    shape = np.concatenate([[-1], np.tile(np.arange(len(SHAPES)), len(COLOUR_NAMES))])
+    return colour, shape
 
 
 def _with_articles(text: str) -> list[str]:
@@ -93,9 +112,11 @@ class CaptionBank:
 
     def sample(self, rng: np.random.Generator, colour: np.ndarray, shape: np.ndarray,
                weight: np.ndarray, unknown: int) -> np.ndarray:
-        """One caption index per crop, then the run-time background prompts and ``unknown``
-        captions of objects the simulator does not have (negatives only)."""
-        chosen = []
+        """Caption indices for a batch of regions: first the run-time background prompts
+        (the references a region's run-time score is taken against), then one caption per
+        region and, for each object region, a hard negative (:meth:`hard_negative`), then
+        ``unknown`` captions of objects the simulator does not have (negatives only)."""
+        chosen, negatives = [], []
         for c, s, w in zip(colour, shape, weight, strict=True):
             if c < 0 or w < 0.5:
                 group = self.background
@@ -104,9 +125,25 @@ class CaptionBank:
                 group = (self.full[(c, s)] if draw < self.FULL else
                          self.colour_only[c] if draw < self.FULL + self.COLOUR else
                          self.shape_only[s])
+                negatives.append(self.hard_negative(rng, c, s))
             chosen.append(group[rng.integers(len(group))])
         extra = rng.choice(self.unknown, size=unknown, replace=False)
-        return np.concatenate([chosen, self.run_time_background, extra]).astype(np.int64)
+        return np.concatenate([self.run_time_background, chosen, negatives, extra]
+                              ).astype(np.int64)
+
+    def hard_negative(self, rng: np.random.Generator, colour: int, shape: int) -> int:
+        """A caption of a combination that differs from (colour, shape) in one attribute
+        only ("purple ball" for a blue ball, "blue box" for a blue ball): the confusions
+        grounding must not make. Held-out combinations are never used."""
+        while True:
+            if rng.random() < 0.5:
+                drawn = int(rng.integers(len(COLOUR_NAMES) - 1))
+                other = (drawn + (drawn >= colour), shape)  # any colour but its own
+            else:
+                other = (colour, (shape + 1 + int(rng.integers(len(SHAPES) - 1))) % len(SHAPES))
+            if other in self.full:
+                group = self.full[other]
+                return int(group[rng.integers(len(group))])
 
 
 def vocabulary() -> list[str]:
@@ -124,6 +161,33 @@ def caption_corpus() -> list[str]:
     return CaptionBank().texts
 
 
+def class_agreement(kind: np.ndarray, colour: np.ndarray, shape: np.ndarray) -> np.ndarray:
+    """(CLASSES x captions) 0/1: which captions describe each class correctly.
+
+    Background (row 0) agrees with the background captions; a colour-shape class with the
+    object captions whose stated colour and shape (-1: not stated) are its own. Unknown-object
+    captions agree with nothing. A region's soft targets are its class distribution times
+    this matrix.
+    """
+    class_colour, class_shape = class_attributes()
+    agrees = (kind[None] == OBJECT) & \
+        ((colour[None] < 0) | (colour[None] == class_colour[:, None])) & \
+        ((shape[None] < 0) | (shape[None] == class_shape[:, None]))
+    agrees[0] = kind == BACKGROUND
+    return agrees.astype(np.float32)
+
+
+def crop_classes(colour: np.ndarray, shape: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """(crops x CLASSES) class distribution of crops: ``weight`` on the crop's object class
+    (1 for a good crop, less for a partial one), the rest on background (colour -1: all)."""
+    distribution = np.zeros((len(colour), CLASSES), np.float32)
+    is_object = colour >= 0
+    rows = np.flatnonzero(is_object)
+    distribution[rows, class_index(colour[rows], shape[rows])] = weight[rows]
+    distribution[:, 0] = np.where(is_object, 1.0 - weight, 1.0)
+    return distribution
+
+
 def match_weights(images_colour: np.ndarray, images_shape: np.ndarray,
                   images_weight: np.ndarray, kind: np.ndarray, colour: np.ndarray,
                   shape: np.ndarray) -> np.ndarray:
@@ -134,14 +198,8 @@ def match_weights(images_colour: np.ndarray, images_shape: np.ndarray,
     background captions. A background crop (colour -1) matches background captions only.
     Unknown-object captions match nothing.
     """
-    is_object = images_colour[:, None] >= 0
-    agrees = (kind[None] == OBJECT) & \
-        ((colour[None] < 0) | (colour[None] == images_colour[:, None])) & \
-        ((shape[None] < 0) | (shape[None] == images_shape[:, None]))
-    weights = np.where(is_object & agrees, images_weight[:, None], 0.0)
-    background_share = np.where(is_object, 1.0 - images_weight[:, None], 1.0)
-    weights += np.where(kind[None] == BACKGROUND, background_share, 0.0)
-    return weights
+    return crop_classes(images_colour, images_shape, images_weight) @ \
+        class_agreement(kind, colour, shape)
 
 
 @dataclass
@@ -237,13 +295,17 @@ def _fraction_inside(truth: np.ndarray, box: np.ndarray) -> np.ndarray:
 @dataclass
 class ViewSet:
     """Rendered views stored compactly: lossless PNG bytes (~6 kB per 320x240 view), each
-    view's visible objects and its run-time proposals. Crops are cut from it on demand, so
-    one file of views feeds any number of differently jittered crops."""
+    view's class label map (PNG, ~1 kB: :func:`class_index` per pixel, 0 for background, from
+    the segmentation render), its visible objects and its run-time proposals. Crops and
+    dense frames are cut from it on demand, so one file of views feeds any number of
+    differently jittered crops."""
 
-    png: np.ndarray        # uint8, all PNG files back to back
-    offsets: np.ndarray    # int64 (views + 1,), start of each view in ``png``
-    objects: np.ndarray    # int32 (M, 7): view, colour, shape, x1, y1, x2, y2
-    proposals: np.ndarray  # float32 (K, 5): view, x1, y1, x2, y2
+    png: np.ndarray           # uint8, all PNG files back to back
+    offsets: np.ndarray       # int64 (views + 1,), start of each view in ``png``
+    label_png: np.ndarray     # uint8, all label-map PNG files back to back
+    label_offsets: np.ndarray  # int64 (views + 1,), start of each label map in ``label_png``
+    objects: np.ndarray       # int32 (M, 7): view, colour, shape, x1, y1, x2, y2
+    proposals: np.ndarray     # float32 (K, 5): view, x1, y1, x2, y2
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -252,6 +314,11 @@ class ViewSet:
         encoded = self.png[self.offsets[view]:self.offsets[view + 1]]
         return cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
+    def labels(self, view: int) -> np.ndarray:
+        """(H, W) uint8 class of every pixel (:func:`class_index`; 0: background)."""
+        encoded = self.label_png[self.label_offsets[view]:self.label_offsets[view + 1]]
+        return cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+
     def view_objects(self, view: int) -> np.ndarray:
         return self.objects[self.objects[:, 0] == view, 1:]
 
@@ -259,40 +326,92 @@ class ViewSet:
         return self.proposals[self.proposals[:, 0] == view, 1:]
 
     def save(self, path) -> None:
-        np.savez(path, png=self.png, offsets=self.offsets, objects=self.objects,
+        np.savez(path, png=self.png, offsets=self.offsets, label_png=self.label_png,
+                 label_offsets=self.label_offsets, objects=self.objects,
                  proposals=self.proposals)
 
     @classmethod
     def load(cls, path) -> ViewSet:
         with np.load(path) as arrays:
-            return cls(arrays['png'], arrays['offsets'], arrays['objects'], arrays['proposals'])
+            if 'label_png' not in arrays:
+                raise ValueError(f'{path} holds views without segmentation labels (rendered '
+                                 'by an older version of this script): delete it to render '
+                                 'them again')
+            return cls(arrays['png'], arrays['offsets'], arrays['label_png'],
+                       arrays['label_offsets'], arrays['objects'], arrays['proposals'])
+
+    @classmethod
+    def concatenate(cls, parts: list[ViewSet]) -> ViewSet:
+        """One set of the views of ``parts``, in order (view indices renumbered)."""
+        first_view = np.cumsum([0] + [len(part) for part in parts[:-1]])
+        objects = [part.objects + np.array([first, 0, 0, 0, 0, 0, 0], np.int32)
+                   for part, first in zip(parts, first_view, strict=True)]
+        proposals = [part.proposals + np.array([first, 0, 0, 0, 0], np.float32)
+                     for part, first in zip(parts, first_view, strict=True)]
+        return cls(*_join_encoded([(p.png, p.offsets) for p in parts]),
+                   *_join_encoded([(p.label_png, p.label_offsets) for p in parts]),
+                   np.concatenate(objects), np.concatenate(proposals))
+
+
+def _join_encoded(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Byte buffers with their (files + 1) offsets joined into one buffer and offsets."""
+    starts = np.cumsum([0] + [len(data) for data, _ in parts[:-1]])
+    offsets = np.concatenate([[0]] + [offsets[1:] + start
+                                      for (_, offsets), start in zip(parts, starts, strict=True)])
+    return np.concatenate([data for data, _ in parts]), offsets.astype(np.int64)
+
+
+def _encode_png(image: np.ndarray) -> np.ndarray:
+    ok, png = cv2.imencode('.png', image)
+    if not ok:
+        raise RuntimeError('PNG encoding failed')
+    return png.ravel()
 
 
 def render_views(seeds: range, views_per_scene: int,
-                 scene_for_seed: Callable[[int], Scene], min_pixels: int = 30) -> ViewSet:
+                 scene_for_seed: Callable[[int], Scene], min_pixels: int = 30,
+                 workers: int = 1) -> ViewSet:
     """Render views of the scenes ``scene_for_seed`` makes (training_scene or
-    evaluation_scene) with their visible objects and proposals."""
+    evaluation_scene) with their class label maps, visible objects and proposals; scenes
+    are split over ``workers`` processes (the result does not depend on their number)."""
+    chunks = [(seeds[start:start + 50], views_per_scene, scene_for_seed, min_pixels)
+              for start in range(0, len(seeds), 50)]
+    if workers > 1:
+        from multiprocessing import get_context
+
+        with get_context('fork').Pool(workers) as pool:
+            return ViewSet.concatenate(pool.starmap(_render_scenes, chunks))
+    return ViewSet.concatenate([_render_scenes(*chunk) for chunk in chunks])
+
+
+def _render_scenes(seeds: range, views_per_scene: int, scene_for_seed: Callable[[int], Scene],
+                   min_pixels: int) -> ViewSet:
     from ..sim import CameraSpec, SimWorld
 
-    encoded, objects, proposals = [], [], []
+    encoded, labels, objects, proposals = [], [], [], []
     config = ProposalConfig()
     for seed in seeds:
         scene = scene_for_seed(seed)
         rng = np.random.default_rng(seed)
+        object_class = np.array([0] + [class_index(COLOUR_NAMES.index(obj.color),
+                                                   SHAPES.index(obj.shape))
+                                       for obj in scene.objects], np.uint8)
         with SimWorld(scene, CameraSpec()) as world:
             for pose in view_poses(scene, rng, views_per_scene):
                 world.set_robot_pose(*pose)
                 image = world.render()
+                segmentation = world.render_segmentation()
                 view = len(encoded)
-                ok, png = cv2.imencode('.png', cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-                encoded.append(png.ravel())
-                for name, seen in world.visible_objects(min_pixels=min_pixels).items():
+                encoded.append(_encode_png(cv2.cvtColor(image, cv2.COLOR_RGB2BGR)))
+                labels.append(_encode_png(object_class[segmentation + 1]))
+                for name, seen in world.visible_objects(min_pixels, segmentation).items():
                     obj = scene.object(name)
                     objects.append((view, COLOUR_NAMES.index(obj.color),
                                     SHAPES.index(obj.shape), *seen.box))
                 proposals += [(view, *box) for box in propose(image, config, max_boxes=48)]
     offsets = np.cumsum([0] + [len(p) for p in encoded]).astype(np.int64)
-    return ViewSet(np.concatenate(encoded), offsets,
+    label_offsets = np.cumsum([0] + [len(p) for p in labels]).astype(np.int64)
+    return ViewSet(np.concatenate(encoded), offsets, np.concatenate(labels), label_offsets,
                    np.array(objects, dtype=np.int32).reshape(-1, 7),
                    np.array(proposals, dtype=np.float32).reshape(-1, 5))
 
@@ -325,17 +444,89 @@ def cut_crops(views: ViewSet, view_indices, seed: int, size: int) -> CropSet:
                    np.array(shapes, dtype=np.int64), np.array(weights, dtype=np.float32))
 
 
+_SHARED_VIEWS: ViewSet | None = None  # what forked workers of _map_views cut from
+
+
+def _with_shared_views(function: Callable, chunk: tuple):
+    return function(_SHARED_VIEWS, *chunk)
+
+
+def _map_views(function: Callable, views: ViewSet, chunks: list[tuple], workers: int) -> list:
+    """``function(views, *chunk)`` for every chunk, in ``workers`` forked processes that
+    inherit ``views`` (passing them with each chunk would pickle the whole set every time)."""
+    global _SHARED_VIEWS
+    if workers <= 1:
+        return [function(views, *chunk) for chunk in chunks]
+    from multiprocessing import get_context
+
+    _SHARED_VIEWS = views
+    try:
+        with get_context('fork').Pool(workers) as pool:
+            return pool.starmap(_with_shared_views, [(function, chunk) for chunk in chunks])
+    finally:
+        _SHARED_VIEWS = None
+
+
 def crop_pool(views: ViewSet, passes: int, seed: int, size: int, workers: int = 1) -> CropSet:
     """``passes`` differently jittered crop sets of every view, cut in parallel."""
-    chunks = [(views, range(start, min(start + 256, len(views))), seed * 1_000 + p * 97 + i,
-               size) for p in range(passes)
-              for i, start in enumerate(range(0, len(views), 256))]
-    if workers > 1:
-        from multiprocessing import get_context
-
-        with get_context('fork').Pool(workers) as pool:
-            parts = pool.starmap(cut_crops, chunks)
-    else:
-        parts = [cut_crops(*chunk) for chunk in chunks]
+    chunks = [(range(start, min(start + 256, len(views))), seed * 1_000 + p * 97 + i, size)
+              for p in range(passes) for i, start in enumerate(range(0, len(views), 256))]
+    parts = _map_views(cut_crops, views, chunks, workers)
     return CropSet(*(np.concatenate([getattr(part, k) for part in parts])
                      for k in ('images', 'colour', 'shape', 'weight')))
+
+
+def dense_input_size(width: int, height: int, short_side: int, patch_size: int
+                     ) -> tuple[int, int]:
+    """(width, height) in pixels the dense pass resizes a ``width`` x ``height`` frame to:
+    short side about ``short_side``, aspect ratio kept, both sides multiples of
+    ``patch_size`` (the rule of ``ClipEncoderBase.dense_pixels``, which the tests check)."""
+    scale = short_side / min(height, width)
+    return (max(patch_size, round(width * scale / patch_size) * patch_size),
+            max(patch_size, round(height * scale / patch_size) * patch_size))
+
+
+def patch_classes(labels: np.ndarray, cols: int, rows: int) -> np.ndarray:
+    """(rows, cols, CLASSES) share of each patch's area that each class covers, from a class
+    label map (H, W) of the frame that the patch grid divides into ``rows`` x ``cols``
+    equal cells (area-averaged, so a patch half on a ball is 0.5 ball, 0.5 background)."""
+    shares = np.zeros((rows, cols, CLASSES), np.float32)
+    for label in np.unique(labels):
+        mask = (labels == label).astype(np.float32)
+        shares[:, :, label] = cv2.resize(mask, (cols, rows), interpolation=cv2.INTER_AREA)
+    return shares / shares.sum(axis=2, keepdims=True)
+
+
+@dataclass
+class FrameSet:
+    """Whole views as the dense pass sees them, with per-patch class distributions."""
+
+    images: np.ndarray   # uint8 (N, H, W, 3): views resized like the dense pass' input
+    classes: np.ndarray  # float16 (N, rows, cols, CLASSES): patch_classes of each view
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def cut_frames(views: ViewSet, view_indices, image_size: int, patch_size: int) -> FrameSet:
+    """The dense pass' input (short side ``image_size``) of the given views, and the class
+    distribution of each of its ``patch_size`` patches."""
+    images, classes = [], []
+    for view in view_indices:
+        image = views.image(view)
+        width, height = dense_input_size(image.shape[1], image.shape[0], image_size,
+                                         patch_size)
+        images.append(cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA))
+        classes.append(patch_classes(views.labels(view), width // patch_size,
+                                     height // patch_size).astype(np.float16))
+    return FrameSet(np.stack(images), np.stack(classes))
+
+
+def frame_pool(views: ViewSet, image_size: int, patch_size: int, workers: int = 1
+               ) -> FrameSet:
+    """:func:`cut_frames` of every view, in parallel."""
+    chunks = [(range(start, min(start + 256, len(views))), image_size, patch_size)
+              for start in range(0, len(views), 256)]
+    parts = _map_views(cut_frames, views, chunks, workers)
+    return FrameSet(np.concatenate([part.images for part in parts]),
+                    np.concatenate([part.classes for part in parts]))

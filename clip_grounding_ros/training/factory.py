@@ -23,13 +23,18 @@ CLIP_WORDS = Regex(r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+
 
 @dataclass(frozen=True)
 class ModelSize:
-    """Architecture of a small CLIPModel (ViT image tower, transformer text tower)."""
+    """Architecture of a small CLIPModel (ViT image tower, transformer text tower).
+
+    The defaults are the bundled simulator model's: 4-pixel patches give the dense pass a
+    16-row patch grid at its default input size (the model's ``image_size`` on the short
+    side), fine enough for boxes around objects about 25 px tall in a 320x240 frame.
+    """
 
     image_size: int = 64
-    patch_size: int = 8
-    vision_width: int = 192
-    vision_layers: int = 8
-    vision_heads: int = 6
+    patch_size: int = 4
+    vision_width: int = 128
+    vision_layers: int = 6
+    vision_heads: int = 4
     text_width: int = 128
     text_layers: int = 3
     text_heads: int = 4
