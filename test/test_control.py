@@ -517,3 +517,13 @@ def test_a_move_given_before_the_first_clock_waits_for_odometry_from_when_the_cl
     assert controller.step(35.0).state == ActionState.HOLDING  # not 'no odometry' at once
     controller.on_odometry(0.0, 0.0, 0.0, stamp=35.1)
     assert controller.step(35.1).state == ActionState.MOVING
+
+
+def test_a_restarted_grounding_nodes_command_1_is_a_new_task():
+    controller = _tracking(Intent.FACE)
+    controller.on_target(1.0, 0.0, stamp=0.0)
+    assert controller.step(0.0).state == ActionState.FACING
+    controller.on_task(Task(1, 0, Intent.APPROACH, run_id='restarted'), 0.1)  # also id 1
+    controller.on_perception(GroundingState.TRACKING, 'found', 0.1)
+    controller.on_target(3.0, 0.0, stamp=0.1)
+    assert controller.step(0.1).state == ActionState.APPROACHING

@@ -166,22 +166,28 @@ def test_found_target_is_published_in_base_frame_with_image_stamp(grounding):
 def test_same_frame_is_not_grounded_twice(grounding):
     rig = grounding(image_timeout=30.0, rate_hz=20.0, **WEIGHT_FREE_GROUNDING)
     ros, node = rig.ros, rig.node
+    # Each grounding publishes one annotated frame while someone subscribes: a count of them.
+    ros.connect(ros.probe.record(Image, 'grounding/debug_image'))
+    groundings = ros.probe.messages['grounding/debug_image']
     ros.publish_until(rig.info_pub, camera_info_msg(square_intrinsics(), 50.0),
                       lambda: node.camera_info is not None)
     frame = image_msg(blue_square_image(), 'rgb8', 50.0)
     ros.publish_until(rig.image_pub, frame, lambda: node.frame is not None)
     rig.command('go to the blue box')
     rig.wait_status(lambda s: s['state'] == 'tracking')
-    count = len(rig.statuses())
+    assert ros.spin_until(lambda: groundings)
+    count = len(groundings)
     ros.spin_for(1.0)  # 20 ticks at 20 Hz, all on the same frame
-    assert len(rig.statuses()) == count
+    assert len(groundings) == count
 
     frame.header.stamp.sec = 51
     info = camera_info_msg(square_intrinsics(), 51.0)
     ros.publish_until(rig.info_pub, info, lambda: node.camera_info.header.stamp.sec == 51)
     rig.image_pub.publish(frame)
-    assert ros.spin_until(lambda: rig.statuses()[-1].get('image_stamp') == 51.0)
-    assert len(rig.statuses()) == count + 1
+    assert ros.spin_until(lambda: len(groundings) == count + 1)
+    assert groundings[-1].header.stamp.sec == 51
+    ros.spin_for(0.5)
+    assert len(groundings) == count + 1
 
 
 def test_classification_command_reports_probabilities(grounding):
@@ -341,9 +347,12 @@ def test_each_step_begins_when_the_action_node_reports_the_last_one_done(groundi
     assert (first['step'], first['steps'], first['intent']) == (0, 3, 'move')
     assert first['motion_distance'] == 1.0 and 'step 1/3' in first['message']
 
-    def report(step, state, reason='done'):
+    def report(step, state, reason='done', run_id=first['run_id']):
         publish_status(action_pub, ActionStatus(state=ActionState(state), reason=reason,
-                                                command_id=1, step=step))
+                                                run_id=run_id, command_id=1, step=step))
+    report(0, 'reached', run_id='another-run')  # from before a restart: not this command
+    rig.ros.spin_for(0.5)
+    assert rig.statuses()[-1]['step'] == 0
     report(0, 'reached')
     second = rig.wait_status(lambda s: s['step'] == 1)
     assert (second['intent'], second['target']) == ('approach', 'blue box')

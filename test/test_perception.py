@@ -158,10 +158,15 @@ def test_the_last_step_reached_ends_the_command_idle_and_stops_grounding(percept
     command_id = command(perception, 'go to the blue box')
     perception.apply(frame(1.0), Grounding(command_id, 0, result(
         'blue box', (box_at(2.0, 0.0), 0.9))), 1.0)
+    assert not perception.on_step_outcome(ActionStatus(  # another run's command 1
+        state=ActionState.REACHED, reason='target reached', run_id='restarted',
+        command_id=command_id), 2.0)
     assert perception.on_step_outcome(ActionStatus(
-        state=ActionState.REACHED, reason='target reached', command_id=command_id), 2.0)
+        state=ActionState.REACHED, reason='target reached', run_id=perception.run_id,
+        command_id=command_id), 2.0)
     status = perception.status()
     assert (status.state, status.message) == ('idle', 'done: target reached')
     assert not perception.wants_frames
     assert not perception.on_step_outcome(ActionStatus(  # an old step's news changes nothing
-        state=ActionState.FAILED, reason='late', command_id=command_id), 2.5)
+        state=ActionState.FAILED, reason='late', run_id=perception.run_id,
+        command_id=command_id), 2.5)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -178,6 +178,8 @@ class Task:
 
     ``intent`` None means no motion command (none yet, or one that failed to parse).
     ``distance`` (m, + forward) and ``angle`` (rad, + left) are the amounts of a MOVE or TURN.
+    ``run_id`` names the grounding_node process that numbered the command (a restarted one
+    numbers from 1 again: its command 1 is not the old one's).
     """
 
     command_id: int
@@ -185,6 +187,11 @@ class Task:
     intent: Intent | None = None
     distance: float = 0.0
     angle: float = 0.0
+    run_id: str = ''
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        return self.run_id, self.command_id, self.step
 
 
 @dataclass(frozen=True)
@@ -311,7 +318,7 @@ class MotionController:
         """A new command or step; a status repeating the current one is not new (and must not
         undo a stop received directly on the command topic)."""
         self._check_clock(now)
-        if (task.command_id, task.step) == (self.task.command_id, self.task.step):
+        if task.key == self.task.key:
             return
         self.task, self.task_time = task, now
         self.target, self.latched, self.goal = None, None, None
@@ -365,7 +372,7 @@ class MotionController:
 
     def stop(self) -> None:
         """Immediate stop (a stop command, shutdown, or a safety stop from outside)."""
-        self.task = Task(self.task.command_id, self.task.step, Intent.STOP)
+        self.task = replace(self.task, intent=Intent.STOP)
         self.latched, self.output, self.goal = None, (0.0, 0.0), None
 
     # -- time ----------------------------------------------------------------------------

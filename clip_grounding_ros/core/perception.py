@@ -12,6 +12,7 @@ Times are seconds on the caller's clock (ROS time in the node).
 from __future__ import annotations
 
 import math
+import uuid
 from collections import deque
 from dataclasses import dataclass, replace
 
@@ -145,6 +146,7 @@ class Perception:
         self.settings = settings
         self.session = GroundingSession(lost_timeout=settings.lost_timeout)
         self.tracker = BoxTracker(tracker or TrackerConfig())
+        self.run_id = uuid.uuid4().hex[:12]  # command ids count from 1 in each run
         self.last_result: GroundingResult | None = None
         self.last_target: TargetPoint | None = None
         self.last_frame: Frame | None = None
@@ -189,6 +191,8 @@ class Perception:
     def on_step_outcome(self, status: ActionStatus, now: float) -> bool:
         """The action node's progress (action/status): a step done moves to the next, a
         failed one ends the command. True when the session changed."""
+        if status.run_id != self.run_id:
+            return False  # about another run's command (this node was restarted)
         changed = self.session.on_step_outcome(status.command_id, status.step, status.state,
                                                 status.reason, now)
         if changed:
@@ -431,7 +435,8 @@ class Perception:
         session, command, result = self.session, self.session.command, self.last_result
         step = session.step
         status = GroundingStatus(
-            state=session.state, message=session.message, command_id=session.command_id,
+            state=session.state, message=session.message, run_id=self.run_id,
+            command_id=session.command_id,
             command=command.text if command else self.last_text,
             step=session.step_index, steps=len(command.steps) if command else 0,
             intent=str(step.intent) if step else '', target=step.target if step else '',

@@ -144,6 +144,7 @@ class GroundingStatus(_Status):
 
     state: GroundingState = GroundingState.IDLE
     message: str = ''
+    run_id: str = ''             # this grounding_node process's: command ids restart with it
     command_id: int = 0
     command: str = ''
     step: int = 0                # index of the command's current step (sequences)
@@ -187,6 +188,7 @@ class ActionStatus(_Status):
     linear: float = 0.0
     angular: float = 0.0
     intent: str = ''
+    run_id: str = ''             # of the grounding_node whose command this is
     command_id: int | None = None
     step: int = 0
     target: list[float] | None = None

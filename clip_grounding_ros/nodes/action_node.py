@@ -78,7 +78,7 @@ def _configure(values: dict) -> tuple[MotionConfig, ObstacleConfig, MemoryConfig
 def task_of(status: GroundingStatus) -> Task:
     """The step a grounding status asks for; raises ValueError for an unknown intent."""
     return Task(status.command_id, status.step, Intent(status.intent) if status.intent else None,
-                status.motion_distance, status.motion_angle)
+                status.motion_distance, status.motion_angle, status.run_id)
 
 
 class ActionNode(Node):
@@ -228,7 +228,7 @@ class ActionNode(Node):
             publish_status(self.status_pub, ActionStatus(
                 state=output.state, reason=output.reason, linear=round(output.linear, 4),
                 angular=round(output.angular, 4), intent=str(task.intent or ''),
-                command_id=task.command_id, step=task.step,
+                run_id=task.run_id, command_id=task.command_id, step=task.step,
                 target=None if target is None else [round(target.x, 3), round(target.y, 3)],
                 warnings=self.faults.current()))
             self.last_status_time = now

@@ -7,9 +7,10 @@ import math
 import re
 import signal
 import sys
+import threading
 import time
 import traceback
-from collections import deque
+from collections import OrderedDict
 from typing import Any
 from collections.abc import Callable, Sequence
 
@@ -305,6 +306,7 @@ class Faults:
 COMMAND_QOS = (COMMAND_LATCHED_QOS, COMMAND_VOLATILE_QOS, COMMAND_BEST_EFFORT_QOS)
 RELAY_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10,
                        reliability=ReliabilityPolicy.RELIABLE)
+MAX_PUBLISHERS = 256  # command publishers remembered (each `ros2 topic pub` is a new one)
 
 
 class CommandIntake:
@@ -317,15 +319,20 @@ class CommandIntake:
     publication's identity, on `command/relay` (reliable, between nodes that have long
     since discovered each other); a node hears each command directly, relayed, or both, and
     acts on it once. The identity is the publisher's GID and sequence number (rclpy's
-    MessageInfo, Iron and later); without it the same text within ``dedupe_s`` seconds
-    (monotonic: transport, not robot time) counts as the same message.
+    MessageInfo, Iron and later), which also orders a publisher's commands: one older than a
+    command already acted on (overtaken on another path) is dropped, so the last command of a
+    burst wins. Without MessageInfo the same text within ``dedupe_s`` seconds (monotonic:
+    transport, not robot time) counts as the same message.
     """
 
     def __init__(self, node: Node, callback: Callable[[str], None], faults: Faults,
                  topic: str = 'command', dedupe_s: float = 1.0):
         self.node, self.callback, self.faults = node, callback, faults
         self.dedupe_s = dedupe_s
-        self.seen: deque[str] = deque(maxlen=256)
+        # Per publisher (GID): the highest sequence number acted on. A copy arriving later by
+        # another subscription or the relay, or an older command overtaken by a newer one,
+        # is at or below it: the newest command always wins.
+        self.newest: OrderedDict[str, int] = OrderedDict()
         self.last_text: tuple[str, float] | None = None
         with_info = _message_info_supported()
         on_command = self._on_command if with_info else (lambda msg: self._on_command(msg, None))
@@ -352,12 +359,17 @@ class CommandIntake:
         self._deliver(str(payload['text']), None if key is None else str(key))
 
     def _deliver(self, text: str, key: str | None) -> bool:
-        """Act on a command once; False when it was already handled."""
+        """Act on a command once, and never on one older than a command of the same
+        publisher already acted on; False when it was not acted on."""
         now = time.monotonic()
         if key is not None:
-            if key in self.seen:
+            publisher, _, sequence = key.rpartition(':')
+            if int(sequence) <= self.newest.get(publisher, -1):
                 return False
-            self.seen.append(key)
+            self.newest[publisher] = int(sequence)
+            self.newest.move_to_end(publisher)
+            while len(self.newest) > MAX_PUBLISHERS:
+                self.newest.popitem(last=False)
         else:  # no publication identity: the same text just now is the same message
             last = self.last_text
             if last is not None and last[0] == text and now - last[1] < self.dedupe_s:
@@ -428,7 +440,14 @@ def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> int:
         # no timeout: a node whose inputs went quiet (sim_node once action_node has exited
         # under `ros2 launch`) would never see the SIGINT. The timeout bounds that delay.
         while True:
-            executor.spin_once(timeout_sec=0.2)
+            try:
+                executor.spin_once(timeout_sec=0.2)
+            except RuntimeError:
+                # The interrupt raised inside rclpy's C++ message conversion arrives as a
+                # RuntimeError ("Unable to convert call argument"): still a Ctrl-C.
+                if not _interrupted.is_set():
+                    raise
+                break
     except KeyboardInterrupt:
         pass
     finally:
@@ -469,5 +488,9 @@ def _one_line(error: BaseException) -> str:
     return re.sub(r', at /\S+:\d+', '', text)
 
 
+_interrupted = threading.Event()
+
+
 def _raise_keyboard_interrupt(signum, frame):
+    _interrupted.set()
     raise KeyboardInterrupt

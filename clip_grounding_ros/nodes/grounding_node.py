@@ -46,7 +46,7 @@ from .common import (LATEST_QOS, SENSOR_QOS, STATUS_QOS, CommandIntake, ConfigEr
                      watch_parameters)
 from .detections import DetectionPublisher
 
-HEARTBEAT_S = 1.0       # status period while nothing is being grounded (the action node watches)
+HEARTBEAT_S = 1.0       # longest time without a status (the action node watches for it)
 TRACKED_STATUS_HZ = 10  # statuses while tracking at camera rate (targets go out every frame)
 NODE_PARAMS = (
     ParamSpec('model', DEFAULT_HUB_MODEL, 'CLIP model: a Hugging Face hub id, the path of a '
@@ -244,13 +244,14 @@ class GroundingNode(Node):
         with self.lock:
             self._check_clock(now)
             perception = self.perception
-            if not perception.wants_frames:
-                status = perception.status() if self.heartbeat.ready(now) else None
-            elif not perception.check_frames(now):
-                status = perception.status()
+            if perception.wants_frames and not perception.check_frames(now):
+                status = perception.status(now)
             else:
-                status = None
-                self.due.set()
+                if perception.wants_frames:
+                    self.due.set()
+                # At least every HEARTBEAT_S (groundings publish too): the action node tells
+                # a quiet but working node from one that is gone.
+                status = perception.status(now) if self.heartbeat.ready(now) else None
         if status is not None:
             self._publish_status(status)  # still alive, still saying why
 

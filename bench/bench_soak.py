@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""Soak: the pipeline fed a 30 frames/s stream for minutes, its memory and latency watched.
+
+camera_node (raw input), grounding_node (the bundled simulator model, config/sim_demo.yaml's
+grounding settings) and action_node (obstacle_source none: no depth here) run as separate
+processes; this script publishes the frames on camera/image_raw (with camera/camera_info),
+stamped with the current time, and 'go to the blue box' on a latched command publisher at
+the start. The frames are the simulator's renders of the boxes scene (MuJoCo, MUJOCO_GL
+defaults to osmesa), the robot driving toward the blue box, rendered once and cycled; or,
+with --image synthetic, a grey frame with a blue square.
+
+Each minute it prints every node's resident memory (VmRSS, MB) and two latencies, p50/p99:
+- compute: grounding/status timings_ms.total_ms, the grounder's own time for one frame;
+- frame->status: a status's arrival here minus its image_stamp, i.e. camera_node's hand-over,
+  the wait for grounding_node's next tick (rate_hz 5), the grounding, and the status's
+  delivery.
+At the end: each node's memory growth after the warm-up minute (the first), in %.
+The clock starts once the first frame has been grounded (start-up is not a minute).
+Nothing is asserted; a node that exits ends the run with status 1.
+
+    ROS_DOMAIN_ID=84 .venv/bin/python bench/bench_soak.py [--minutes 10] [--fps 30]
+        [--width 640] [--height 480] [--image sim|synthetic] [--log-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault('MUJOCO_GL', 'osmesa')  # before MuJoCo is imported
+# Keep the soak's DDS traffic on this machine unless the caller chose otherwise.
+os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+
+NODE_MODULES = {'camera_node': 'clip_grounding_ros.nodes.camera_node',
+                'grounding_node': 'clip_grounding_ros.nodes.grounding_node',
+                'action_node': 'clip_grounding_ros.nodes.action_node'}
+COMMAND = 'go to the blue box'
+VIEWS = 60          # rendered frames, cycled
+START_UP_S = 120.0  # for the nodes to come up and ground a first frame
+FOVY_DEG = 60.0
+
+
+def sim_frames(width: int, height: int) -> tuple[list[np.ndarray], tuple[float, ...]]:
+    """VIEWS renders of the boxes scene on the way from the start toward the blue box, and
+    the camera's (fx, fy, cx, cy)."""
+    from clip_grounding_ros.sim import CameraSpec, SimWorld, load_scene
+
+    scene = load_scene('boxes')
+    camera = CameraSpec(width=width, height=height, fovy_deg=FOVY_DEG)
+    start = np.array(scene.robot_start[:2])
+    goal = np.array(scene.object('blue_box').position)
+    yaw = math.atan2(goal[1] - start[1], goal[0] - start[0])
+    frames = []
+    with SimWorld(scene, camera) as world:
+        for step in range(VIEWS):
+            x, y = start + (goal - start) * 0.6 * step / VIEWS  # stops well short of it
+            world.set_robot_pose(float(x), float(y), yaw)
+            frames.append(world.render().copy())
+    return frames, camera.intrinsics()
+
+
+def synthetic_frames(width: int, height: int) -> tuple[list[np.ndarray], tuple[float, ...]]:
+    """One grey frame with a blue square left of the centre, and ideal intrinsics."""
+    image = np.full((height, width, 3), 128, np.uint8)
+    image[height * 2 // 5:height * 3 // 5, width // 5:width * 2 // 5] = (30, 60, 200)
+    fy = (height / 2.0) / math.tan(math.radians(FOVY_DEG) / 2.0)
+    return [image], (fy, fy, (width - 1) / 2.0, (height - 1) / 2.0)
+
+
+def rss_mb(pid: int) -> float:
+    with open(f'/proc/{pid}/status') as status:
+        line = next(line for line in status if line.startswith('VmRSS:'))
+    return int(line.split()[1]) / 1024
+
+
+def percentiles(values: list[float]) -> str:
+    if not values:
+        return '   -- /   -- '
+    p50, p99 = np.percentile(values, [50, 99])
+    return f'{p50:5.0f} /{p99:5.0f}'
+
+
+def start_nodes(log_dir: Path) -> dict[str, subprocess.Popen]:
+    """The three node processes: config/sim_demo.yaml's values on wall time, no depth."""
+    from clip_grounding_ros.resources import find_resource
+
+    overrides = {'camera_node': {'input': 'raw'},
+                 'grounding_node': {},
+                 'action_node': {'obstacle_source': 'none'}}
+    params = str(find_resource('config/sim_demo.yaml'))
+    processes = {}
+    for name, module in NODE_MODULES.items():
+        command = [sys.executable, '-m', module, '--ros-args', '--params-file', params,
+                   '-p', 'use_sim_time:=false']
+        for key, value in overrides[name].items():
+            command += ['-p', f'{key}:={value}']
+        with open(log_dir / f'{name}.log', 'w') as log:
+            processes[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    return processes
+
+
+def stop_nodes(processes: dict[str, subprocess.Popen]) -> dict[str, int]:
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    codes = {}
+    for name, process in processes.items():
+        try:
+            codes[name] = process.wait(timeout=20.0)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            codes[name] = process.wait()
+    return codes
+
+
+class Feeder:
+    """This script's node: frames and camera_info out, the command latched, statuses in."""
+
+    def __init__(self, context, frames: list[np.ndarray], intrinsics: tuple[float, ...],
+                 fps: float):
+        import rclpy
+        from sensor_msgs.msg import CameraInfo, Image
+        from std_msgs.msg import String
+
+        from clip_grounding_ros.nodes.common import (COMMAND_LATCHED_QOS, SENSOR_QOS,
+                                                     STATUS_QOS)
+
+        self.node = rclpy.create_node('soak_feeder', context=context)
+        height, width = frames[0].shape[:2]
+        self.images = []
+        for rgb in frames:  # the pixels are converted once, only the stamps change
+            image = Image(height=height, width=width, encoding='rgb8', step=width * 3)
+            image.header.frame_id = 'camera_optical_frame'
+            image.data = rgb.tobytes()
+            self.images.append(image)
+        fx, fy, cx, cy = intrinsics
+        self.info = CameraInfo(width=width, height=height, distortion_model='plumb_bob',
+                               d=[0.0] * 5)
+        self.info.header.frame_id = 'camera_optical_frame'
+        self.info.k = [fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0]
+        self.info.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+        self.info.p = [fx, 0.0, cx, 0.0, 0.0, fy, cy, 0.0, 0.0, 0.0, 1.0, 0.0]
+        self.image_pub = self.node.create_publisher(Image, 'camera/image_raw', SENSOR_QOS)
+        self.info_pub = self.node.create_publisher(CameraInfo, 'camera/camera_info',
+                                                   SENSOR_QOS)
+        self.command_pub = self.node.create_publisher(String, 'command', COMMAND_LATCHED_QOS)
+        self.command_pub.publish(String(data=COMMAND))
+        self.published = 0
+        self.compute_ms: list[float] = []
+        self.frame_to_status_ms: list[float] = []
+        self.grounded = 0
+        self.grounding_state = self.action_state = ''
+        self.node.create_subscription(String, 'grounding/status', self._on_grounding,
+                                      STATUS_QOS)
+        self.node.create_subscription(String, 'action/status', self._on_action, STATUS_QOS)
+        self.node.create_timer(1.0 / fps, self._publish)
+        self.last_stamp: float | None = None
+
+    def now(self) -> float:
+        return self.node.get_clock().now().nanoseconds * 1e-9
+
+    def _publish(self) -> None:
+        image = self.images[self.published % len(self.images)]
+        stamp = self.node.get_clock().now().to_msg()
+        image.header.stamp = self.info.header.stamp = stamp
+        self.info_pub.publish(self.info)
+        self.image_pub.publish(image)
+        self.published += 1
+
+    def _on_grounding(self, msg) -> None:
+        status = json.loads(msg.data)
+        self.grounding_state = status['state']
+        total = status.get('timings_ms', {}).get('total_ms')
+        stamp = status.get('image_stamp')
+        if total is None or stamp is None or stamp == self.last_stamp:
+            return  # not a grounding, or the status of one already counted said again
+        self.last_stamp = stamp
+        self.grounded += 1
+        self.compute_ms.append(total)
+        self.frame_to_status_ms.append((self.now() - stamp) * 1e3)
+
+    def _on_action(self, msg) -> None:
+        self.action_state = json.loads(msg.data)['state']
+
+    def take(self) -> tuple[int, int, list[float], list[float]]:
+        """Frames published, frames grounded and the latencies since the last take."""
+        taken = (self.published, self.grounded, self.compute_ms, self.frame_to_status_ms)
+        self.published = self.grounded = 0
+        self.compute_ms, self.frame_to_status_ms = [], []
+        return taken
+
+
+def spin_for(executor, seconds: float, processes: dict[str, subprocess.Popen],
+             until=None) -> str:
+    """Spin for ``seconds`` (or until ``until()``); the names of nodes that exited, if any."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not (until and until()):
+        executor.spin_once(timeout_sec=0.01)
+        dead = [name for name, process in processes.items() if process.poll() is not None]
+        if dead:
+            return ', '.join(dead)
+    return ''
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--minutes', type=int, default=10)
+    parser.add_argument('--fps', type=float, default=30.0)
+    parser.add_argument('--width', type=int, default=640)
+    parser.add_argument('--height', type=int, default=480)
+    parser.add_argument('--image', choices=('sim', 'synthetic'), default='sim')
+    parser.add_argument('--log-dir', default='')
+    args = parser.parse_args()
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    log_dir = Path(args.log_dir or tempfile.mkdtemp(prefix='soak_'))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    render = sim_frames if args.image == 'sim' else synthetic_frames
+    frames, intrinsics = render(args.width, args.height)
+    print(f'{len(frames)} {args.image} frames {args.width}x{args.height} at {args.fps:g}/s, '
+          f'{args.minutes} min, ROS_DOMAIN_ID {os.environ.get("ROS_DOMAIN_ID", "0")}, '
+          f'logs in {log_dir}', flush=True)
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    feeder = Feeder(context, frames, intrinsics, args.fps)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(feeder.node)
+    processes = start_nodes(log_dir)
+    try:
+        started = time.monotonic()
+        dead = spin_for(executor, START_UP_S, processes, until=lambda: feeder.grounded > 0)
+        if dead or not feeder.grounded:
+            print(f'FAILED to start: {dead or "no frame grounded"}; logs in {log_dir}')
+            return 1
+        print(f'first frame grounded {time.monotonic() - started:.1f} s after start-up',
+              flush=True)
+        feeder.take()
+        names = list(processes)
+        print('minute | ' + ' | '.join(f'{n[:-5]:>9} MB' for n in names) +
+              ' | frames out/grounded | compute ms p50/p99 | frame->status ms p50/p99'
+              ' | grounding, action state', flush=True)
+        memory = []
+        for minute in range(1, args.minutes + 1):
+            dead = spin_for(executor, 60.0, processes)
+            if dead:
+                print(f'FAILED: {dead} exited in minute {minute}; logs in {log_dir}')
+                return 1
+            rss = {name: rss_mb(process.pid) for name, process in processes.items()}
+            memory.append(rss)
+            published, grounded, compute, latency = feeder.take()
+            print(f'{minute:6d} | ' + ' | '.join(f'{rss[n]:12.1f}' for n in names) +
+                  f' | {published:10d}/{grounded:<8d} | {percentiles(compute):>18} | '
+                  f'{percentiles(latency):>24} | {feeder.grounding_state}, '
+                  f'{feeder.action_state}', flush=True)
+        if len(memory) > 1:
+            growth = {name: 100.0 * (memory[-1][name] - memory[0][name]) / memory[0][name]
+                      for name in names}
+            print(f'RSS growth from minute 1 to minute {len(memory)}: ' +
+                  ', '.join(f'{name} {value:+.2f} %' for name, value in growth.items()))
+    finally:
+        codes = stop_nodes(processes)
+        print(f'exit statuses: {codes}')
+        executor.shutdown()
+        feeder.node.destroy_node()
+        context.try_shutdown()
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
