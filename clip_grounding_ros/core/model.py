@@ -15,6 +15,7 @@ import importlib.util
 import json
 import os
 import socket
+import threading
 import time
 import warnings
 from abc import ABC, abstractmethod
@@ -399,6 +400,7 @@ class ClipEncoderBase(ABC):
         self._std = torch.tensor(image_std, device=device).view(1, 3, 1, 1)
         self._text_cache: OrderedDict[str, torch.Tensor] = OrderedDict()
         self._text_cache_size = text_cache_size
+        self._text_lock = threading.Lock()  # a node encodes commands while a worker grounds
         self.text_cache_hits = 0
         self.text_cache_misses = 0
 
@@ -427,6 +429,10 @@ class ClipEncoderBase(ABC):
         """
         if len(phrases) == 0:
             raise ValueError('encode_text needs at least one phrase')
+        with self._text_lock:
+            return self._encode_text(phrases)
+
+    def _encode_text(self, phrases: Sequence[str]) -> torch.Tensor:
         missing = [p for p in dict.fromkeys(phrases) if p not in self._text_cache]
         if missing:
             # verbose=False: the length is checked here, with a clearer message.

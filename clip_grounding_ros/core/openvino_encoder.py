@@ -142,13 +142,21 @@ class OpenVINOClipEncoder(ClipEncoderBase):
                                         'CPU', config)
 
     def _text_features(self, tokens: dict[str, torch.Tensor]) -> torch.Tensor:
-        result = self._text({name: tokens[name].numpy() for name in TEXT_INPUTS})
+        result = _infer(self._text, {name: tokens[name].numpy() for name in TEXT_INPUTS})
         return torch.from_numpy(result[TEXT_OUTPUT])
 
     def _image_features(self, pixels: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(self._crops({IMAGE_INPUT: pixels.numpy()})[IMAGE_OUTPUTS[0]])
+        return torch.from_numpy(_infer(self._crops, {IMAGE_INPUT: pixels.numpy()})
+                                [IMAGE_OUTPUTS[0]])
 
     def _dense_features(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        result = self._dense({IMAGE_INPUT: pixels.numpy()})
+        result = _infer(self._dense, {IMAGE_INPUT: pixels.numpy()})
         return (torch.from_numpy(result[IMAGE_OUTPUTS[1]][0]),
                 torch.from_numpy(result[IMAGE_OUTPUTS[0]][0]))
+
+
+def _infer(compiled: ov.CompiledModel, inputs: dict) -> dict:
+    """One inference on a request of its own, so that threads may share the encoder as they
+    share a torch model (a compiled model's own request serves one caller at a time); the
+    outputs are copies."""
+    return compiled.create_infer_request().infer(inputs)

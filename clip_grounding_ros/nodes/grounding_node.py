@@ -99,6 +99,8 @@ class GroundingNode(Node):
         super().__init__('grounding_node', **kwargs)
         values = declare_parameters(self, PARAMS)
         grounder_config, settings, tracker_config, _ = _configure(values)
+        if values['cpu_threads'] > 0:  # before loading: OpenVINO reads it then
+            torch.set_num_threads(values['cpu_threads'])
         try:
             encoder = load_encoder(resolve_model(values['model']), device=values['device'],
                                    half=None if values['fp16'] else False,  # None: fp16 on CUDA
@@ -106,8 +108,6 @@ class GroundingNode(Node):
                                    backend=values['backend'])
         except ModelLoadError as error:
             raise ConfigError(str(error)) from None
-        if values['cpu_threads'] > 0:
-            torch.set_num_threads(values['cpu_threads'])
         self.perception = Perception(Grounder(encoder, grounder_config), settings,
                                      tracker_config)
         self.values = values
