@@ -1,5 +1,21 @@
 #!/usr/bin/env python3
-"""Speed of the inference backends on this CPU: torch fp32, OpenVINO fp32 and OpenVINO int8.
+
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Speed of the inference backends on this CPU: torch fp32, OpenVINO fp32 and OpenVINO int8.
 
 Measures, each as a median over ``--runs`` rounds and as a ratio to torch fp32 measured in
 the same run: the image tower per image at batch 1, 8 and 32 (``encode_images`` on crops of
@@ -20,24 +36,23 @@ the agreement check is reported but not enforced. Prints a table; asserts nothin
 from __future__ import annotations
 
 import argparse
+from collections import defaultdict
+from pathlib import Path
 import statistics
 import tempfile
 import time
-from collections import defaultdict
-from pathlib import Path
 
-import torch
 from bench_grounding import _scene
+import torch
 
 BATCHES = (1, 8, 32)
 
 
 def _random_vit_b32(folder: Path) -> str:
-    """The ViT-B/32 architecture with random weights, saved as a model folder."""
-    from transformers import CLIPConfig, CLIPModel, CLIPProcessor
-
+    """Save the ViT-B/32 architecture with random weights as a model folder; return its path."""
     from clip_grounding_ros.core.model import image_processor_class
     from clip_grounding_ros.training.factory import build_tokenizer
+    from transformers import CLIPConfig, CLIPModel, CLIPProcessor
 
     CLIPModel(CLIPConfig()).save_pretrained(folder)
     tokenizer = build_tokenizer(['a photo of a blue box', 'the floor', 'a wall'], 300)
@@ -66,7 +81,7 @@ def _exports(model: str, work: Path, frames: int, holdout: int, random_weights: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--runs', type=int, default=5, help='timed rounds (medians)')
     parser.add_argument('--threads', type=int, default=torch.get_num_threads(),
                         help='CPU threads for torch and OpenVINO')
@@ -77,7 +92,7 @@ def main() -> None:
     parser.add_argument('--holdout', type=int, default=4)
     args = parser.parse_args()
 
-    from clip_grounding_ros.core.grounding import STRATEGIES, Grounder, GrounderConfig
+    from clip_grounding_ros.core.grounding import Grounder, GrounderConfig, STRATEGIES
     from clip_grounding_ros.core.model import center_square, load_encoder
     from clip_grounding_ros.resources import resolve_model
 

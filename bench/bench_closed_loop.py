@@ -1,5 +1,21 @@
 #!/usr/bin/env python3
-"""Closed-loop success rate of the whole ROS pipeline on seeded random scenes.
+
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Closed-loop success rate of the whole ROS pipeline on seeded random scenes.
 
 Each episode: a random scene (clip_grounding_ros.sim.random_scene), a command naming one
 object that is visible from the start, unique by colour and shape, and reachable in a
@@ -24,19 +40,27 @@ can be measured on the same scenes and commands before it is made (the seeds fix
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import math
+from pathlib import Path
 import statistics
 import tempfile
-from dataclasses import replace
-from pathlib import Path
 
+from clip_grounding_ros.demo.episode import default_environment, EpisodeSpec, run_episode
+from clip_grounding_ros.sim import (
+    COLORS,
+    load_scene,
+    ROBOT_RADIUS,
+    Scene,
+    scene_to_dict,
+    SceneObject,
+    SHAPE_WORDS,
+    SHAPES,
+    SimWorld,
+)
+from clip_grounding_ros.training.data import HELD_OUT_COMBOS
 import numpy as np
 import yaml
-
-from clip_grounding_ros.demo.episode import EpisodeSpec, default_environment, run_episode
-from clip_grounding_ros.sim import (COLORS, ROBOT_RADIUS, SHAPE_WORDS, SHAPES, Scene,
-                                    SceneObject, SimWorld, load_scene, scene_to_dict)
-from clip_grounding_ros.training.data import HELD_OUT_COMBOS
 
 PHRASINGS = ('go to the {}', 'drive to the {}', 'please move towards the {}',
              'navigate to the {}', 'head to the {}', 'approach the {}')
@@ -85,9 +109,11 @@ def pick_target(seed: int, rng: np.random.Generator):
 
 
 def obstacle_scene(seed: int, rng: np.random.Generator, folder: Path):
-    """(scene file, named object, obstacle) for seed's random scene with an obstacle put on
-    the straight line from the robot's start to the named object, or None if the scene
-    has no object far enough away or no obstacle keeps it visible.
+    """
+    Return (scene file, named object, obstacle) for seed's random scene with an obstacle.
+
+    The obstacle is put on the straight line from the robot's start to the named object. None if
+    the scene has no object far enough away or no obstacle keeps it visible.
 
     The named object is unique by colour and shape, at least OBSTACLE_MIN_START +
     OBSTACLE_MIN_GAP from the start, and not of a colour-shape combination held out of the
@@ -151,7 +177,7 @@ def _segment_distance(point, a, b) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--episodes', type=int, default=20)
     parser.add_argument('--speed', type=float, default=1.0, help='realtime factor')
     parser.add_argument('--first-seed', type=int, default=100)
@@ -191,7 +217,7 @@ def main() -> None:
         if obstacle:
             obstacle_contacts += obstacle[0].name in result.touched
             blocker = f'  [obstacle {obstacle[0].name}]'
-        print(f"{len(results):2d} {Path(scene).stem:13s} {command!r:38s} "
+        print(f'{len(results):2d} {Path(scene).stem:13s} {command!r:38s} '
               f"{'ok ' if result.success else 'FAIL'} {result.sim_time:5.1f} s  "
               f"{result.reason}{'  [held-out combination]' if held_out else ''}{blocker}  "
               f'logs {result.log_dir}', flush=True)

@@ -1,5 +1,21 @@
 #!/usr/bin/env python3
-"""Per-frame grounding latency of each strategy, as a ratio to one image-encoder pass.
+
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Per-frame grounding latency of each strategy, as a ratio to one image-encoder pass.
 
 Uses the real ViT-B/32 CLIP architecture (transformers' default CLIPConfig) with random
 weights: speed does not depend on the weight values, and no pretrained weights can be
@@ -31,7 +47,7 @@ def _median_ms(function, runs: int) -> float:
 
 
 def _scene(width: int, height: int) -> np.ndarray:
-    """A 640x480 frame with a few coloured blocks on a floor, like the simulator's."""
+    """Draw a 640x480 frame with a few coloured blocks on a floor, like the simulator's."""
     rng = np.random.default_rng(0)
     image = np.full((height, width, 3), 120, np.uint8)
     image[: height // 3] = (205, 195, 175)
@@ -42,7 +58,7 @@ def _scene(width: int, height: int) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--runs', type=int, default=5)
     parser.add_argument('--width', type=int, default=640)
@@ -50,11 +66,10 @@ def main() -> None:
     parser.add_argument('--max-crops', type=int, default=48)
     args = parser.parse_args()
 
-    from transformers import CLIPConfig, CLIPModel, CLIPProcessor
-
-    from clip_grounding_ros.core.grounding import STRATEGIES, Grounder, GrounderConfig
+    from clip_grounding_ros.core.grounding import Grounder, GrounderConfig, STRATEGIES
     from clip_grounding_ros.core.model import image_processor_class, load_encoder
     from clip_grounding_ros.training.factory import build_tokenizer
+    from transformers import CLIPConfig, CLIPModel, CLIPProcessor
 
     folder = tempfile.mkdtemp(prefix='vit_b32_random_')
     CLIPModel(CLIPConfig()).save_pretrained(folder)

@@ -1,5 +1,21 @@
 #!/usr/bin/env python3
-"""Grounding accuracy of the bundled simulator model on held-out generated scenes.
+
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Grounding accuracy of the bundled simulator model on held-out generated scenes.
 
 For every object clearly visible in a view, and unique by colour and shape there, the
 phrase "<colour> <shape>" is grounded with each strategy; a hit is a best box with
@@ -16,24 +32,23 @@ Scenes use seeds far from the training ones. Prints a table; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import statistics
 from collections import defaultdict
+import statistics
 
-import numpy as np
-
-from clip_grounding_ros.core.grounding import STRATEGIES, Grounder, GrounderConfig
+from clip_grounding_ros.core.grounding import Grounder, GrounderConfig, STRATEGIES
 from clip_grounding_ros.core.model import BACKENDS, load_encoder
 from clip_grounding_ros.core.proposals import box_iou
 from clip_grounding_ros.resources import BUNDLED_MODEL_URI, resolve_model
-from clip_grounding_ros.sim import SHAPES, CameraSpec, SimWorld
+from clip_grounding_ros.sim import CameraSpec, SHAPES, SimWorld
 from clip_grounding_ros.training import data
+import numpy as np
 
 MIN_PIXELS = 150  # objects smaller than this (about 12x12 px) are not asked for
 SEED_BASE = 3_000_000
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--model', default=BUNDLED_MODEL_URI)
     parser.add_argument('--backend', choices=BACKENDS, default='auto',
                         help="what runs the model (load_encoder's backend)")

@@ -1,5 +1,21 @@
 #!/usr/bin/env python3
-"""Soak: the pipeline fed a 30 frames/s stream for minutes, its memory and latency watched.
+
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Soak: the pipeline fed a 30 frames/s stream for minutes, its memory and latency watched.
 
 camera_node (raw input), grounding_node (the bundled simulator model, config/sim_demo.yaml's
 grounding settings) and action_node (obstacle_source none: no depth here) run as separate
@@ -9,7 +25,14 @@ the start. The frames are the simulator's renders of the boxes scene (MuJoCo, MU
 defaults to osmesa), the robot driving toward the blue box, rendered once and cycled; or,
 with --image synthetic, a grey frame with a blue square.
 
-Each minute it prints every node's resident memory (VmRSS, MB) and two latencies, p50/p99:
+First, command -> first target: COMMAND_TRIALS commands sent one at a time (new text each),
+each timed from its publication to the first grounding/status of that command that found
+the target (grounding/target goes out in the same callback).
+
+Each minute it prints every node's resident memory (VmRSS, MB) and CPU share (% of one
+core, from /proc utime + stime), the rates of groundings and of grounding/target messages
+(tracked targets between groundings; their ratio is what tracking adds), and two latencies,
+p50/p99:
 - compute: grounding/status timings_ms.total_ms, the grounder's own time for one frame;
 - frame->status: a status's arrival here minus its image_stamp, i.e. camera_node's hand-over,
   the wait for grounding_node's next tick (rate_hz 5), the grounding, and the status's
@@ -28,12 +51,12 @@ import argparse
 import json
 import math
 import os
+from pathlib import Path
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -45,15 +68,21 @@ NODE_MODULES = {'camera_node': 'clip_grounding_ros.nodes.camera_node',
                 'grounding_node': 'clip_grounding_ros.nodes.grounding_node',
                 'action_node': 'clip_grounding_ros.nodes.action_node'}
 COMMAND = 'go to the blue box'
+COMMAND_TRIALS = ('approach the blue box', 'go to the blue box', 'drive to the blue box',
+                  'head to the blue box', 'move towards the blue box')
 VIEWS = 60          # rendered frames, cycled
 START_UP_S = 120.0  # for the nodes to come up and ground a first frame
 FOVY_DEG = 60.0
 
 
 def sim_frames(width: int, height: int) -> tuple[list[np.ndarray], tuple[float, ...]]:
-    """VIEWS renders of the boxes scene on the way from the start toward the blue box, and
-    the camera's (fx, fy, cx, cy)."""
-    from clip_grounding_ros.sim import CameraSpec, SimWorld, load_scene
+    """
+    Render the boxes scene on the way toward the blue box; return it and the intrinsics.
+
+    VIEWS renders of the boxes scene on the way from the start toward the blue box, and the
+    camera's (fx, fy, cx, cy).
+    """
+    from clip_grounding_ros.sim import CameraSpec, load_scene, SimWorld
 
     scene = load_scene('boxes')
     camera = CameraSpec(width=width, height=height, fovy_deg=FOVY_DEG)
@@ -83,6 +112,13 @@ def rss_mb(pid: int) -> float:
     return int(line.split()[1]) / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time (s) of a process so far."""
+    with open(f'/proc/{pid}/stat') as stat:
+        fields = stat.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
 def percentiles(values: list[float]) -> str:
     if not values:
         return '   -- /   -- '
@@ -91,7 +127,7 @@ def percentiles(values: list[float]) -> str:
 
 
 def start_nodes(log_dir: Path) -> dict[str, subprocess.Popen]:
-    """The three node processes: config/sim_demo.yaml's values on wall time, no depth."""
+    """Start the three node processes: config/sim_demo.yaml's values on wall time, no depth."""
     from clip_grounding_ros.resources import find_resource
 
     overrides = {'camera_node': {'input': 'raw'},
@@ -128,12 +164,11 @@ class Feeder:
 
     def __init__(self, context, frames: list[np.ndarray], intrinsics: tuple[float, ...],
                  fps: float):
+        from clip_grounding_ros.nodes.common import COMMAND_LATCHED_QOS, SENSOR_QOS, STATUS_QOS
+        from geometry_msgs.msg import PoseStamped
         import rclpy
         from sensor_msgs.msg import CameraInfo, Image
         from std_msgs.msg import String
-
-        from clip_grounding_ros.nodes.common import (COMMAND_LATCHED_QOS, SENSOR_QOS,
-                                                     STATUS_QOS)
 
         self.node = rclpy.create_node('soak_feeder', context=context)
         height, width = frames[0].shape[:2]
@@ -155,6 +190,11 @@ class Feeder:
                                                    SENSOR_QOS)
         self.command_pub = self.node.create_publisher(String, 'command', COMMAND_LATCHED_QOS)
         self.command_pub.publish(String(data=COMMAND))
+        self.targets = 0
+        self.newest_command = 0  # the highest command_id seen, and whether it was found
+        self.newest_found_at: float | None = None
+        self.node.create_subscription(PoseStamped, 'grounding/target', self._on_target,
+                                      SENSOR_QOS)
         self.published = 0
         self.compute_ms: list[float] = []
         self.frame_to_status_ms: list[float] = []
@@ -177,9 +217,24 @@ class Feeder:
         self.image_pub.publish(image)
         self.published += 1
 
+    def _on_target(self, msg) -> None:
+        self.targets += 1
+
+    def send(self, text: str) -> None:
+        from std_msgs.msg import String
+
+        self.newest_found_at = None
+        self.command_pub.publish(String(data=text))
+
     def _on_grounding(self, msg) -> None:
         status = json.loads(msg.data)
         self.grounding_state = status['state']
+        command_id = status.get('command_id') or 0
+        if command_id > self.newest_command:
+            self.newest_command, self.newest_found_at = command_id, None
+        if command_id == self.newest_command and status.get('found') and \
+                self.newest_found_at is None:
+            self.newest_found_at = time.monotonic()
         total = status.get('timings_ms', {}).get('total_ms')
         stamp = status.get('image_stamp')
         if total is None or stamp is None or stamp == self.last_stamp:
@@ -192,10 +247,11 @@ class Feeder:
     def _on_action(self, msg) -> None:
         self.action_state = json.loads(msg.data)['state']
 
-    def take(self) -> tuple[int, int, list[float], list[float]]:
-        """Frames published, frames grounded and the latencies since the last take."""
-        taken = (self.published, self.grounded, self.compute_ms, self.frame_to_status_ms)
-        self.published = self.grounded = 0
+    def take(self) -> tuple[int, int, int, list[float], list[float]]:
+        """Frames published, frames grounded, targets, the latencies since the last take."""
+        taken = (self.published, self.grounded, self.targets, self.compute_ms,
+                 self.frame_to_status_ms)
+        self.published = self.grounded = self.targets = 0
         self.compute_ms, self.frame_to_status_ms = [], []
         return taken
 
@@ -213,7 +269,7 @@ def spin_for(executor, seconds: float, processes: dict[str, subprocess.Popen],
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--minutes', type=int, default=10)
     parser.add_argument('--fps', type=float, default=30.0)
     parser.add_argument('--width', type=int, default=640)
@@ -245,22 +301,43 @@ def main() -> int:
             return 1
         print(f'first frame grounded {time.monotonic() - started:.1f} s after start-up',
               flush=True)
+        first_target_ms = []
+        for text in COMMAND_TRIALS:
+            spin_for(executor, 2.0, processes)  # the previous command settles
+            sent = time.monotonic()
+            feeder.send(text)
+            dead = spin_for(executor, 10.0, processes,
+                            until=lambda: feeder.newest_found_at is not None)
+            if dead or feeder.newest_found_at is None:
+                print(f'FAILED: no target for {text!r} within 10 s {dead}; logs in {log_dir}')
+                return 1
+            first_target_ms.append((feeder.newest_found_at - sent) * 1e3)
+        print('command -> first target, ms: ' +
+              ', '.join(f'{v:.0f}' for v in first_target_ms) +
+              f' (median {np.median(first_target_ms):.0f})', flush=True)
         feeder.take()
         names = list(processes)
-        print('minute | ' + ' | '.join(f'{n[:-5]:>9} MB' for n in names) +
-              ' | frames out/grounded | compute ms p50/p99 | frame->status ms p50/p99'
-              ' | grounding, action state', flush=True)
+        print('minute | ' + ' | '.join(f'{n[:-5]:>9} MB, CPU %' for n in names) +
+              ' | frames out/grounded | groundings/s | targets/s | compute ms p50/p99'
+              ' | frame->status ms p50/p99 | grounding, action state', flush=True)
         memory = []
+        cpu = {name: cpu_seconds(process.pid) for name, process in processes.items()}
         for minute in range(1, args.minutes + 1):
+            tick = time.monotonic()
             dead = spin_for(executor, 60.0, processes)
             if dead:
                 print(f'FAILED: {dead} exited in minute {minute}; logs in {log_dir}')
                 return 1
+            elapsed = time.monotonic() - tick
             rss = {name: rss_mb(process.pid) for name, process in processes.items()}
+            now_cpu = {name: cpu_seconds(process.pid) for name, process in processes.items()}
+            share = {name: 100.0 * (now_cpu[name] - cpu[name]) / elapsed for name in names}
+            cpu = now_cpu
             memory.append(rss)
-            published, grounded, compute, latency = feeder.take()
-            print(f'{minute:6d} | ' + ' | '.join(f'{rss[n]:12.1f}' for n in names) +
-                  f' | {published:10d}/{grounded:<8d} | {percentiles(compute):>18} | '
+            published, grounded, targets, compute, latency = feeder.take()
+            print(f'{minute:6d} | ' + ' | '.join(f'{rss[n]:9.1f}, {share[n]:5.1f}' for n in names)
+                  + f' | {published:10d}/{grounded:<8d} | {grounded / elapsed:12.2f} | '
+                  f'{targets / elapsed:9.2f} | {percentiles(compute):>18} | '
                   f'{percentiles(latency):>24} | {feeder.grounding_state}, '
                   f'{feeder.action_state}', flush=True)
         if len(memory) > 1:

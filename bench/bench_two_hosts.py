@@ -1,5 +1,23 @@
 #!/usr/bin/env python3
-"""Bytes per second on the network link between the robot and a remote grounding node, for
+
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Measure the network traffic a remote grounding node causes, raw and JPEG-compressed.
+
+Bytes per second on the network link between the robot and a remote grounding node, for
 raw and for JPEG-compressed camera frames.
 
 The set-up of test/test_two_hosts.py (two network namespaces joined by a veth; root and
@@ -17,9 +35,9 @@ camera_node on the workstation and that grounding_node grounded.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 import sys
 import tempfile
-from pathlib import Path
 
 # The set-up lives with the test that checks it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'test'))
@@ -28,7 +46,7 @@ from two_hosts import FRAMES, run_two_hosts  # noqa: E402
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--seconds', type=float, default=10.0,
                         help='simulated seconds after the command (at most)')
     parser.add_argument('--speed', type=float, default=1.0, help='realtime factor')

@@ -1,5 +1,21 @@
-"""Export a CLIP model for fast CPU inference with OpenVINO, check it against torch fp32, and
-write it where ``load_encoder`` finds it.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Export a CLIP model for fast CPU inference with OpenVINO.
+
+The export is checked against torch fp32 and written where ``load_encoder`` finds it.
 
     python -m clip_grounding_ros.export MODEL --out DIR [--int8] [--calibration FOLDER|sim]
         [--frames N] [--holdout N] [--prompts OBJECT ...] [--min-cosine C] [--min-top1 A]
@@ -49,10 +65,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from pathlib import Path
 import shutil
 import sys
 import tempfile
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -60,15 +76,15 @@ import torch
 
 from .core.grounding import Grounder, GrounderConfig, UnknownWordsError
 from .core.model import (
-    EXPORT_MANIFEST,
-    OPENVINO_DIR,
-    HFClipEncoder,
-    ImageTextEncoder,
-    ModelLoadError,
     as_features,
+    EXPORT_MANIFEST,
+    HFClipEncoder,
     image_processor_class,
+    ImageTextEncoder,
     load_encoder,
     maskclip_features,
+    ModelLoadError,
+    OPENVINO_DIR,
 )
 from .core.proposals import box_iou, propose, square_crop
 from .resources import resolve_model
@@ -121,7 +137,8 @@ def export(model: str, out: Path, int8: bool = False, calibration: str = 'sim',
            frames: int = 64, holdout: int = 16,
            prompt_objects: tuple[str, ...] = PROMPT_OBJECTS, min_cosine: float = MIN_COSINE,
            min_top1: float = MIN_TOP1, log=print) -> dict:
-    """Export ``model`` to ``out/openvino`` (see the module docstring); returns the manifest.
+    """
+    Export ``model`` to ``out/openvino`` (see the module docstring); returns the manifest.
 
     Raises :class:`ExportError` (status 2) when the model, the frames or ``out`` cannot be
     used, and (status 1) when the agreement is below the tolerances; nothing is written then.
@@ -134,9 +151,9 @@ def export(model: str, out: Path, int8: bool = False, calibration: str = 'sim',
         IMAGE_INPUT,
         IMAGE_OUTPUTS,
         INFERENCE_PRECISION,
+        OpenVINOClipEncoder,
         TEXT_INPUTS,
         TEXT_OUTPUT,
-        OpenVINOClipEncoder,
         weights_sha256,
     )
 
@@ -246,8 +263,11 @@ def _name_ports(ports, names) -> None:
 
 
 def _save_model_folder(encoder: HFClipEncoder, source: str, out: Path) -> None:
-    """The model as a folder ``load_encoder`` reads: weights, config, tokenizer, image
-    processor and vocabulary (when closed)."""
+    """
+    Save the model as a folder ``load_encoder`` reads.
+
+    Weights, config, tokenizer, image processor and vocabulary (when closed).
+    """
     encoder.model.save_pretrained(out)
     encoder.tokenizer.save_pretrained(out)
     image_processor_class().from_pretrained(source, local_files_only=True).save_pretrained(out)
@@ -257,8 +277,12 @@ def _save_model_folder(encoder: HFClipEncoder, source: str, out: Path) -> None:
 
 def load_frames(calibration: str, count: int, holdout: int
                 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """``count`` calibration frames and ``holdout`` other frames (RGB uint8) from a folder of
-    images or, for 'sim', from simulator renders. ExportError when there are too few."""
+    """
+    Load calibration and holdout frames from a folder of images or the simulator.
+
+    ``count`` calibration frames and ``holdout`` other frames (RGB uint8), from simulator renders
+    for 'sim'. ExportError when there are too few.
+    """
     if calibration == 'sim':
         return sim_frames(count, SIM_SEED), sim_frames(holdout, SIM_HOLDOUT_SEED)
     folder = Path(calibration).expanduser()
@@ -280,10 +304,13 @@ def load_frames(calibration: str, count: int, holdout: int
 
 
 def sim_frames(count: int, seed: int) -> list[np.ndarray]:
-    """``count`` renders of random simulator scenes (seeds from ``seed``), from the robot
-    poses the training data uses (``training.data.view_poses``), at the sim camera's size."""
+    """
+    Render ``count`` random simulator scenes from the training data's robot poses.
+
+    Seeds from ``seed``; the poses are ``training.data.view_poses``; at the sim camera's size.
+    """
     os.environ.setdefault('MUJOCO_GL', 'osmesa')
-    from .sim import CameraSpec, SimWorld, random_scene
+    from .sim import CameraSpec, random_scene, SimWorld
     from .training.data import view_poses
 
     frames: list[np.ndarray] = []
@@ -301,16 +328,23 @@ def sim_frames(count: int, seed: int) -> list[np.ndarray]:
 
 def frame_crops(frame: np.ndarray, image_size: int, config: GrounderConfig
                 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The boxes (N, 4) and crops grounding scores in ``frame`` (strategy crops, ``config``'s
-    proposals and context)."""
+    """
+    Return the boxes (N, 4) and crops grounding scores in ``frame``.
+
+    Strategy crops, ``config``'s proposals and context.
+    """
     boxes = propose(frame, config.proposals, config.max_crops)
     return boxes, [square_crop(frame, box, image_size, config.crop_context) for box in boxes]
 
 
 def calibration_samples(encoder: HFClipEncoder, frames: list[np.ndarray],
                         config: GrounderConfig) -> list[np.ndarray]:
-    """Model inputs (1, 3, H, W) f32 as grounding makes them: every frame's dense-pass input
-    and, filling up to MAX_CALIBRATION_SAMPLES, a seeded random choice of their crops."""
+    """
+    Prepare model inputs (1, 3, H, W) f32 as grounding makes them, for calibration.
+
+    Every frame's dense-pass input and, filling up to MAX_CALIBRATION_SAMPLES, a seeded random
+    choice of their crops.
+    """
     samples = [encoder.dense_pixels(f, config.dense_short_side or None).numpy() for f in frames]
     crops = [crop for frame in frames
              for crop in frame_crops(frame, encoder.image_size, config)[1]]
@@ -324,9 +358,12 @@ def calibration_samples(encoder: HFClipEncoder, frames: list[np.ndarray],
 def agreement(reference: ImageTextEncoder, candidate: ImageTextEncoder,
               frames: list[np.ndarray], config: GrounderConfig,
               prompt_objects: tuple[str, ...] = PROMPT_OBJECTS) -> dict:
-    """How closely ``candidate`` reproduces ``reference`` on ``frames`` (see the module
-    docstring): crop_cosine, patch_cosine, text_cosine, top1_agreement (None when the
-    reference grounds no prompt in any frame) and the counts behind them."""
+    """
+    Measure how closely ``candidate`` reproduces ``reference`` on ``frames``.
+
+    See the module docstring: crop_cosine, patch_cosine, text_cosine, top1_agreement (None when the
+    reference grounds no prompt in any frame) and the counts behind them.
+    """
     grounders = [Grounder(encoder, config) for encoder in (reference, candidate)]
     banks = {}  # prompt object -> its text bank (phrase, background prompts) per encoder
     for obj in prompt_objects:
@@ -367,8 +404,11 @@ def agreement(reference: ImageTextEncoder, candidate: ImageTextEncoder,
 
 
 def centred_cosine(reference: torch.Tensor, candidate: torch.Tensor) -> float:
-    """Mean cosine between matching rows (N, D) after subtracting the mean of the
-    ``reference`` rows from both."""
+    """
+    Return the mean cosine between matching rows (N, D), centred on ``reference``.
+
+    The mean of the ``reference`` rows is subtracted from both.
+    """
     mean = reference.mean(dim=0)
     return float(torch.nn.functional.cosine_similarity(reference - mean,
                                                        candidate - mean).mean())
@@ -376,7 +416,7 @@ def centred_cosine(reference: torch.Tensor, candidate: torch.Tensor) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='python -m clip_grounding_ros.export',
-                                     description=__doc__.split('\n\n')[0])
+                                     description=__doc__.strip().split('\n\n')[0])
     parser.add_argument('model', help='transformers CLIP folder, hub id or package:// URI')
     parser.add_argument('--out', required=True, type=Path,
                         help="folder to write (the model's own folder, or a new one)")

@@ -1,4 +1,19 @@
-"""What the package's launch files share: parameter overrides and the nodes' supervision.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+What the package's launch files share: parameter overrides and the nodes' supervision.
 
 A params file is the authoritative configuration of a node. A launch argument that stands for
 a parameter therefore defaults to '' and changes nothing until it is given; only then does it
@@ -24,7 +39,8 @@ Overrides = Mapping[str, tuple[str, type | Mapping[str, str]]]
 
 
 def given_parameters(context, overrides: Overrides) -> dict:
-    """The parameters of ``overrides`` whose launch argument is not empty.
+    """
+    Return the parameters of ``overrides`` whose launch argument is not empty.
 
     Values are typed explicitly: launch_ros would otherwise read a string parameter as YAML,
     turning command:=yes into a bool that the node then rejects.
@@ -46,14 +62,21 @@ def given_parameters(context, overrides: Overrides) -> dict:
 
 
 def exit_ends_launch(returncode: int | None, respawn: bool) -> bool:
-    """Whether a required node's exit ends the launch: always without respawn, and with it
-    when the node refused its configuration (restarting it would fail the same way)."""
+    """
+    Tell whether a required node's exit ends the launch.
+
+    Always without respawn, and with it when the node refused its configuration (restarting it
+    would fail the same way).
+    """
     return not respawn or returncode == CONFIG_ERROR_EXIT
 
 
 def required_node(context, **node_arguments) -> list:
-    """A launch_ros Node whose exit ends the launch (or that is respawned, with the
-    ``respawn`` launch argument true), and the event handler that does it."""
+    """
+    Make a launch_ros Node whose exit ends the launch, and the event handler for it.
+
+    Or a node that is respawned, with the ``respawn`` launch argument true.
+    """
     from launch.actions import LogInfo, RegisterEventHandler, Shutdown
     from launch.event_handlers import OnProcessExit
     from launch.substitutions import LaunchConfiguration

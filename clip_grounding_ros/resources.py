@@ -1,4 +1,19 @@
-"""Finding the package's data files (configs, scenes, the bundled model) wherever it runs.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Finding the package's data files (configs, scenes, the bundled model) wherever it runs.
 
 After `colcon build` they are in the package's share directory; in a source checkout (the
 venv used by scripts/demo and the tests) they are next to this package. ``package://``
@@ -16,7 +31,7 @@ BUNDLED_MODEL_URI = PACKAGE_URI + 'models/sim_clip'
 
 
 def share_dirs() -> list[Path]:
-    """The installed share directory (when colcon installed the package), then the source."""
+    """List the installed share directory (when colcon installed the package), then the source."""
     dirs = []
     try:
         from ament_index_python.packages import get_package_share_directory
@@ -31,7 +46,7 @@ def share_dirs() -> list[Path]:
 
 
 def find_resource(relative: str) -> Path | None:
-    """The first existing ``relative`` path under :func:`share_dirs`, or None."""
+    """Return the first existing ``relative`` path under :func:`share_dirs`, or None."""
     for folder in share_dirs():
         candidate = folder / relative
         if candidate.exists():

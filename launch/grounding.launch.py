@@ -1,4 +1,19 @@
-"""The grounding pipeline on a robot: camera_node, grounding_node and action_node.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The grounding pipeline on a robot: camera_node, grounding_node and action_node.
 
     ros2 launch clip_grounding_ros grounding.launch.py image_topic:=/oak/rgb/image_raw \
         camera_info_topic:=/oak/rgb/camera_info command:='go to the red chair'
@@ -9,13 +24,15 @@ remapped, so the nodes' own names (camera/image_raw, cmd_vel, ...) stay fixed. E
 required: when one exits the launch ends, saying which and why (respawn:=true restarts it).
 """
 
+from clip_grounding_ros.launch_support import (
+    declare_respawn_argument,
+    given_parameters,
+    required_node,
+)
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.substitutions import FindPackageShare
-
-from clip_grounding_ros.launch_support import (declare_respawn_argument, given_parameters,
-                                               required_node)
 
 # Per node: parameter -> (launch argument, type or {argument value: parameter value}).
 OVERRIDES = {
@@ -48,16 +65,21 @@ def _nodes(context):
         remappings=[('camera/image_raw', image_topic),
                     ('camera/image_raw/compressed', [image_topic, '/compressed']),
                     ('camera/camera_info', LaunchConfiguration('camera_info_topic'))])
+    depth, odom = LaunchConfiguration('depth_topic'), LaunchConfiguration('odom_topic')
     nodes += required_node(
         context, package='clip_grounding_ros', executable='grounding_node',
         name='grounding_node', namespace=namespace, output='screen',
-        parameters=[params_file, given_parameters(context, OVERRIDES['grounding_node'])])
+        parameters=[params_file, given_parameters(context, OVERRIDES['grounding_node'])],
+        remappings=[('camera/depth/image_raw', depth), ('odom', odom)])
     if LaunchConfiguration('with_action').perform(context) == 'true':
         nodes += required_node(
             context, package='clip_grounding_ros', executable='action_node',
             name='action_node', namespace=namespace, output='screen',
             parameters=[params_file, given_parameters(context, OVERRIDES['action_node'])],
-            remappings=[('cmd_vel', LaunchConfiguration('cmd_vel_topic'))])
+            remappings=[('cmd_vel', LaunchConfiguration('cmd_vel_topic')),
+                        ('camera/depth/image_raw', depth), ('odom', odom),
+                        ('camera/camera_info', LaunchConfiguration('camera_info_topic')),
+                        ('scan', LaunchConfiguration('scan_topic'))])
     return nodes
 
 
@@ -81,8 +103,19 @@ def generate_launch_description():
             'camera_info_topic', default_value='camera/camera_info',
             description='CameraInfo topic of that camera'),
         DeclareLaunchArgument(
+            'depth_topic', default_value='camera/depth/image_raw',
+            description='Depth image registered to the colour image (16UC1 mm or 32FC1 m): '
+                        "action_node's obstacle source 'depth', and grounding_node's "
+                        'use_depth'),
+        DeclareLaunchArgument(
+            'scan_topic', default_value='scan',
+            description="LaserScan for action_node's obstacle source 'scan'"),
+        DeclareLaunchArgument(
+            'odom_topic', default_value='odom',
+            description='Odometry of the base (nav_msgs/Odometry)'),
+        DeclareLaunchArgument(
             'compressed', default_value='', choices=['', 'true', 'false'],
-            description="true: subscribe <image_topic>/compressed (camera_node input "
+            description='true: subscribe <image_topic>/compressed (camera_node input '
                         "'compressed'); false: raw images; empty: the params file's input"),
         DeclareLaunchArgument(
             'cmd_vel_topic', default_value='cmd_vel',
@@ -94,7 +127,7 @@ def generate_launch_description():
                         "params file's model"),
         DeclareLaunchArgument(
             'device', default_value='',
-            description="Inference device (auto, cpu, cuda, cuda:N); empty: the params "
+            description='Inference device (auto, cpu, cuda, cuda:N); empty: the params '
                         "file's device"),
         DeclareLaunchArgument(
             'use_sim_time', default_value='', choices=['', 'true', 'false'],

@@ -1,4 +1,19 @@
-"""The simulated robot (sim_node, MuJoCo) and the grounding pipeline on its camera.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The simulated robot (sim_node, MuJoCo) and the grounding pipeline on its camera.
 
     ros2 launch clip_grounding_ros sim_demo.launch.py command:='go to the blue box'
 
@@ -10,14 +25,16 @@ is required: when one exits the launch ends, saying which and why.
 The simulator needs MuJoCo (a demo extra: pip install mujoco), which a robot does not.
 """
 
+from clip_grounding_ros.launch_support import (
+    declare_respawn_argument,
+    given_parameters,
+    required_node,
+)
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.substitutions import FindPackageShare
-
-from clip_grounding_ros.launch_support import (declare_respawn_argument, given_parameters,
-                                               required_node)
 
 # parameter -> (launch argument, type), applied only when the argument is given.
 OVERRIDES = {
@@ -45,7 +62,7 @@ def generate_launch_description():
             description='Parameters of sim_node and the pipeline nodes'),
         DeclareLaunchArgument(
             'scene', default_value='',
-            description="Scene: boxes, mixed, a scene YAML file or random:<seed>; empty: the "
+            description='Scene: boxes, mixed, a scene YAML file or random:<seed>; empty: the '
                         "params file's scene"),
         DeclareLaunchArgument(
             'command', default_value='',

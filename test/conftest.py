@@ -1,5 +1,22 @@
-"""Shared fixtures: a tiny randomly initialised CLIP model saved in the Hugging Face layout,
-and a ROS context for the node tests.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Shared fixtures: a tiny random CLIP model and a ROS context.
+
+The model is randomly initialised and saved in the Hugging Face layout; the ROS context is for the
+node tests.
 
 The model is loaded through exactly the code path a real model uses (``load_encoder`` on a
 folder). Its weights are random: tests that use it check plumbing, never semantics.
@@ -23,7 +40,7 @@ CORPUS = ['a photo of a blue box.', 'a photo of a red ball.', 'go to the green c
 
 @pytest.fixture(scope='session')
 def tiny_model_dir(tmp_path_factory):
-    from clip_grounding_ros.training.factory import TINY, build_clip, build_tokenizer
+    from clip_grounding_ros.training.factory import build_clip, build_tokenizer, TINY
 
     folder = tmp_path_factory.mktemp('tiny_clip')
     model, processor = build_clip(TINY, build_tokenizer(CORPUS * 3, TINY.vocab_size))
@@ -41,7 +58,7 @@ def tiny_encoder(tiny_model_dir):
 
 @pytest.fixture
 def ros():
-    """A fresh rclpy Context with a probe node; every node in it is destroyed afterwards."""
+    """Make a fresh rclpy Context with a probe node; every node in it is destroyed afterwards."""
     from ros_helpers import RosHarness
 
     harness = RosHarness()

@@ -1,4 +1,19 @@
-"""Two hosts on one machine: two network namespaces joined by a veth pair.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Two hosts on one machine: two network namespaces joined by a veth pair.
 
 Tests of a robot whose grounding node runs on another machine need traffic to cross a real
 network link (DDS discovery by multicast, data over UDP), which loopback and shared memory
@@ -13,12 +28,12 @@ Needs root and iproute2 (CI runs as root); ``NetnsUnavailable`` says why otherwi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import ipaddress
 import itertools
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
 
 SUBNET = '10.231.0.0/30'  # private, only ever configured inside the namespaces made here
 IP_TIMEOUT = 10.0  # seconds for one iproute2 command
@@ -38,8 +53,12 @@ class Host:
     address: str
 
     def command(self, argv: list[str]) -> list[str]:
-        """``argv`` run inside this namespace (``ip netns exec`` execs it: same pid, so
-        signals sent to the process reach the command itself)."""
+        """
+        Run ``argv`` inside this namespace.
+
+        ``ip netns exec`` execs it: same pid, so signals sent to the process reach the command
+        itself.
+        """
         return ['ip', 'netns', 'exec', self.namespace, *argv]
 
     def link_bytes(self) -> dict[str, int]:
@@ -52,9 +71,12 @@ class Host:
 
 
 class NetnsPair:
-    """Context manager: two namespaces named after their roles and this process, joined by a
-    veth with the two usable addresses of ``subnet``; everything is removed on exit, also
-    when building it failed half-way."""
+    """
+    Context manager: two network namespaces joined by a veth.
+
+    The namespaces are named after their roles and this process; the veth has the two usable
+    addresses of ``subnet``. Everything is removed on exit, also when building it failed half-way.
+    """
 
     def __init__(self, first: str = 'robot', second: str = 'ws', subnet: str = SUBNET):
         tag = f'{os.getpid()}-{next(_pairs)}'

@@ -1,4 +1,19 @@
-"""config/grounding.yaml written from the nodes' parameter declarations.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+config/grounding.yaml written from the nodes' parameter declarations.
 
 The params file is the robot's configuration, and it must list every parameter with its
 default, description and range. Rather than keep it in step by hand, this renders it from
@@ -12,10 +27,9 @@ from __future__ import annotations
 
 import textwrap
 
-import yaml
-
 from clip_grounding_ros.core.parameters import ParamSpec
 from clip_grounding_ros.nodes import action_node, camera_node, grounding_node
+import yaml
 
 HEADER = """\
 # Parameters of the clip_grounding_ros nodes on a real robot, with their defaults. Generated

@@ -1,4 +1,19 @@
-"""Helpers for the node tests: real rclpy contexts and DDS, a probe node, images, processes.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Helpers for the node tests: real rclpy contexts and DDS, a probe node, images, processes.
 
 Each test gets its own Context (the ``ros`` fixture in conftest.py) spun by a
 SingleThreadedExecutor. Tests wait for conditions with :meth:`RosHarness.spin_until`
@@ -7,19 +22,22 @@ instead of sleeping, so a loaded machine makes them slower, never flaky.
 
 from __future__ import annotations
 
+from collections import defaultdict, deque
+from collections.abc import Sequence
 import json
 import os
+from pathlib import Path
 import signal
 import subprocess
 import sys
 import time
-from collections import defaultdict, deque
-from collections.abc import Sequence
-from pathlib import Path
 
+from builtin_interfaces.msg import Time as TimeMsg
+from clip_grounding_ros.core.geometry import Intrinsics
+from clip_grounding_ros.core.images import encode_compressed
+from clip_grounding_ros.nodes.common import intrinsics_to_camera_info
 import numpy as np
 import rclpy
-from builtin_interfaces.msg import Time as TimeMsg
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
@@ -28,10 +46,6 @@ from rclpy.time import Time
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
-
-from clip_grounding_ros.core.geometry import Intrinsics
-from clip_grounding_ros.core.images import encode_compressed
-from clip_grounding_ros.nodes.common import intrinsics_to_camera_info
 
 TIMEOUT = 20.0  # s; only a failing test waits this long
 # Every node publishes reliably; a reliable reader keeps all of it for the assertions.
@@ -57,7 +71,7 @@ def blue_square_image() -> np.ndarray:
 
 
 def square_intrinsics() -> Intrinsics:
-    """The calibration sent with blue_square_image: an ideal 60 deg camera."""
+    """Return the calibration sent with blue_square_image: an ideal 60 deg camera."""
     return Intrinsics.from_fov(320, 240, 60.0)
 
 
@@ -68,7 +82,7 @@ def stamp(seconds: float) -> TimeMsg:
 
 def image_msg(pixels: np.ndarray, encoding: str, stamp_s: float, frame_id: str = 'camera',
               pad: int = 0) -> Image:
-    """An Image holding ``pixels`` (H x W or H x W x C, any dtype) with ``pad`` bytes per row."""
+    """Make an Image of ``pixels`` (H x W or H x W x C, any dtype) with ``pad`` bytes per row."""
     rows = np.ascontiguousarray(pixels).reshape(pixels.shape[0], -1).view(np.uint8)
     padded = np.concatenate([rows, np.full((rows.shape[0], pad), 7, np.uint8)], axis=1)
     msg = Image(header=Header(stamp=stamp(stamp_s), frame_id=frame_id),
@@ -90,7 +104,7 @@ def camera_info_msg(intrinsics: Intrinsics, stamp_s: float = 0.0,
 
 
 def pixels(msg: Image) -> np.ndarray:
-    """An rgb8 Image's pixels as (H, W, 3), honouring its step."""
+    """Return an rgb8 Image's pixels as (H, W, 3), honouring its step."""
     rows = np.frombuffer(bytes(msg.data), np.uint8).reshape(msg.height, msg.step)
     return rows[:, :msg.width * 3].reshape(msg.height, msg.width, 3)
 
@@ -105,8 +119,11 @@ class Probe(Node):
         self.clock_pub = self.create_publisher(Clock, '/clock', RELIABLE_QOS)
 
     def record(self, msg_type, topic: str, qos: QoSProfile = RECORD_QOS, keep: int = 0):
-        """Subscribe to ``topic``; messages collect in ``self.messages[topic]`` (only the
-        last ``keep`` of them when ``keep`` is set, for fast streams)."""
+        """
+        Subscribe to ``topic``; messages collect in ``self.messages[topic]``.
+
+        Only the last ``keep`` of them when ``keep`` is set, for fast streams.
+        """
         if keep:
             self.messages[topic] = deque(maxlen=keep)
         store = self.messages[topic]
@@ -116,7 +133,7 @@ class Probe(Node):
         return self.create_subscription(msg_type, topic, append, qos)
 
     def statuses(self, topic: str) -> list[dict]:
-        """The JSON status messages received on ``topic``, oldest first."""
+        """Return the JSON status messages received on ``topic``, oldest first."""
         return [json.loads(msg.data) for msg in self.messages[topic]]
 
     def last_status(self, topic: str) -> dict:
@@ -163,8 +180,11 @@ class RosHarness:
         assert self.spin_until(lambda: matched() >= count), f'{endpoint.topic_name}: no peer'
 
     def publish_until(self, publisher, msg, predicate) -> bool:
-        """Publish ``msg`` again at every spin until ``predicate()`` holds (for messages
-        that are harmless to repeat, sent best-effort or before a match is certain)."""
+        """
+        Publish ``msg`` again at every spin until ``predicate()`` holds.
+
+        For messages that are harmless to repeat, sent best-effort or before a match is certain.
+        """
         self.connect(publisher)
 
         def published_and_done():
@@ -180,8 +200,12 @@ class RosHarness:
             f'{node.get_name()} did not follow /clock'
 
     def advance_until(self, node: Node, predicate, step: float = 0.05, steps: int = 60) -> float:
-        """Step ``node``'s simulated clock by ``step`` until ``predicate()`` holds; returns
-        the simulated time reached. Held still in between, so a slow machine changes nothing."""
+        """
+        Step ``node``'s simulated clock by ``step`` until ``predicate()`` holds.
+
+        Returns the simulated time reached. Held still in between, so a slow machine changes
+        nothing.
+        """
         seconds = node.get_clock().now().nanoseconds * 1e-9
         for _ in range(steps):
             seconds += step
@@ -206,7 +230,8 @@ class RosHarness:
 
 # -- node processes ---------------------------------------------------------------------
 class NodeProcess:
-    """A node started from its entry point with ``-p name:=value`` parameters.
+    """
+    A node started from its entry point with ``-p name:=value`` parameters.
 
     Output, and the ROS log files, go to ``log_dir`` (a pipe nobody reads could block the
     node).
@@ -250,8 +275,11 @@ class NodeProcess:
 
 
 def rss_mb(pid: int) -> float:
-    """Resident memory of process ``pid`` in MB (VmRSS in /proc/<pid>/status; Linux), for
-    tests that watch a node's memory across a load."""
+    """
+    Return the resident memory of process ``pid`` in MB.
+
+    VmRSS in /proc/<pid>/status (Linux), for tests that watch a node's memory across a load.
+    """
     with open(f'/proc/{pid}/status') as status:
         line = next(line for line in status if line.startswith('VmRSS:'))
     return int(line.split()[1]) / 1024  # the kernel reports kB

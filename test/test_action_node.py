@@ -1,18 +1,32 @@
-"""action_node over real DDS, driven by a fake grounding node (status + target) in the test.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+action_node over real DDS, driven by a fake grounding node (status + target) in the test.
 
 Tests that must tell "stopped at once" from "stopped at the next control tick" run the node
 on a simulated clock held still: its timer cannot fire, so any message comes from the event.
 """
 
-import pytest
-from geometry_msgs.msg import PoseStamped, Twist, TwistStamped
-from rclpy.duration import Duration
-from std_msgs.msg import String
-
-from clip_grounding_ros.nodes.action_node import ActionNode
 from clip_grounding_ros.core.status import GroundingState, GroundingStatus
+from clip_grounding_ros.nodes.action_node import ActionNode
 from clip_grounding_ros.nodes.common import COMMAND_VOLATILE_QOS, publish_status
+from geometry_msgs.msg import PoseStamped, Twist, TwistStamped
+import pytest
+from rclpy.duration import Duration
 from ros_helpers import BEST_EFFORT_QOS, RELIABLE_QOS, stamp
+from std_msgs.msg import String
 
 STATUS = 'action/status'
 START = 100.0  # s of simulated time

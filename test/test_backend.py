@@ -1,4 +1,21 @@
-"""The OpenVINO backend: export (fp32, int8 calibrated on a folder or on simulator renders),
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The OpenVINO backend: export, agreement check and backend selection.
+
+The OpenVINO backend: export (fp32, int8 calibrated on a folder or on simulator renders),
 the agreement check that refuses a bad export, backend selection in load_encoder, and
 agreement of every encode_* with torch, on the tiny random-weight CLIP.
 
@@ -10,20 +27,19 @@ import shutil
 import subprocess
 import sys
 
+from clip_grounding_ros.core.model import (
+    _openvino_candidate,
+    EXPORT_MANIFEST,
+    load_encoder,
+    ModelLoadError,
+    OPENVINO_DIR,
+    TextTooLongError,
+)
+from clip_grounding_ros.export import export, ExportError, main
 import cv2
 import numpy as np
 import pytest
 import torch
-
-from clip_grounding_ros.core.model import (
-    EXPORT_MANIFEST,
-    OPENVINO_DIR,
-    ModelLoadError,
-    TextTooLongError,
-    _openvino_candidate,
-    load_encoder,
-)
-from clip_grounding_ros.export import ExportError, export, main
 
 
 def _frame(seed: int, width: int = 160, height: int = 120) -> np.ndarray:

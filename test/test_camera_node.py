@@ -1,19 +1,39 @@
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """camera_node over real DDS: each input mode, resizing, rate limiting, bad frames and QoS."""
 
 from itertools import pairwise
 
+from clip_grounding_ros.core.geometry import Intrinsics
+from clip_grounding_ros.nodes.camera_node import CameraNode
+from clip_grounding_ros.nodes.common import ConfigError
 import cv2
 import numpy as np
 import pytest
 import rclpy
+from ros_helpers import (
+    BEST_EFFORT_QOS,
+    camera_info_msg,
+    compressed_msg,
+    image_msg,
+    pixels,
+    RELIABLE_QOS,
+    stamp,
+)
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import String
-
-from clip_grounding_ros.core.geometry import Intrinsics
-from clip_grounding_ros.nodes.camera_node import CameraNode
-from clip_grounding_ros.nodes.common import ConfigError
-from ros_helpers import (BEST_EFFORT_QOS, RELIABLE_QOS, camera_info_msg, compressed_msg,
-                         image_msg, pixels, stamp)
 
 RGB = np.random.default_rng(3).integers(0, 256, (30, 40, 3), dtype=np.uint8)
 GREY = RGB[..., 1].copy()
@@ -253,8 +273,12 @@ def test_camera_info_too_old_for_the_frame_is_not_forwarded_and_says_why(ros):
 
 
 def test_region_of_interest_and_binning_are_applied_to_the_published_camera_info(ros):
-    """A camera that streams a 640x400 region of its 1280x800 sensor (image_geometry's
-    convention): the published CameraInfo describes the 20x10 image actually sent."""
+    """
+    A camera streaming a binned region of its sensor publishes matching CameraInfo.
+
+    A camera that streams a 640x400 region of its 1280x800 sensor (image_geometry's
+    convention): the published CameraInfo describes the 20x10 image actually sent.
+    """
     rig = CameraRig(ros)
     full = camera_info_msg(Intrinsics(1000.0, 1000.0, 640.0, 400.0, 1280, 800), 5.0)
     full.roi.x_offset, full.roi.y_offset, full.roi.width, full.roi.height = 320, 200, 640, 400

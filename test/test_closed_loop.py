@@ -1,14 +1,30 @@
-"""Closed-loop episodes: the simulator, the three nodes (separate processes, real DDS) and
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Closed-loop episodes judged from the simulator's ground truth.
+
+Closed-loop episodes: the simulator, the three nodes (separate processes, real DDS) and
 the bundled simulator model, judged from the simulator's ground truth.
 
 Each episode takes about 10-20 s of wall time (the simulator runs in real time, which is
 what CPU-only grounding keeps up with).
 """
 
-import pytest
-
 from clip_grounding_ros.demo.episode import EpisodeSpec, run_episode
 from clip_grounding_ros.sim import load_scene
+import pytest
 
 pytestmark = pytest.mark.slow
 
@@ -45,8 +61,12 @@ def test_unknown_word_is_refused_and_the_robot_never_moves(tmp_path):
 
 
 def test_absent_object_is_searched_for_one_turn_then_reported_not_found(tmp_path):
-    """Known words, nothing like it in the scene: the robot turns in place once, grounding
-    every frame, then stops with a clear reason, without driving anywhere."""
+    """
+    An absent object is searched for one turn, then reported not found.
+
+    Known words, nothing like it in the scene: the robot turns in place once, grounding
+    every frame, then stops with a clear reason, without driving anywhere.
+    """
     result = run_episode(EpisodeSpec(scene='boxes', command='go to the white cylinder',
                                      realtime_factor=1.0, timeout=40.0, log_dir=str(tmp_path)))
     assert result.outcome == 'failed', result.summary()
@@ -75,4 +95,3 @@ def test_robot_stops_mid_drive(disturbance, reason, tmp_path):
     assert result.action_status.state in ('stopped', 'holding')
     assert reason in result.action_status.reason
     assert result.touched == []
-

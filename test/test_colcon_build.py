@@ -1,4 +1,19 @@
-"""`colcon build` of the package into a temporary workspace, as on a robot.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+`colcon build` of the package into a temporary workspace, as on a robot.
 
 Uses the colcon next to this interpreter (the venv's). Notes on running it from a test:
 - colcon's ament_python build imports ament_package; it is importable in the venv (PyPI
@@ -14,10 +29,10 @@ Uses the colcon next to this interpreter (the venv's). Notes on running it from 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import subprocess
 import sys
 import sysconfig
-from pathlib import Path
 
 import pytest
 
@@ -29,7 +44,7 @@ EXECUTABLES = ('camera_node', 'grounding_node', 'action_node', 'sim_node')
 
 @pytest.fixture(scope='module')
 def install(tmp_path_factory) -> Path:
-    """The package's prefix in a fresh isolated install (install/<package>)."""
+    """Install the package in a fresh isolated install; return its prefix (install/<package>)."""
     workspace = tmp_path_factory.mktemp('colcon_ws')
     result = subprocess.run(
         [str(COLCON), '--log-base', str(workspace / 'log'), 'build',
@@ -41,7 +56,7 @@ def install(tmp_path_factory) -> Path:
 
 
 def installed_environment(prefix: Path) -> dict[str, str]:
-    """What `source install/setup.bash` would add for this package."""
+    """Return what `source install/setup.bash` would add for this package."""
     site = Path(sysconfig.get_path('purelib', vars={'base': str(prefix)}))
     environment = dict(os.environ)
     environment['AMENT_PREFIX_PATH'] = str(prefix)
@@ -56,7 +71,8 @@ def test_share_directory_holds_package_xml_launch_config_and_model(install):
                 *(p.relative_to(ROOT) for p in (ROOT / 'launch').glob('*.launch.py')),
                 *(p.relative_to(ROOT) for p in (ROOT / 'config' / 'scenes').glob('*.yaml')),
                 *(p.relative_to(ROOT) for p in (ROOT / 'config' / 'gazebo').iterdir()),
-                *(p.relative_to(ROOT) for p in (ROOT / 'models' / 'sim_clip').iterdir())]
+                *(p.relative_to(ROOT) for p in (ROOT / 'models' / 'sim_clip').rglob('*')
+                  if p.is_file())]  # the OpenVINO export in openvino/ too
     assert len(expected) > 12  # the globs found the launch files, scenes, Gazebo and model
     missing = [str(path) for path in expected if not (share / path).is_file()]
     assert not missing, f'not installed: {missing}'

@@ -1,4 +1,19 @@
-"""A corpus of spoken commands with their expected parses, and of commands to refuse.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A corpus of spoken commands with their expected parses, and of commands to refuse.
 
 Each parse lists its steps; a step is written as
     ('approach', 'red box')                      intent and target
@@ -16,10 +31,14 @@ examples, and each suggested example must itself parse.
 import math
 import re
 
+from clip_grounding_ros.core.commands import (
+    CommandError,
+    Intent,
+    parse_command,
+    Referring,
+    Relation,
+)
 import pytest
-
-from clip_grounding_ros.core.commands import (CommandError, Intent, Referring, Relation,
-                                              parse_command)
 
 TEN_THINGS = ('cup', 'mug', 'pen', 'cat', 'dog', 'fox', 'owl', 'box', 'hat', 'key')
 

@@ -1,4 +1,19 @@
-"""Command parsing: the phrasings users say, the data model, and clear errors for the rest.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Command parsing: the phrasings users say, the data model, and clear errors for the rest.
 
 The large corpus of phrasings and refusals is in test_command_corpus.py.
 """
@@ -6,12 +21,21 @@ The large corpus of phrasings and refusals is in test_command_corpus.py.
 import dataclasses
 import math
 
+from clip_grounding_ros.core.commands import (
+    Command,
+    CommandError,
+    DEFAULT_DISTANCE_M,
+    DEFAULT_TURN_RAD,
+    EXAMPLES,
+    Intent,
+    MAX_DISTANCE_M,
+    MAX_TURN_RAD,
+    parse_command,
+    Referring,
+    Relation,
+    Step,
+)
 import pytest
-
-from clip_grounding_ros.core.commands import (DEFAULT_DISTANCE_M, DEFAULT_TURN_RAD, EXAMPLES,
-                                              MAX_DISTANCE_M, MAX_TURN_RAD, Command,
-                                              CommandError, Intent, Referring, Relation, Step,
-                                              parse_command)
 
 
 @pytest.mark.parametrize('text, intent, target', [

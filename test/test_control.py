@@ -1,24 +1,46 @@
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The control law and the action node's safety logic, on their own (no ROS)."""
 
 import math
 
+from clip_grounding_ros.core.commands import Intent
+from clip_grounding_ros.core.control import (
+    approach_velocity,
+    face_velocity,
+    limit_acceleration,
+    MotionConfig,
+    MotionController,
+    move_velocity,
+    Task,
+    turn_velocity,
+)
+from clip_grounding_ros.core.memory import MemoryConfig
+from clip_grounding_ros.core.obstacles import ObstacleConfig, SensorView
+from clip_grounding_ros.core.status import ActionState, GroundingState
 import numpy as np
 import pytest
 
-from clip_grounding_ros.core.commands import Intent
-from clip_grounding_ros.core.control import (MotionConfig, MotionController, Task,
-                                             approach_velocity, face_velocity,
-                                             limit_acceleration, move_velocity, turn_velocity)
-from clip_grounding_ros.core.obstacles import ObstacleConfig
-from clip_grounding_ros.core.status import ActionState, GroundingState
-
 CONFIG = MotionConfig()
+MEMORY = MemoryConfig(memory_max_age=3.0)  # the times of the memory tests assume 3 s
 NO_OBSTACLES = ObstacleConfig(obstacle_source='none')
 
 
 def controller_for(config=CONFIG, obstacles=NO_OBSTACLES):
-    """A controller without obstacle checks unless a test is about them."""
-    return MotionController(config, obstacles)
+    """Make a controller without obstacle checks unless a test is about them."""
+    return MotionController(config, obstacles, MEMORY)
 
 
 def test_target_ahead_drives_straight():
@@ -153,6 +175,19 @@ def test_search_turns_toward_the_last_seen_side_one_full_turn_on_odometry_then_f
     assert 6.0 < 2.0 + 0.05 * step - 2.0 < 14.0  # about one turn at search_angular
 
 
+def test_search_turns_toward_where_the_target_is_now_after_the_robot_turned():
+    controller = _tracking()
+    controller.on_odometry(0.0, 0.0, 0.0, stamp=1.0)
+    controller.on_target(2.0, 0.5, stamp=1.0)  # seen on the left...
+    controller.on_odometry(0.0, 0.0, 1.2, stamp=5.0)  # ...then the robot turned past it
+    controller.on_perception(GroundingState.LOST, 'lost', 5.0)  # memory expired (3 s)
+    controller.step(5.0)
+    controller.on_odometry(0.0, 0.0, 1.2, stamp=5.1)
+    controller.on_perception(GroundingState.LOST, 'lost', 5.1)
+    output = controller.step(5.1)
+    assert output.state == ActionState.SEARCHING and output.angular < 0  # now on the right
+
+
 def test_search_without_odometry_estimates_the_turn_from_the_rate():
     controller = _tracking(config=MotionConfig(search_turn=1.0, search_angular=0.5))
     controller.on_perception(GroundingState.LOST, 'lost', 0.0)
@@ -268,8 +303,11 @@ def test_non_finite_odometry_is_refused():
 
 # -- moves and turns by an amount, on odometry -----------------------------------------
 def _simulate(controller, task, start=(0.0, 0.0, 0.0), dt=0.05, steps=600):
-    """Integrate a unicycle from ``start`` with the controller's commands; returns the final
-    pose and the last output."""
+    """
+    Integrate a unicycle from ``start`` with the controller's commands.
+
+    Returns the final pose and the last output.
+    """
     x, y, yaw = start
     controller.on_task(task, 0.0)
     for i in range(steps):
@@ -416,8 +454,9 @@ def _wall(x, y_from, y_to, step=0.05):
     return np.array([(x, y) for y in np.arange(y_from, y_to, step)])
 
 
-def _approaching_with_obstacles(points, target=(3.0, 0.0)):
-    controller = MotionController(CONFIG, ObstacleConfig())
+def _approaching_with_obstacles(points, target=(3.0, 0.0), obstacles=None):
+    controller = MotionController(CONFIG, ObstacleConfig() if obstacles is None else obstacles,
+                                  MEMORY)
     controller.on_task(Task(1, 0, Intent.APPROACH), 0.0)
     for t in (0.0, 0.5, 1.0):
         _with_odometry(controller, t)
@@ -447,17 +486,38 @@ def test_free_path_drives_and_an_obstacle_close_ahead_steers_around_it():
     assert output.state == ActionState.APPROACHING
 
 
-def test_an_obstacle_close_ahead_stops_the_robot():
+def test_an_obstacle_close_ahead_stops_forward_motion():
     post = np.array([(0.4, y) for y in np.arange(-0.1, 0.11, 0.02)])
+    # A way around within max_detour: it turns in place to face it first.
     _, output = _approaching_with_obstacles(post)
+    assert output.linear == 0.0 and output.angular != 0.0
+    assert output.state == ActionState.TURNING and 'going around' in output.reason
+    # None within a narrow max_detour: it turns to head out of the pocket, never forward.
+    _, output = _approaching_with_obstacles(post, obstacles=ObstacleConfig(max_detour=0.3))
+    assert output.linear == 0.0 and output.angular != 0.0
+    assert output.state == ActionState.TURNING and 'heading out' in output.reason
+    # Hemmed in all round: blocked, standing still.
+    ring = np.array([(0.4 * math.cos(a), 0.4 * math.sin(a)) for a in np.arange(0, 6.28, 0.05)])
+    _, output = _approaching_with_obstacles(ring)
     assert (output.linear, output.angular, output.state) == (0.0, 0.0, ActionState.BLOCKED)
 
 
-def test_a_wall_with_no_way_around_blocks_then_fails_after_blocked_timeout():
+@pytest.mark.parametrize('target, corner', [((2.0, 1.0), (0.25, 0.25)),
+                                            ((2.0, -1.0), (0.25, -0.3))])
+def test_stopped_on_the_arc_to_a_free_heading_it_turns_in_place_to_face_it(target, corner):
+    """A box corner beside the robot, the target beyond it: the arc clips the corner."""
+    box = np.array([(corner[0] + dx, corner[1] + dy) for dx in (0, 0.04) for dy in (0, 0.04)])
+    _, output = _approaching_with_obstacles(box, target=target)
+    assert output.state == ActionState.TURNING and output.linear == 0.0
+    assert output.reason.startswith('turning to a free heading')
+    assert math.copysign(1.0, output.angular) == -math.copysign(1.0, target[1])  # away
+
+
+def test_a_wall_with_no_way_around_heads_out_then_fails_after_blocked_timeout():
     wall = _wall(0.4, -3.0, 3.0)
     controller, output = _approaching_with_obstacles(wall)
-    assert (output.linear, output.angular, output.state) == (0.0, 0.0, ActionState.BLOCKED)
-    for t in (5.0, 12.0):
+    assert output.state == ActionState.TURNING and 'heading out' in output.reason
+    for t in (5.0, 12.0):  # the blocked clock runs on while it heads out
         _with_odometry(controller, t)
         controller.on_perception(GroundingState.TRACKING, 'found', t)
         controller.on_target(3.0, 0.0, stamp=t)
@@ -470,7 +530,9 @@ def test_the_target_objects_own_points_are_not_obstacles():
     target_surface = np.array([(0.9 + dx, y) for dx in (0.0, 0.1, 0.2)
                                for y in np.arange(-0.15, 0.16, 0.05)])
     _, output = _approaching_with_obstacles(target_surface, target=(0.9, 0.0))
+    _, free = _approaching_with_obstacles(np.empty((0, 2)), target=(0.9, 0.0))
     assert output.state == ActionState.APPROACHING and output.linear > 0
+    assert (output.linear, output.angular) == (free.linear, free.angular)  # not slowed
 
 
 def test_stale_obstacle_data_holds():
@@ -490,6 +552,91 @@ def test_obstacles_seen_earlier_are_remembered_in_odom_after_leaving_the_view():
     controller.on_obstacles(np.empty((0, 2)), stamp=0.5)
     points = controller.obstacles.points(controller.odometry)
     assert points[0] == pytest.approx((0.0, -0.5), abs=0.03)  # now on its right
+
+
+def test_obstacles_are_forgotten_after_obstacle_memory():
+    for memory, kept in ((5.0, 1), (1.0, 0)):
+        controller = MotionController(CONFIG, ObstacleConfig(obstacle_memory=memory))
+        controller.on_odometry(0.0, 0.0, 0.0, stamp=0.0)
+        controller.on_obstacles(np.array([[0.5, 0.0]]), stamp=0.0)
+        controller.on_odometry(0.0, 0.0, 0.0, stamp=1.5)
+        controller.on_obstacles(np.empty((0, 2)), stamp=1.5)
+        assert len(controller.obstacles.points(controller.odometry)) == kept
+
+
+def test_a_new_reading_replaces_remembered_obstacles_only_where_it_sees():
+    view = SensorView(0.0, 0.0, 0.0, half_angle=0.6, near=0.3, far=2.0)
+    controller = MotionController(CONFIG, ObstacleConfig(obstacle_memory=20.0))
+    controller.on_odometry(0.0, 0.0, 0.0, stamp=0.0)
+    seen = np.array([[1.0, 0.0],    # ahead, in view: gone when the next reading shows none
+                     [0.2, 0.0],    # ahead but nearer than the view reaches: kept
+                     [0.3, 0.6]])   # beside the robot, out of view: kept
+    controller.on_obstacles(seen, stamp=0.0, view=view)
+    controller.on_odometry(0.0, 0.0, 0.0, stamp=10.0)
+    controller.on_obstacles(np.empty((0, 2)), stamp=10.0, view=view)
+    kept = controller.obstacles.points(controller.odometry)
+    assert sorted(map(tuple, np.round(kept, 2))) == [(0.2, 0.0), (0.3, 0.6)]
+    # Without a view nothing is cleared before obstacle_memory.
+    controller.on_odometry(0.0, 0.0, 0.0, stamp=15.0)
+    controller.on_obstacles(np.empty((0, 2)), stamp=15.0)
+    assert len(controller.obstacles.points(controller.odometry)) == 2
+
+
+def test_the_way_around_stays_on_the_side_it_began_on():
+    right_of_line = np.array([(1.0, y) for y in np.arange(-0.16, 0.05, 0.02)])
+    left_of_line = right_of_line * (1.0, -1.0)
+    forgetful = ObstacleConfig(obstacle_memory=0.0)  # only the newest frame counts
+    controller, first = _approaching_with_obstacles(right_of_line, obstacles=forgetful)
+    assert first.angular > 0 and 'going around' in first.reason  # its left side
+    # The obstacle now a little left of the line (the robot turned): on its own the right
+    # side would be nearer, but the way around it stays on the left.
+    _, fresh = _approaching_with_obstacles(left_of_line, obstacles=forgetful)
+    assert fresh.angular < 0
+    _with_odometry(controller, 1.5)
+    controller.on_perception(GroundingState.TRACKING, 'found', 1.5)
+    controller.on_target(3.0, 0.0, stamp=1.5)
+    controller.on_obstacles(left_of_line, stamp=1.5)
+    assert controller.step(1.5).angular > 0
+    # A new step chooses afresh.
+    controller.on_task(Task(2, 0, Intent.APPROACH), 1.6)
+    assert controller.avoid_side == 0
+
+
+def test_searching_between_sightings_does_not_restart_the_blocked_clock():
+    """
+    Search between sightings does not restart the blocked clock.
+
+    In a pocket the robot heads out, loses the target, searches and sees it again: the
+    step still fails after blocked_timeout instead of cycling for ever.
+    """
+    wall = _wall(0.4, -3.0, 3.0)
+    controller, output = _approaching_with_obstacles(wall)
+    assert 'heading out' in output.reason
+    for t in (5.0, 6.0):  # lost: memory expired (3 s), so it searches
+        _with_odometry(controller, t)
+        controller.on_perception(GroundingState.LOST, 'lost', t)
+        controller.on_obstacles(wall, stamp=t)
+        assert controller.step(t).state == ActionState.SEARCHING
+    _with_odometry(controller, 12.0)
+    controller.on_perception(GroundingState.TRACKING, 'found', 12.0)
+    controller.on_target(3.0, 0.0, stamp=12.0)
+    controller.on_obstacles(wall, stamp=12.0)
+    output = controller.step(12.0)
+    assert output.state == ActionState.FAILED and 'blocked for 12 s' in output.reason
+
+
+def test_heading_out_that_moves_the_robot_restarts_the_blocked_clock():
+    wall = _wall(0.4, -3.0, 3.0)
+    narrow = ObstacleConfig(max_detour=0.3)  # no way around from either place
+    controller, output = _approaching_with_obstacles(wall, obstacles=narrow)
+    assert 'heading out' in output.reason
+    for t, x in ((8.0, -0.6), (12.0, -0.6)):  # it moved 0.6 m by t = 8 s: progress
+        _with_odometry(controller, t, (x, 0.0, 0.0))
+        controller.on_perception(GroundingState.TRACKING, 'found', t)
+        controller.on_target(3.0 - x, 0.0, stamp=t)
+        controller.on_obstacles(wall - (x, 0.0), stamp=t)
+        output = controller.step(t)
+    assert output.state != ActionState.FAILED and 'heading out' in output.reason
 
 
 # -- Nav2 hand-off ----------------------------------------------------------------------

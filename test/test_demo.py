@@ -1,17 +1,39 @@
-"""The demo's judge (demo.judge) on hand-made scenes, and the demo's isolation: the parts of
-the simulated episode that need no simulator running."""
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The demo's judge on hand-made scenes, and the demo's isolation.
+
+The judge is demo.judge; the isolation: the parts of the simulated episode that need no simulator
+running.
+"""
 
 import math
 import os
 import subprocess
 import sys
 
-import pytest
-
 from clip_grounding_ros.core.commands import parse_command
-from clip_grounding_ros.demo.judge import (StepVerdict, judge_approach, judge_facing,
-                                           judge_motion, meant_objects)
+from clip_grounding_ros.demo.judge import (
+    judge_approach,
+    judge_facing,
+    judge_motion,
+    meant_objects,
+    StepVerdict,
+)
 from clip_grounding_ros.sim import scene_from_dict
+import pytest
 
 HALF_FOV = math.radians(37.5)
 
@@ -19,7 +41,7 @@ HALF_FOV = math.radians(37.5)
 def scene(*objects):
     return scene_from_dict({'name': 'judged', 'objects': [
         {'name': name, 'shape': shape, 'color': color, 'size': [0.15] * (3 if shape == 'box'
-                                                                        else 1),
+                                                                         else 1),
          'position': list(position)} for name, shape, color, position in objects]})
 
 

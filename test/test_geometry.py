@@ -1,12 +1,32 @@
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Pixel -> base-frame geometry against hand-computed cases (REP-103 frames)."""
 
 import math
 
+from clip_grounding_ros.core.geometry import (
+    box_depth,
+    CameraMount,
+    depth_point,
+    GeometryError,
+    ground_point,
+    Intrinsics,
+    locate_box,
+)
 import numpy as np
 import pytest
-
-from clip_grounding_ros.core.geometry import (CameraMount, GeometryError, Intrinsics, box_depth,
-                                              depth_point, ground_point, locate_box)
 
 INTRINSICS = Intrinsics(fx=200.0, fy=200.0, cx=160.0, cy=120.0, width=320, height=240)
 
@@ -69,6 +89,13 @@ def test_box_depth_median_ignores_invalid_and_scales_boxes():
     assert box_depth(depth, (280, 200, 320, 240), (320, 240)) is None
     small = depth[::2, ::2]
     assert box_depth(small, (140, 100, 180, 140), (320, 240)) == pytest.approx(1.0)
+
+
+def test_box_depth_is_the_objects_own_when_something_nearer_hides_its_lower_part():
+    depth = np.full((240, 320), 5.0, np.float32)  # the wall behind
+    depth[80:160, 130:190] = 2.0                  # the named object
+    depth[115:160, 120:200] = 1.0                 # a lower object hides 56 % of it
+    assert box_depth(depth, (130, 80, 190, 160), (320, 240)) == pytest.approx(2.0)
 
 
 @pytest.mark.parametrize('k', [[0.0] * 9, [float('nan')] + [0.0] * 8])

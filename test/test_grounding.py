@@ -1,17 +1,31 @@
-"""Grounding and classification plumbing with a tiny random-weight CLIP.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Grounding and classification plumbing with a tiny random-weight CLIP.
 
 Random weights mean these tests check shapes, bounds, thresholds, scoring arithmetic and
 caching, not whether the right object wins (test_offline_model.py does that with the
 trained model).
 """
 
+from clip_grounding_ros.core.grounding import Grounder, GrounderConfig, STRATEGIES
+from clip_grounding_ros.core.images import ImageError
+from clip_grounding_ros.core.proposals import square_crop
 import numpy as np
 import pytest
 import torch
-
-from clip_grounding_ros.core.grounding import STRATEGIES, Grounder, GrounderConfig
-from clip_grounding_ros.core.images import ImageError
-from clip_grounding_ros.core.proposals import square_crop
 
 
 def _frame(seed=0):
@@ -132,7 +146,7 @@ def test_a_declared_vocabulary_refuses_unknown_words(tiny_model_dir, tmp_path):
     import shutil
 
     from clip_grounding_ros.core.grounding import UnknownWordsError
-    from clip_grounding_ros.core.model import VOCABULARY_FILE, load_encoder
+    from clip_grounding_ros.core.model import load_encoder, VOCABULARY_FILE
 
     folder = tmp_path / 'closed'
     shutil.copytree(tiny_model_dir, folder)
@@ -143,4 +157,15 @@ def test_a_declared_vocabulary_refuses_unknown_words(tiny_model_dir, tmp_path):
     with pytest.raises(UnknownWordsError, match="'piano'") as error:
         grounder.ground(_frame(), 'red piano')
     assert 'closed vocabulary of 4 words' in str(error.value)
+    # Classification prompts are words the model must read too.
+    assert grounder.classify(_frame(), ['blue box', 'red ball'])
+    with pytest.raises(UnknownWordsError, match="'cat'"):
+        grounder.classify(_frame(), ['blue box', 'cat'])
     assert load_encoder(tiny_model_dir, device='cpu').vocabulary is None  # open vocabulary
+
+
+def test_more_candidates_are_kept_when_a_count_needs_them(tiny_encoder):
+    grounder = Grounder(tiny_encoder, GrounderConfig(strategy='crops', top_k=2))
+    assert len(grounder.ground(_frame(), 'blue box').candidates) == 2
+    # 'the fourth box from the left' needs four to count.
+    assert len(grounder.ground(_frame(), 'blue box', at_least=4).candidates) == 4

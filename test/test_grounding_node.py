@@ -1,5 +1,21 @@
-"""grounding_node over real DDS with the tiny random-weight CLIP: commands, status, targets,
-QoS of the command topic and parameter validation.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The grounding_node over real DDS with the tiny random-weight CLIP.
+
+Commands, status, targets, QoS of the command topic and parameter validation.
 
 Random weights: only the weight-independent set-up of ros_helpers (WEIGHT_FREE_GROUNDING
 on blue_square_image) may lead to a target; every other test checks plumbing.
@@ -7,20 +23,25 @@ on blue_square_image) may lead to a target; every other test checks plumbing.
 
 import math
 
+from clip_grounding_ros.core.geometry import CameraMount, locate_box
+from clip_grounding_ros.nodes.common import COMMAND_LATCHED_QOS, COMMAND_VOLATILE_QOS, ConfigError
+from clip_grounding_ros.nodes.grounding_node import GroundingNode
+from geometry_msgs.msg import PoseStamped
 import numpy as np
 import pytest
-import rclpy
-from geometry_msgs.msg import PoseStamped
 from rcl_interfaces.srv import SetParameters
+import rclpy
+from ros_helpers import (
+    BEST_EFFORT_QOS,
+    blue_square_image,
+    camera_info_msg,
+    image_msg,
+    SQUARE_BOX,
+    square_intrinsics,
+    WEIGHT_FREE_GROUNDING,
+)
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
-
-from clip_grounding_ros.core.geometry import CameraMount, locate_box
-from clip_grounding_ros.nodes.common import (COMMAND_LATCHED_QOS, COMMAND_VOLATILE_QOS,
-                                             ConfigError)
-from clip_grounding_ros.nodes.grounding_node import GroundingNode
-from ros_helpers import (BEST_EFFORT_QOS, SQUARE_BOX, WEIGHT_FREE_GROUNDING, blue_square_image,
-                         camera_info_msg, image_msg, square_intrinsics)
 
 STATUS, TARGET = 'grounding/status', 'grounding/target'
 MOUNT = {'camera_x': 0.2, 'camera_y': 0.0, 'camera_z': 0.5, 'camera_pitch_deg': 25.0}
@@ -63,7 +84,7 @@ class GroundingRig:
         return self.ros.probe.statuses(STATUS)
 
     def wait_status(self, predicate) -> dict:
-        """The first status that satisfies ``predicate``, waiting for it if need be."""
+        """Return the first status that satisfies ``predicate``, waiting for it if need be."""
         def match():
             return next((s for s in self.statuses() if predicate(s)), None)
         assert self.ros.spin_until(lambda: match() is not None), \
@@ -73,7 +94,7 @@ class GroundingRig:
 
 @pytest.fixture
 def grounding(ros, tiny_model_dir):
-    """Factory: a GroundingRig with the given parameters."""
+    """Return a factory of GroundingRigs with the given parameters."""
     return lambda **params: GroundingRig(ros, tiny_model_dir, **params)
 
 
@@ -204,8 +225,12 @@ def test_classification_command_reports_probabilities(grounding):
 
 @pytest.mark.parametrize('how', ['latched-before-node', 'latched', 'volatile'])
 def test_command_is_received_once(ros, tiny_model_dir, how):
-    """Latched history reaches the node; live messages arrive on both its subscriptions
-    when the publisher is latched, and are handled once (command ids count handlings)."""
+    """
+    Each command is received and handled once.
+
+    Latched history reaches the node; live messages arrive on both its subscriptions
+    when the publisher is latched, and are handled once (command ids count handlings).
+    """
     latched = ros.probe.create_publisher(String, 'command', COMMAND_LATCHED_QOS)
     if how == 'latched-before-node':
         latched.publish(String(data='go to the blue box'))
@@ -306,8 +331,12 @@ def test_nothing_found_is_an_empty_detection_array(grounding):
 
 
 def test_without_vision_msgs_the_node_runs_on_and_says_so(tmp_path, tiny_model_dir):
-    """Where vision_msgs is not installed (hidden from this interpreter here), no detections
-    topic is created, one log line says why, and grounding works as before."""
+    """
+    Without vision_msgs the node runs on and says so.
+
+    Where vision_msgs is not installed (hidden from this interpreter here), no detections
+    topic is created, one log line says why, and grounding works as before.
+    """
     import subprocess
     import sys
 
@@ -336,7 +365,7 @@ rclpy.shutdown()
 
 def test_each_step_begins_when_the_action_node_reports_the_last_one_done(grounding):
     from clip_grounding_ros.core.status import ActionState, ActionStatus
-    from clip_grounding_ros.nodes.common import STATUS_QOS, publish_status
+    from clip_grounding_ros.nodes.common import publish_status, STATUS_QOS
 
     rig = grounding(**WEIGHT_FREE_GROUNDING)
     action_pub = rig.ros.probe.create_publisher(String, 'action/status', STATUS_QOS)
@@ -368,8 +397,12 @@ def test_each_step_begins_when_the_action_node_reports_the_last_one_done(groundi
 
 def test_the_worker_grounds_only_the_newest_frame_and_targets_follow_at_camera_rate(
         grounding):
-    """Frames at 20 Hz, groundings at 2 Hz: each grounding takes the newest frame (never a
-    queue of old ones), and the tracker publishes a target for the frames in between."""
+    """
+    The worker grounds only the newest frame; targets follow at camera rate.
+
+    Frames at 20 Hz, groundings at 2 Hz: each grounding takes the newest frame (never a
+    queue of old ones), and the tracker publishes a target for the frames in between.
+    """
     rig = grounding(rate_hz=2.0, **WEIGHT_FREE_GROUNDING)
     rig.ros.probe.record(PoseStamped, TARGET)
     image = blue_square_image()

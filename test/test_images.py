@@ -1,11 +1,30 @@
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """ROS image buffers to RGB: every supported encoding, padding, and each kind of bad input."""
 
+from clip_grounding_ros.core.images import (
+    check_rgb,
+    decode_compressed,
+    depth_to_metres,
+    encode_compressed,
+    ImageError,
+    to_rgb8,
+)
 import cv2
 import numpy as np
 import pytest
-
-from clip_grounding_ros.core.images import (ImageError, check_rgb, decode_compressed,
-                                            depth_to_metres, encode_compressed, to_rgb8)
 
 RGB = np.random.default_rng(1).integers(0, 256, (6, 5, 3), dtype=np.uint8)
 

@@ -1,4 +1,19 @@
-"""Static checks of the launch files, the params files and the Gazebo world and bridge.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Static checks of the launch files, the params files and the Gazebo world and bridge.
 
 launch, launch_ros and Gazebo come with a ROS 2 installation and are not needed here: launch
 files are read as syntax trees, the nodes' topics from their create_publisher and
@@ -8,20 +23,18 @@ create_subscription calls. test_launch_testing.py runs sim_demo.launch.py where 
 from __future__ import annotations
 
 import ast
+from functools import cache
 import math
+from pathlib import Path
 import py_compile
 import xml.etree.ElementTree as ElementTree
-from functools import cache
-from pathlib import Path
-
-import params_file
-import pytest
-import yaml
 
 from clip_grounding_ros import launch_support
 from clip_grounding_ros.nodes import action_node, camera_node, grounding_node
-from clip_grounding_ros.sim import sim_node
-from clip_grounding_ros.sim import COLORS, load_scene
+from clip_grounding_ros.sim import COLORS, load_scene, sim_node
+import params_file
+import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH_FILES = sorted((ROOT / 'launch').glob('*.launch.py'))
@@ -30,6 +43,7 @@ NODES = {'camera_node': camera_node, 'grounding_node': grounding_node,
 PIPELINE = ('camera_node', 'grounding_node', 'action_node')
 REQUIRED_ARGUMENTS = {
     'grounding.launch.py': {'params_file', 'namespace', 'image_topic', 'camera_info_topic',
+                            'depth_topic', 'scan_topic', 'odom_topic',
                             'compressed', 'cmd_vel_topic', 'model', 'device', 'use_sim_time',
                             'with_action', 'command'},
     'sim_demo.launch.py': {'scene', 'command', 'realtime_factor', 'model'},
@@ -57,8 +71,11 @@ def load_yaml(relative: str):
 
 
 def node_sections(relative: str) -> dict[str, dict]:
-    """ros__parameters per node of a params file; keys may be written /**/<node>; the
-    section for every node stays '/**'."""
+    """
+    Return the ros__parameters per node of a params file.
+
+    Keys may be written /**/<node>; the section for every node stays '/**'.
+    """
     return {key.removeprefix('/**/'): value['ros__parameters']
             for key, value in load_yaml(relative).items()}
 
@@ -79,8 +96,11 @@ def keyword(call: ast.Call, name: str) -> ast.expr | None:
 
 
 def declared_arguments(path: Path) -> dict[str, ast.Call]:
-    """Argument name -> its DeclareLaunchArgument call, in a launch file or, for 'respawn',
-    in launch_support.declare_respawn_argument."""
+    """
+    Map each argument name to its DeclareLaunchArgument call.
+
+    The call in a launch file or, for 'respawn', in launch_support.declare_respawn_argument.
+    """
     declared = {}
     respawn = calls(tree(Path(launch_support.__file__)), 'DeclareLaunchArgument')
     for call in calls(tree(path), 'DeclareLaunchArgument') + \
@@ -92,7 +112,7 @@ def declared_arguments(path: Path) -> dict[str, ast.Call]:
 
 
 def overrides(path: Path) -> dict[str, dict[str, tuple[str, object]]]:
-    """The module's OVERRIDES: node -> parameter -> (argument, type or value choices)."""
+    """Return the module's OVERRIDES: node -> parameter -> (argument, type or value choices)."""
     for statement in tree(path).body:
         if isinstance(statement, ast.Assign) and \
                 getattr(statement.targets[0], 'id', None) == 'OVERRIDES':
@@ -109,7 +129,7 @@ def overrides(path: Path) -> dict[str, dict[str, tuple[str, object]]]:
 
 
 def package_nodes(path: Path) -> list[ast.Call]:
-    """The package's nodes a launch file starts (launch_support.required_node calls)."""
+    """Return the package's nodes a launch file starts (launch_support.required_node calls)."""
     return [call for call in calls(tree(path), 'Node') + calls(tree(path), 'required_node')
             if keyword(call, 'package') is not None and
             ast.literal_eval(keyword(call, 'package')) == 'clip_grounding_ros']
@@ -117,7 +137,7 @@ def package_nodes(path: Path) -> list[ast.Call]:
 
 @cache
 def node_topics(node: str) -> dict[str, set[tuple[str, str]]]:
-    """{'publishes': {(topic, ROS type)}, 'subscribes': {...}} from the node's source."""
+    """Read {'publishes': {(topic, ROS type)}, 'subscribes': {...}} from the node's source."""
     module = tree(Path(NODES[node].__file__))
     packages = {alias.name: statement.module.replace('.', '/')
                 for statement in module.body if isinstance(statement, ast.ImportFrom)
@@ -214,8 +234,12 @@ def test_pipeline_includes_pass_only_declared_arguments():
 
 @pytest.mark.parametrize('path', LAUNCH_FILES, ids=lambda p: p.name)
 def test_every_package_node_is_required_and_respawn_is_an_argument(path):
-    """A node that exits ends the launch (launch_support.required_node), so a half pipeline
-    never keeps running; where a file starts nodes itself, respawn:=true is offered."""
+    """
+    Every package node is required, and respawn is a launch argument.
+
+    A node that exits ends the launch (launch_support.required_node), so a half pipeline
+    never keeps running; where a file starts nodes itself, respawn:=true is offered.
+    """
     assert not [call for call in calls(tree(path), 'Node')
                 if keyword(call, 'package') is not None and
                 ast.literal_eval(keyword(call, 'package')) == 'clip_grounding_ros']
@@ -246,7 +270,7 @@ def test_sim_demo_namespace_moves_the_simulator_with_the_pipeline():
     assert 'namespace' in declared_arguments(path)
     # Relative topics follow the namespace; /clock is the one global name (use_sim_time).
     absolute = {topic for node in ('sim_node', *PIPELINE) for kind in ('publishes',
-                                                                        'subscribes')
+                                                                       'subscribes')
                 for topic, _ in node_topics(node)[kind] if topic.startswith('/')}
     assert absolute == {'/clock'}
 
@@ -266,7 +290,7 @@ def test_sim_demo_runs_the_pipeline_on_simulated_time():
 
 # -- params files -------------------------------------------------------------------------
 def effective_parameters(relative: str, node: str) -> dict:
-    """What ``node`` reads from a params file: the /** section, then its own."""
+    """Return what ``node`` reads from a params file: the /** section, then its own."""
     sections = node_sections(relative)
     return sections.get('/**', {}) | sections.get(node, {})
 
@@ -372,10 +396,11 @@ def test_world_robot_has_a_diff_drive_matching_its_wheels(robot):
     assert drive.find('child_frame_id').text == 'base_link'  # grounding's base_frame
 
 
-def test_world_camera_matches_the_simulated_camera_and_mount(robot):
+@pytest.mark.parametrize('kind', ['camera', 'depth_camera'])
+def test_world_cameras_match_the_simulated_camera_and_mount(robot, kind):
+    """The colour camera, and the depth camera registered to it (same pose, FOV, size)."""
     sim = effective_parameters('config/sim_demo.yaml', 'sim_node')
-    (sensor,) = robot.findall('.//sensor')
-    assert sensor.get('type') == 'camera'
+    (sensor,) = robot.findall(f".//sensor[@type='{kind}']")
     link = next(link for link in robot.findall('link') if sensor in list(link))
     assert link.find('pose') is None  # the sensor pose is relative to the base origin
     camera = sensor.find('camera')
@@ -427,12 +452,14 @@ def test_bridge_stands_in_for_the_simulator_node(bridge):
 
 def test_bridge_uses_the_gazebo_topics_of_the_world(bridge, robot):
     (drive,) = [p for p in robot.findall('plugin') if p.get('name').endswith('DiffDrive')]
-    image_topic = robot.find('.//sensor/topic').text
-    info_topic = robot.find('.//sensor/camera/camera_info_topic')
+    camera = robot.find(".//sensor[@type='camera']")
+    image_topic = camera.find('topic').text
+    info_topic = camera.find('camera/camera_info_topic')
     expected = {
         'cmd_vel': drive.find('topic').text,
         'odom': drive.find('odom_topic').text,
         'camera/image_raw': image_topic,
+        'camera/depth/image_raw': robot.find(".//sensor[@type='depth_camera']/topic").text,
         # gz-sensors publishes camera_info next to the image unless told otherwise.
         'camera/camera_info': info_topic.text if info_topic is not None
         else image_topic.rsplit('/', 1)[0] + '/camera_info',
@@ -456,10 +483,14 @@ print(repr(node.get_parameter(sys.argv[2]).value))
     ('config/grounding.yaml', 'grounding_node', 'camera_pitch_deg', '10.0'),
 ])
 def test_command_line_and_launch_overrides_win_over_the_params_file(tmp_path, relative, node,
-                                                                     name, given):
-    """rcl merges a -p override (and launch_ros' parameter dicts, which it passes as a /**
+                                                                    name, given):
+    """
+    Command-line and launch overrides win over the params file.
+
+    rcl merges a -p override (and launch_ros' parameter dicts, which it passes as a /**
     params file) into the first /** section it has seen: with the files' /** section last,
-    the override still wins over the node's own section. Checked with rcl itself."""
+    the override still wins over the node's own section. Checked with rcl itself.
+    """
     import subprocess
     import sys
 

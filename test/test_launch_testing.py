@@ -1,4 +1,19 @@
-"""launch_testing: sim_demo.launch.py drives the simulated robot to the blue box.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+launch_testing: sim_demo.launch.py drives the simulated robot to the blue box.
 
 Runs the installed package (`colcon build`, then `colcon test` or `launch_test` or pytest with
 the install sourced): FindPackageShare locates the launch file and launch_ros the node
@@ -17,18 +32,17 @@ import pytest
 for _module in ('launch_testing', 'launch_ros', 'launch'):
     pytest.importorskip(_module, reason=f'{_module} is not installed (it comes with ROS 2)')
 
-import launch_testing.actions  # noqa: E402
-import launch_testing.asserts  # noqa: E402
-import rclpy  # noqa: E402
+from clip_grounding_ros.nodes.common import STATUS_QOS  # noqa: E402, I100
 from launch import LaunchDescription  # noqa: E402
 from launch.actions import IncludeLaunchDescription  # noqa: E402
 from launch.launch_description_sources import PythonLaunchDescriptionSource  # noqa: E402
 from launch.substitutions import PathJoinSubstitution  # noqa: E402
 from launch_ros.substitutions import FindPackageShare  # noqa: E402
+import launch_testing.actions  # noqa: E402
+import launch_testing.asserts  # noqa: E402
+import rclpy  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from std_msgs.msg import String  # noqa: E402
-
-from clip_grounding_ros.nodes.common import STATUS_QOS  # noqa: E402
 
 COMMAND = 'go to the blue box'
 TIMEOUT = 120.0  # wall-clock seconds: model loading plus about 15 simulated seconds of driving

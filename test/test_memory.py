@@ -1,13 +1,29 @@
-"""The target memory in the odometry frame: prediction as the robot moves, expiry,
-association of new sightings, time going back and invalid input."""
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The target memory in the odometry frame.
+
+Prediction as the robot moves, expiry, association of new sightings, time going back and invalid
+input.
+"""
 
 import math
 
-import pytest
-
-from clip_grounding_ros.core.memory import (MemoryConfig, TargetMemory, base_to_odom,
-                                            odom_to_base)
+from clip_grounding_ros.core.memory import base_to_odom, MemoryConfig, odom_to_base, TargetMemory
 from clip_grounding_ros.core.parameters import parameter_specs
+import pytest
 
 CONFIG = MemoryConfig(memory_max_age=3.0, memory_max_travel=1.5, memory_gate=0.5)
 

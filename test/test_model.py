@@ -1,17 +1,30 @@
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Model loading (local folder, hub id offline, bad values) and the encoder interface."""
 
 import time
 
+from clip_grounding_ros.core.model import (
+    load_encoder,
+    ModelLoadError,
+    resolve_device,
+    TextTooLongError,
+)
 import numpy as np
 import pytest
 import torch
-
-from clip_grounding_ros.core.model import (
-    ModelLoadError,
-    TextTooLongError,
-    load_encoder,
-    resolve_device,
-)
 
 
 def test_local_folder_loads_through_from_pretrained(tiny_model_dir):
@@ -117,8 +130,11 @@ def test_dense_grid_follows_the_aspect_ratio(tiny_encoder):
 
 # -- model folder integrity ----------------------------------------------------------------
 def _broken_copy(tiny_model_dir, tmp_path, rename=None):
-    """A copy of the tiny model folder, its weights' keys renamed by ``rename`` (key -> new
-    key, None drops it)."""
+    """
+    Copy the tiny model folder, renaming its weights' keys.
+
+    Keys are renamed by ``rename`` (key -> new key, None drops it).
+    """
     import shutil
 
     from safetensors.torch import load_file, save_file

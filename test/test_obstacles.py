@@ -1,17 +1,44 @@
-"""Obstacle points, the path check and the heading choice, on hand-made data and on a frame
-rendered by the MuJoCo simulator (REP-103 base frame: x forward, y left, z up)."""
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Obstacle points, the path check and the heading choice.
+
+On hand-made data and on a frame rendered by the MuJoCo simulator (REP-103 base frame: x forward, y
+left, z up).
+"""
 
 import math
 import os
 
+from clip_grounding_ros.core.geometry import CameraMount, depth_point, Intrinsics
+from clip_grounding_ros.core.obstacles import (
+    Action,
+    check_path,
+    check_source,
+    choose_heading,
+    depth_view,
+    most_restrictive,
+    ObstacleConfig,
+    points_from_depth,
+    points_from_scan,
+    scan_view,
+    Verdict,
+)
+from clip_grounding_ros.core.parameters import parameter_specs
 import numpy as np
 import pytest
-
-from clip_grounding_ros.core.geometry import CameraMount, Intrinsics, depth_point
-from clip_grounding_ros.core.obstacles import (Action, ObstacleConfig, Verdict, check_path,
-                                               check_source, choose_heading, most_restrictive,
-                                               points_from_depth, points_from_scan)
-from clip_grounding_ros.core.parameters import parameter_specs
 
 CONFIG = ObstacleConfig()  # footprint 0.2 m + margin 0.1 m: inflated radius 0.3 m
 RADIUS = CONFIG.inflated_radius
@@ -289,7 +316,7 @@ def test_a_goal_nearer_than_the_clearance_needs_only_the_way_to_it():
 
 def test_a_wall_without_a_gap_leaves_no_heading():
     wall = np.column_stack([np.full(201, 1.0), np.linspace(-5.0, 5.0, 201)])
-    assert choose_heading(wall, (3.0, 0.0), CONFIG) is None
+    assert choose_heading(wall, (3.0, 0.0), CONFIG, max_detour=0.6) is None
     assert choose_heading(wall, (3.0, 0.0), CONFIG, max_detour=0.75) is None
     # Turned far enough, the footprint runs 1 m along the wall without reaching it.
     along = choose_heading(wall, (3.0, 0.0), CONFIG, max_detour=1.2)
@@ -329,6 +356,41 @@ def test_the_goal_object_can_be_excluded_from_the_heading_choice():
     assert excluded.detour == 0.0
 
 
+def test_a_committed_side_keeps_the_way_around_on_that_side_while_one_is_free():
+    obstacle = disc((1.2, -0.05), 0.15)  # a little right of the line: left is nearer
+    goal = (3.0, 0.0)
+    assert choose_heading(obstacle, goal, CONFIG).detour > 0
+    assert choose_heading(obstacle, goal, CONFIG, side=1).detour > 0
+    right = choose_heading(obstacle, goal, CONFIG, side=-1)
+    assert right.detour < 0
+    assert segment_distance(obstacle, right.bearing, CONFIG.clearance_distance).min() >= RADIUS
+    # No free heading on the committed side: the other side rather than none.
+    walled = np.vstack([obstacle, np.column_stack([np.linspace(0.3, 1.5, 61),
+                                                   np.full(61, -0.45)])])
+    assert choose_heading(walled, goal, CONFIG, side=-1).detour > 0
+    # Straight ahead is on every side.
+    assert choose_heading(np.empty((0, 2)), goal, CONFIG, side=-1).detour == 0.0
+
+
+def test_a_steering_margin_keeps_the_way_around_that_much_farther_off():
+    obstacle = disc((1.2, -0.05), 0.15)
+    goal = (3.0, 0.0)
+    plain = choose_heading(obstacle, goal, CONFIG)
+    wide = choose_heading(obstacle, goal, CONFIG, margin=0.15)
+    assert wide.detour > plain.detour
+    assert segment_distance(obstacle, wide.bearing,
+                            CONFIG.clearance_distance).min() >= RADIUS + 0.15
+    assert segment_distance(obstacle, plain.bearing,
+                            CONFIG.clearance_distance).min() < RADIUS + 0.15
+
+
+@pytest.mark.parametrize('options, message', [({'side': 2}, 'side'), ({'margin': -0.1}, 'margin'),
+                                              ({'margin': math.inf}, 'finite')])
+def test_heading_refuses_a_bad_side_or_margin(options, message):
+    with pytest.raises(ValueError, match=message):
+        choose_heading([(1.0, 0.0)], (2.0, 0.0), CONFIG, **options)
+
+
 def test_heading_refuses_a_goal_that_is_not_finite():
     with pytest.raises(ValueError, match='finite'):
         choose_heading([(1.0, 0.0)], (math.nan, 0.0), CONFIG)
@@ -338,8 +400,7 @@ def test_heading_refuses_a_goal_that_is_not_finite():
 
 def test_points_from_a_simulated_depth_frame_lie_on_the_objects():
     os.environ.setdefault('MUJOCO_GL', 'osmesa')
-    from clip_grounding_ros.sim import (CameraSpec, SimWorld, camera_pose_in_base,
-                                        scene_from_dict)
+    from clip_grounding_ros.sim import camera_pose_in_base, CameraSpec, scene_from_dict, SimWorld
 
     scene = scene_from_dict({
         'name': 'obstacles',
@@ -374,3 +435,30 @@ def test_points_from_a_simulated_depth_frame_lie_on_the_objects():
     assert nearest.max() < 0.05
     near_robot = np.hypot(points[:, 0], points[:, 1]) < 3.0
     assert np.minimum(*gaps.values())[near_robot].max() < 0.05
+
+
+# -- what a reading sees (clearing remembered points) ---------------------------------------
+def test_depth_view_is_the_floor_the_camera_sees_whole():
+    intrinsics = Intrinsics(fx=160.0, fy=160.0, cx=159.5, cy=119.5, width=320, height=240)
+    mount = CameraMount(x=0.1, z=0.4, pitch=math.radians(20.0))
+    view = depth_view(intrinsics, mount, far=1.5)
+    assert view.half_angle == pytest.approx(math.atan2(160.0, 160.0))
+    lowest = math.radians(20.0) + math.atan2(120.0, 160.0)  # the bottom row's ray
+    assert view.near == pytest.approx(0.4 / math.tan(lowest))
+    points = np.array([[0.1 + view.near + 0.05, 0.0],   # just beyond near: seen
+                       [0.1 + view.near - 0.05, 0.0],   # just short of it: below the image
+                       [1.0, 1.2],                      # outside the field of view
+                       [1.7, 0.0]])                     # beyond far
+    assert view.contains(points).tolist() == [True, False, False, False]
+    # A camera looking up sees no floor: its view holds nothing.
+    upward = depth_view(intrinsics, CameraMount(z=0.4, pitch=math.radians(-60.0)), far=1.5)
+    assert not upward.contains(points).any()
+
+
+def test_scan_view_is_the_scanned_sector_by_range():
+    view = scan_view(-math.pi / 2, math.pi / 2, 0.1, 5.0, (0.2, 0.0, 0.0))
+    points = np.array([[0.2, 2.0],    # 90 deg left, 2 m: at the sector's edge, inside
+                       [-1.0, 0.0],   # behind the scanner
+                       [0.25, 0.0],   # nearer than range_min
+                       [4.0, 3.0]])   # 4.8 m away: inside range_max
+    assert view.contains(points).tolist() == [True, False, False, True]

@@ -1,4 +1,19 @@
-"""Node parameters as ROS tools see them, through the same services `ros2 param` calls.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Node parameters as ROS tools see them, through the same services `ros2 param` calls.
 
 Every numeric parameter of every node declares its range and a fixed type in its
 ParameterDescriptor (`ros2 param describe` shows both); an integer given for a float
@@ -8,19 +23,18 @@ values out of range, of another type or not finite are refused with the reason.
 
 import math
 
-import pytest
-import rclpy
-from rcl_interfaces.msg import ParameterType
-from rcl_interfaces.srv import DescribeParameters, GetParameters, SetParameters
-
 from clip_grounding_ros.core.geometry import MountSettings
-from clip_grounding_ros.core.parameters import ParamSpec, parameter_specs
+from clip_grounding_ros.core.parameters import parameter_specs, ParamSpec
 from clip_grounding_ros.core.perception import PerceptionSettings
 from clip_grounding_ros.nodes import action_node, camera_node, grounding_node
 from clip_grounding_ros.nodes.action_node import ActionNode
 from clip_grounding_ros.nodes.camera_node import CameraNode
 from clip_grounding_ros.nodes.common import ConfigError, parameter_descriptor
 from clip_grounding_ros.sim import sim_node
+import pytest
+from rcl_interfaces.msg import ParameterType
+from rcl_interfaces.srv import DescribeParameters, GetParameters, SetParameters
+import rclpy
 
 NODE_MODULES = (camera_node, grounding_node, action_node, sim_node)
 TYPES = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEGER,
@@ -126,7 +140,7 @@ def test_integer_for_a_float_parameter_stays_a_float_at_start_and_at_run_time(ro
     ('base_frame', '', 'base_frame must not be empty'),
 ])
 def test_run_time_change_is_refused_with_the_reason_and_changes_nothing(ros, name, value,
-                                                                          reason):
+                                                                        reason):
     node = ros.start(ActionNode)
     services = Services(ros, 'action_node')
     before = node.controller.config

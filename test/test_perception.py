@@ -1,5 +1,21 @@
-"""grounding_node's logic without ROS (core.perception): which object a step means, how it
-is followed, and tracking between groundings.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The grounding_node's logic without ROS (core.perception).
+
+Which object a step means, how it is followed, and tracking between groundings.
 
 The groundings are made by hand (boxes where objects at known floor positions appear in an
 ideal camera) and applied with Perception.apply, so the rules are checked exactly, whatever
@@ -8,13 +24,12 @@ the model weights.
 
 import math
 
-import cv2
-import numpy as np
-import pytest
-
 from clip_grounding_ros.core.geometry import CameraMount, Intrinsics
 from clip_grounding_ros.core.grounding import Candidate, Grounder, GroundingResult
 from clip_grounding_ros.core.perception import Frame, Grounding, Perception, PerceptionSettings
+import cv2
+import numpy as np
+import pytest
 
 INTRINSICS = Intrinsics.from_fov(320, 240, 60.0)
 MOUNT = PerceptionSettings().mount
@@ -22,8 +37,12 @@ MOUNT = PerceptionSettings().mount
 
 def box_at(x: float, y: float, mount: CameraMount = MOUNT, half_width: float = 12.0,
            height: float = 24.0) -> tuple[float, float, float, float]:
-    """The box whose bottom edge centre is where the floor point (x, y) (base frame, m)
-    appears in the ideal camera: what grounding returns for an object standing there."""
+    """
+    Return the box of an object standing at the floor point (x, y).
+
+    The box whose bottom edge centre is where the floor point (x, y) (base frame, m)
+    appears in the ideal camera: what grounding returns for an object standing there.
+    """
     optical = mount.rotation().T @ (np.array([x, y, 0.0]) - mount.origin())
     u = INTRINSICS.fx * optical[0] / optical[2] + INTRINSICS.cx + 0.5
     v = INTRINSICS.fy * optical[1] / optical[2] + INTRINSICS.cy + 0.5
@@ -74,8 +93,12 @@ def test_the_one_on_the_left_is_chosen_even_when_another_scores_higher(perceptio
 
 
 def test_the_choice_is_kept_as_the_robot_turns_instead_of_re_evaluating_left(perception):
-    """After turning left 0.6 rad toward the chosen box, the other box is now further left
-    in the image: "the one on the left" would pick it, the association keeps the first."""
+    """
+    The choice is kept as the robot turns, instead of re-evaluating 'left'.
+
+    After turning left 0.6 rad toward the chosen box, the other box is now further left
+    in the image: "the one on the left" would pick it, the association keeps the first.
+    """
     command_id = command(perception, 'go to the red box on the left')
     a, b = (2.0, 0.6), (2.5, 1.6)  # odom positions; robot at the origin, facing +x
     pose0, pose1 = (0.0, 0.0, 0.0), (0.0, 0.0, 0.6)
@@ -104,6 +127,28 @@ def test_a_neighbour_is_not_taken_for_the_chosen_object_when_it_is_out_of_view(p
     assert update.status.state == 'tracking'  # a brief miss, within lost_timeout
 
 
+@pytest.mark.parametrize('text, taken', [('go to the blue box', True),
+                                         ('go to the blue box on the left', False)])
+def test_once_lost_the_next_match_is_chosen_afresh_unless_a_relation_chose(perception, text,
+                                                                           taken):
+    """A first sighting placed wrongly (e.g. on an occluder's depth) must not lock the step."""
+    command_id = command(perception, text)
+    pose = (0.0, 0.0, 0.0)
+    perception.apply(frame(1.0, pose), Grounding(command_id, 0, result(
+        'blue box', (box_at(2.0, 0.0), 0.9))), 1.0)
+    nothing = perception.apply(frame(3.5, pose), Grounding(command_id, 0, result('blue box')),
+                               3.5)
+    assert nothing.status.state == 'lost'
+    update = perception.apply(frame(4.0, pose), Grounding(command_id, 0, result(
+        'blue box', (box_at(3.0, 0.8), 0.8))), 4.0)  # 1.1 m from where it was remembered
+    assert (update.target is not None) is taken
+    if taken:
+        assert update.target.y == pytest.approx(0.8, abs=0.02)
+        assert update.status.choice.startswith('chosen again after it was lost')
+    else:
+        assert "the chosen 'blue box' is not in view" in update.status.message
+
+
 def test_a_relation_to_a_reference_object_grounds_both_phrases(perception):
     command_id = command(perception, 'go to the box next to the red ball')
     ball = box_at(2.0, -0.8)
@@ -129,7 +174,7 @@ def test_a_grounding_for_an_earlier_command_is_dropped(perception):
 
 
 def _textured(shift: int = 0) -> np.ndarray:
-    """A frame with a textured square (so the tracker has points), moved ``shift`` px."""
+    """Make a frame with a textured square (so the tracker has points), moved ``shift`` px."""
     rgb = np.full((240, 320, 3), 90, np.uint8)
     rng = np.random.default_rng(3)
     patch = cv2.resize(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8), (40, 40),
@@ -170,3 +215,18 @@ def test_the_last_step_reached_ends_the_command_idle_and_stops_grounding(percept
     assert not perception.on_step_outcome(ActionStatus(  # an old step's news changes nothing
         state=ActionState.FAILED, reason='late', run_id=perception.run_id,
         command_id=command_id), 2.5)
+
+
+@pytest.mark.parametrize('text, word', [('go to the piano', 'piano'),
+                                        ('classify: a cat, a dog', 'cat'),
+                                        ('go to the red box, then the green sofa', 'sofa'),
+                                        ('go to the box next to the piano', 'piano')])
+def test_words_a_closed_vocabulary_model_cannot_read_refuse_the_whole_command(text, word):
+    from clip_grounding_ros.core.model import load_encoder
+    from clip_grounding_ros.resources import BUNDLED_MODEL_URI, resolve_model
+
+    perception = Perception(Grounder(load_encoder(resolve_model(BUNDLED_MODEL_URI),
+                                                  device='cpu', backend='torch')))
+    assert perception.on_command(text, 0.0) is None
+    assert perception.session.state.value == 'error'
+    assert f"does not know '{word}'" in perception.session.message

@@ -1,5 +1,22 @@
-"""The nodes as separate processes over DDS on loopback, as on a robot whose grounding node
-runs on another machine: JPEG frames in, a turn toward the target out, a clean Ctrl-C.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The nodes as separate processes over DDS on loopback.
+
+As on a robot whose grounding node runs on another machine: JPEG frames in, a turn toward the
+target out, a clean Ctrl-C.
 
 The test process plays the camera driver (CompressedImage + CameraInfo) and the operator
 (a latched command), and observes grounding/status and cmd_vel. The scene is the
@@ -8,24 +25,36 @@ weight-independent one of ros_helpers, so the tiny random model still finds the 
 
 import re
 
+from clip_grounding_ros.nodes.common import COMMAND_LATCHED_QOS, stamp_seconds
+from geometry_msgs.msg import Twist
 import numpy as np
 import pytest
-from geometry_msgs.msg import Twist
+from ros_helpers import (
+    BEST_EFFORT_QOS,
+    blue_square_image,
+    camera_info_msg,
+    compressed_msg,
+    NodeProcess,
+    RosHarness,
+    SQUARE_BOX,
+    square_intrinsics,
+    TIMEOUT,
+    WEIGHT_FREE_GROUNDING,
+)
 from sensor_msgs.msg import CameraInfo, CompressedImage
 from std_msgs.msg import String
-
-from clip_grounding_ros.nodes.common import COMMAND_LATCHED_QOS, stamp_seconds
-from ros_helpers import (BEST_EFFORT_QOS, SQUARE_BOX, TIMEOUT, WEIGHT_FREE_GROUNDING,
-                         NodeProcess, RosHarness, blue_square_image, camera_info_msg,
-                         compressed_msg, square_intrinsics)
 
 STATUS = 'grounding/status'
 
 
 class Pipeline:
-    """camera_node (compressed input), grounding_node and action_node processes, fed and
+    """
+    The camera, grounding and action node processes, fed and watched by a probe.
+
+    camera_node (compressed input), grounding_node and action_node processes, fed and
     watched by a probe in this process; optionally all under ``namespace`` (``__ns`` remap),
-    fed ``image`` and, when ``command`` is given, told it on a latched publisher."""
+    fed ``image`` and, when ``command`` is given, told it on a latched publisher.
+    """
 
     def __init__(self, namespace: str = '', image: np.ndarray | None = None,
                  command: str | None = 'go to the blue box', ros: RosHarness | None = None):
@@ -53,7 +82,7 @@ class Pipeline:
         return f'/{self.namespace}/{name}' if self.namespace else name
 
     def start(self, model_dir: str, log_dir) -> None:
-        """The node processes, added one by one so that close() stops all that started."""
+        """Start the node processes, added one by one so that close() stops all that started."""
         remap = ['-r', f'__ns:=/{self.namespace}'] if self.namespace else []
         self.processes.append(NodeProcess('camera_node', log_dir, remap, input='compressed'))
         # A generous target_timeout: the processes share two loaded cores here.
@@ -131,9 +160,13 @@ def test_nodes_exit_cleanly_on_sigint_leaving_the_robot_stopped(pipeline):
 
 
 def test_two_namespaced_pipelines_side_by_side_do_not_hear_each_other(tiny_model_dir,
-                                                                       tmp_path):
-    """Two robots' pipelines (separate processes, __ns remaps) on one DDS domain: each acts
-    on its own command and camera only."""
+                                                                      tmp_path):
+    """
+    Two namespaced pipelines side by side do not hear each other.
+
+    Two robots' pipelines (separate processes, __ns remaps) on one DDS domain: each acts
+    on its own command and camera only.
+    """
     robot1 = Pipeline('robot1')
     robot2 = Pipeline('robot2', image=np.ascontiguousarray(blue_square_image()[:, ::-1]),
                       command=None, ros=robot1.ros)  # square on the right; no command yet
@@ -171,7 +204,7 @@ def test_two_namespaced_pipelines_side_by_side_do_not_hear_each_other(tiny_model
 ], ids=['out-of-range', 'wrong-type', 'missing-params-file', 'broken-params-file',
         'unknown-argument', 'missing-model'])
 def test_start_up_failure_exits_with_status_2_and_one_clear_line(tmp_path, node, arguments,
-                                                                  message):
+                                                                 message):
     broken = tmp_path / 'broken.yaml'
     broken.write_text('/**/action_node:\n  ros__parameters:\n    max_linear: [1,\n')
     arguments = [str(broken) if a == 'BROKEN_YAML' else a for a in arguments]

@@ -1,4 +1,19 @@
-"""Commands and process faults across the node processes, over real DDS on loopback.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Commands and process faults across the node processes, over real DDS on loopback.
 
 The set-up of test_pipeline_processes (camera_node fed JPEG frames of the blue square by
 this process, grounding_node on the tiny random model with the weight-independent
@@ -18,20 +33,19 @@ missing zero velocity or a lost command never passes.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import re
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
-
-import pytest
-from rclpy.qos import QoSPresetProfiles
-from std_msgs.msg import String
 
 from clip_grounding_ros.core.control import MotionConfig
 from clip_grounding_ros.nodes.common import now_seconds
-from ros_helpers import TIMEOUT, WEIGHT_FREE_GROUNDING, NodeProcess, rss_mb
+import pytest
+from rclpy.qos import QoSPresetProfiles
+from ros_helpers import NodeProcess, rss_mb, TIMEOUT, WEIGHT_FREE_GROUNDING
+from std_msgs.msg import String
 from test_pipeline_processes import Pipeline
 
 pytestmark = pytest.mark.slow
@@ -47,8 +61,11 @@ FROZEN_TAIL = 10  # commands sent while grounding_node is frozen: as many as a r
 
 
 class FaultPipeline(Pipeline):
-    """The Pipeline set-up without a latched command, with per-node parameters, action
-    status recorded, and process control: kill, freeze, restart."""
+    """
+    The Pipeline set-up with process control: kill, freeze, restart.
+
+    Without a latched command, with per-node parameters and action status recorded.
+    """
 
     def __init__(self, model_dir: str, log_dir: Path, action: dict | None = None,
                  grounding: dict | None = None):
@@ -71,13 +88,13 @@ class FaultPipeline(Pipeline):
                                    timeout=START_UP), self.logs()
 
     def start_grounding(self, log_dir: Path, **params) -> NodeProcess:
-        """A grounding_node process (``params``: more overrides), added to the others."""
+        """Start a grounding_node process (``params``: more overrides), added to the others."""
         process = NodeProcess('grounding_node', log_dir, **self.grounding_params, **params)
         self.processes.append(process)
         return process
 
     def process(self, name: str) -> NodeProcess:
-        """The newest process of node ``name``."""
+        """Return the newest process of node ``name``."""
         return next(p for p in reversed(self.processes) if p.name == name)
 
     def actions(self) -> list[dict]:
@@ -100,15 +117,23 @@ class FaultPipeline(Pipeline):
         return bool(self.cmd) and (self.linear(), self.angular()) == (0.0, 0.0)
 
     def send(self, text: str) -> None:
-        """Publish once on the probe's own (ros2 topic pub-like) publisher, once every
-        node's two compatible command subscriptions (reliable and best-effort) matched."""
+        """
+        Publish once on the probe's own publisher, once every node's subscriptions matched.
+
+        The publisher is like ros2 topic pub's; each node has two compatible command subscriptions
+        (reliable and best-effort).
+        """
         self.ros.connect(self.command_pub, count=4)
         self.command_pub.publish(String(data=text))
 
     def pub_once(self, text: str) -> int:
-        """``ros2 topic pub --once /command std_msgs/msg/String "data: '<text>'"`` as a fresh
-        process; this process spins meanwhile (frames keep coming). Returns the number of
-        subscriptions the publisher had matched just after publishing."""
+        """
+        Publish with ``ros2 topic pub --once`` as a fresh process.
+
+        The command is ``ros2 topic pub --once /command std_msgs/msg/String "data: '<text>'"``;
+        this process spins meanwhile (frames keep coming). Returns the number of subscriptions the
+        publisher had matched just after publishing.
+        """
         process = subprocess.Popen([sys.executable, str(PUB_ONCE), '/command',
                                     'std_msgs/msg/String', f"data: '{text}'"],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -127,7 +152,7 @@ class FaultPipeline(Pipeline):
             f'not driving; {self.last_grounding()}; {self.last_action()}; {self.logs()}'
 
     def wait_command(self, text: str, timeout: float = TIMEOUT) -> dict:
-        """The first grounding status of command ``text``."""
+        """Return the first grounding status of command ``text``."""
         def status():
             return next((s for s in self.statuses() if s['command'] == text), None)
         assert self.ros.spin_until(status, timeout=timeout), \
@@ -140,7 +165,7 @@ class FaultPipeline(Pipeline):
         return self.last_action()
 
     def memory(self) -> dict[str, float]:
-        """Each running node's resident memory (MB)."""
+        """Return each running node's resident memory, in MB."""
         return {p.name: rss_mb(p.process.pid) for p in self.processes if not p.exited()}
 
     def logs(self) -> str:
@@ -155,8 +180,12 @@ class FaultPipeline(Pipeline):
 
 @pytest.fixture
 def start_pipeline(tiny_model_dir, tmp_path):
-    """Start a FaultPipeline (``action`` / ``grounding``: parameter overrides); every one
-    started is closed at the end, whatever state its processes are in."""
+    """
+    Start a FaultPipeline that is closed at the end.
+
+    ``action`` / ``grounding``: parameter overrides. Every one started is closed at the end,
+    whatever state its processes are in.
+    """
     started = []
 
     def start(**params) -> FaultPipeline:
@@ -170,14 +199,18 @@ def start_pipeline(tiny_model_dir, tmp_path):
 
 
 def test_every_command_sent_with_ros2_topic_pub_once_reaches_both_nodes(start_pipeline):
-    """20 commands, each from a fresh ``ros2 topic pub --once`` process, one after another:
+    """
+    Every command sent with ``ros2 topic pub --once`` reaches both nodes.
+
+    20 commands, each from a fresh ``ros2 topic pub --once`` process, one after another:
     the publisher waits until ONE subscription matched (of the four its QoS suits: each
     node's reliable and best-effort ones), publishes and is gone 0.1 s later, so a node it
     had not matched yet hears the command only through the other node's relay. Each
     command must be acted on by grounding_node exactly once (its text in the status, the
     command id one higher than the last), and action_node must follow each (same command
     id and intent; a stop stops with reason 'stop command').
-    A counter of exclamation marks, which the parser ignores, makes each text unique."""
+    A counter of exclamation marks, which the parser ignores, makes each text unique.
+    """
     pipeline = start_pipeline()
     kinds = [('go to the blue box', 'approach'), ('look at the blue box', 'face'),
              ('stop', 'stop')]
@@ -208,10 +241,14 @@ def test_every_command_sent_with_ros2_topic_pub_once_reaches_both_nodes(start_pi
 
 
 def test_robot_stops_within_status_timeout_when_grounding_node_is_killed(start_pipeline):
-    """SIGKILL leaves no chance to say goodbye: the action node must notice the silence of
+    """
+    The robot stops within status_timeout when grounding_node is killed.
+
+    SIGKILL leaves no chance to say goodbye: the action node must notice the silence of
     grounding/status itself. The zero must arrive within status_timeout (action_node's
     default, ROS time = the system clock here, measured on the probe's) + SLACK after the
-    kill, say why, and hold."""
+    kill, say why, and hold.
+    """
     pipeline = start_pipeline()
     pipeline.send('go to the blue box')
     pipeline.wait_driving()
@@ -243,9 +280,13 @@ def test_robot_stops_within_status_timeout_when_grounding_node_is_killed(start_p
 def test_robot_stops_within_target_timeout_when_camera_process_freezes(start_pipeline,
                                                                        grounding, action,
                                                                        reason):
-    """camera_node frozen by SIGSTOP (alive, silent, holding its sockets): no frame reaches
+    """
+    The robot stops within target_timeout when the camera process freezes.
+
+    camera_node frozen by SIGSTOP (alive, silent, holding its sockets): no frame reaches
     grounding_node any more, the last target ages. Zero velocity within target_timeout +
-    SLACK of the freeze, with the documented reason."""
+    SLACK of the freeze, with the documented reason.
+    """
     pipeline = start_pipeline(grounding=grounding, action=action)
     pipeline.send('go to the blue box')
     pipeline.wait_driving()
@@ -264,11 +305,14 @@ def test_robot_stops_within_target_timeout_when_camera_process_freezes(start_pip
 
 
 def flood(pipeline: FaultPipeline, final: str, freeze: NodeProcess | None = None) -> None:
-    """1000 commands from the probe's publisher, paced over 0.9 s (the nodes work on them
-    meanwhile; spinning while ahead of time keeps the probe's queues short): a mix of
-    approach, face, find, stop, classify and an unparseable one, and ``final`` last.
-    ``freeze``: a process held by SIGSTOP for the last FROZEN_TAIL commands and one second
-    after, then resumed."""
+    """
+    Send 1000 commands from the probe's publisher, paced over 0.9 s.
+
+    The nodes work on them meanwhile; spinning while ahead of time keeps the probe's queues short.
+    A mix of approach, face, find, stop, classify and an unparseable one, and ``final`` last.
+    ``freeze``: a process held by SIGSTOP for the last FROZEN_TAIL commands and one second after,
+    then resumed.
+    """
     mix = ['go to the blue box', 'look at the blue box', 'stop', 'find the blue box',
            'classify: a cat, a dog, a bird', 'fly me to the moon', 'go to the red ball']
     texts = [mix[i % len(mix)] for i in range(999)] + [final]
@@ -288,10 +332,14 @@ def flood(pipeline: FaultPipeline, final: str, freeze: NodeProcess | None = None
 
 def test_a_thousand_commands_in_a_second_leave_the_nodes_running_in_bounded_memory(
         start_pipeline):
-    """After a flood of 1000 commands within about a second, every node process still runs,
+    """
+    A thousand commands in a second leave the nodes running in bounded memory.
+
+    After a flood of 1000 commands within about a second, every node process still runs,
     none logged a traceback or dropped a message after an exception, each node's resident
     memory grew by less than 50 MB (figures printed), and a command sent afterwards is
-    acted on. (Which command the flood ends on: the next test.)"""
+    acted on. (Which command the flood ends on: the next test.)
+    """
     pipeline = start_pipeline()
     pipeline.send('go to the blue box')
     pipeline.wait_driving()
@@ -320,13 +368,17 @@ def test_a_thousand_commands_in_a_second_leave_the_nodes_running_in_bounded_memo
 
 
 def test_the_last_of_a_thousand_commands_wins_even_a_stop(start_pipeline):
-    """The flood of the previous test, ending in 'please stop': grounding_node must end on
+    """
+    The last of a thousand commands wins, even a stop.
+
+    The flood of the previous test, ending in 'please stop': grounding_node must end on
     that command (and stay there: no older command, direct or relayed, acted on after
     it), and action_node must hold the robot stopped. grounding_node is frozen (SIGSTOP)
     for the last FROZEN_TAIL commands and a second after: that makes certain what a busy
     grounding node (its command callback waits for the grounding worker's lock and shares
     the cores) meets by chance, its queues filling meanwhile, and relayed copies of older
-    commands arriving after the last one."""
+    commands arriving after the last one.
+    """
     pipeline = start_pipeline()
     pipeline.send('go to the blue box')
     pipeline.wait_driving()
@@ -346,15 +398,19 @@ def test_the_last_of_a_thousand_commands_wins_even_a_stop(start_pipeline):
     'at-start-up',
 ])
 def test_next_command_works_after_grounding_node_is_killed_and_restarted(start_pipeline,
-                                                                        tmp_path, given):
-    """grounding_node killed (SIGKILL) while camera_node and action_node run, then started
+                                                                         tmp_path, given):
+    """
+    The next command works after grounding_node is killed and restarted.
+
+    grounding_node killed (SIGKILL) while camera_node and action_node run, then started
     again (a fresh process, command ids from 0 again). The next command is grounded and
     action_node drives toward the target again, whether it is sent with
     ``ros2 topic pub --once`` once the new node reports and action_node has heard it
     (on-topic: both show command 0), or given to the new node at start-up (at-start-up:
     its ``initial_command``, which the launch files' ``command:=`` argument sets). The
     command before the kill had another intent (face), so an action node that mistook the
-    new command 1 for the old one would keep turning in place."""
+    new command 1 for the old one would keep turning in place.
+    """
     pipeline = start_pipeline()
     pipeline.send('look at the blue box')
     pipeline.wait_turning_left()

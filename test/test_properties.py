@@ -1,4 +1,19 @@
-"""Property-based tests (hypothesis) of the pure functions that take outside input.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Property-based tests (hypothesis) of the pure functions that take outside input.
 
 Camera buffers, calibration and spoken commands come from other programs and people, so
 whatever they hold, these functions either return a well-formed result or raise the
@@ -12,23 +27,41 @@ import math
 import re
 import warnings
 
-import numpy as np
-import pytest
-from hypothesis import HealthCheck, assume, example, given, settings
+from clip_grounding_ros.core import commands
+from clip_grounding_ros.core.geometry import (
+    box_depth,
+    CameraMount,
+    GeometryError,
+    ground_point,
+    image_region,
+    Intrinsics,
+    locate_box,
+    region_camera_matrix,
+    TargetPoint,
+)
+from clip_grounding_ros.core.images import (
+    check_rgb,
+    decode_compressed,
+    DEPTH_ENCODINGS,
+    depth_to_metres,
+    encode_compressed,
+    ImageError,
+    MAX_PIXELS,
+    SUPPORTED_ENCODINGS,
+    to_rgb8,
+)
+from clip_grounding_ros.nodes.common import (
+    camera_info_for_image,
+    camera_info_to_intrinsics,
+    depth_image_to_metres,
+    image_to_rgb,
+)
+from hypothesis import assume, example, given, HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+import numpy as np
+import pytest
 from sensor_msgs.msg import CameraInfo, Image
-
-from clip_grounding_ros.core import commands
-from clip_grounding_ros.core.geometry import (CameraMount, GeometryError, Intrinsics,
-                                              TargetPoint, box_depth, ground_point,
-                                              image_region, locate_box,
-                                              region_camera_matrix)
-from clip_grounding_ros.core.images import (DEPTH_ENCODINGS, MAX_PIXELS, SUPPORTED_ENCODINGS,
-                                            ImageError, check_rgb, decode_compressed,
-                                            depth_to_metres, encode_compressed, to_rgb8)
-from clip_grounding_ros.nodes.common import (camera_info_for_image, camera_info_to_intrinsics,
-                                             depth_image_to_metres, image_to_rgb)
 
 CHEAP = settings(max_examples=300, deadline=None,
                  suppress_health_check=[HealthCheck.too_slow])
@@ -63,9 +96,13 @@ MAX_DATA = 4096  # bytes: above this the data is a short random buffer instead
 
 @st.composite
 def raw_images(draw, encodings=ENCODINGS, sides=SIDES, well_formed=False):
-    """(data, width, height, encoding, step, is_bigendian) as a camera driver might send;
+    """
+    Draw raw image messages as a camera driver might send them.
+
+    (data, width, height, encoding, step, is_bigendian) as a camera driver might send;
     ``well_formed``: a buffer that fits its encoding, sides and step (padding and trailing
-    bytes allowed), which must convert."""
+    bytes allowed), which must convert.
+    """
     encoding = draw(encodings)
     width, height = draw(sides), draw(sides)
     if well_formed and BYTES_PER_PIXEL[encoding] == 2 and not encoding.endswith('16'):
@@ -93,7 +130,7 @@ def raw_images(draw, encodings=ENCODINGS, sides=SIDES, well_formed=False):
 
 
 def _container(draw, data: bytes):
-    """``data`` in one of the buffer types callers pass (ROS gives array.array('B'))."""
+    """Wrap ``data`` in one of the buffer types callers pass (ROS gives array.array('B'))."""
     kind = draw(st.sampled_from(['bytes', 'bytearray', 'memoryview', 'array', 'ndarray',
                                  'strided']))
     if kind == 'bytearray':
@@ -171,7 +208,7 @@ def test_depth_to_metres_gives_positive_metres_or_nan(image):
 
 @st.composite
 def padded_rgb(draw):
-    """A small RGB image and the buffer of it in one 8-bit colour encoding, with padding."""
+    """Draw a small RGB image and the buffer of it in one 8-bit colour encoding, with padding."""
     height, width = draw(st.integers(1, 6)), draw(st.integers(1, 6))
     rgb = draw(hnp.arrays(np.uint8, (height, width, 3)))
     encoding = draw(st.sampled_from(['rgb8', 'bgr8', '8UC3', 'rgba8', 'bgra8', '8UC4']))
@@ -224,7 +261,7 @@ def damaged_images(draw):
 
 
 def _jpeg_claiming(width: int, height: int) -> bytes:
-    """A small JPEG whose frame header claims ``width`` x ``height`` pixels."""
+    """Make a small JPEG whose frame header claims ``width`` x ``height`` pixels."""
     data = bytearray(encode_compressed(np.zeros((8, 8, 3), np.uint8), 'jpeg'))
     frame = data.index(b'\xff\xc0')
     data[frame + 5:frame + 9] = height.to_bytes(2, 'big') + width.to_bytes(2, 'big')
@@ -232,9 +269,12 @@ def _jpeg_claiming(width: int, height: int) -> bytes:
 
 
 def _png_with_long_chunk(length: int = 2**28) -> bytes:
-    """A small PNG whose last chunk (IEND) claims ``length`` bytes. OpenCV 5 allocates what
-    a chunk claims before finding the data short: 4 GB for one damaged byte (0xF9000000,
-    found by the property below); the default here keeps a regression affordable."""
+    """
+    Make a small PNG whose last chunk (IEND) claims ``length`` bytes.
+
+    OpenCV 5 allocates what a chunk claims before finding the data short: 4 GB for one damaged byte
+    (0xF9000000, found by the property below); the default here keeps a regression affordable.
+    """
     data = encode_compressed(np.zeros((9, 5, 3), np.uint8), 'png')
     return data[:-12] + length.to_bytes(4, 'big') + data[-8:]
 
@@ -256,8 +296,12 @@ def test_decode_compressed_gives_rgb_or_image_error(data):
 
 
 def test_damaged_compressed_headers_are_refused_before_decoding():
-    """Found by the property above: each made cv2.imdecode allocate up to gigabytes, which
-    the property cannot see, so the message (given before decoding) is checked here."""
+    """
+    Damaged compressed headers are refused before decoding.
+
+    Found by the property above: each made cv2.imdecode allocate up to gigabytes, which
+    the property cannot see, so the message (given before decoding) is checked here.
+    """
     with pytest.raises(ImageError, match='runs past the end'):
         decode_compressed(_png_with_long_chunk())
     with pytest.raises(ImageError, match='too large'):
@@ -307,7 +351,7 @@ def test_check_rgb_gives_rgb_or_image_error(image):
 @given(hnp.arrays(np.float64, st.tuples(st.integers(2, 5), st.integers(2, 5),
                                         st.just(3))))
 def test_check_rgb_maps_floats_into_range(image):
-    """NaN is black; 0..1 floats scale to 0..255, others clip to it; order is kept."""
+    """Map NaN to black; 0..1 floats scale to 0..255, others clip to it; order is kept."""
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         rgb = check_rgb(image)
@@ -338,7 +382,7 @@ def _check_intrinsics(intrinsics) -> None:
 @example([500.0, 0, 320, 0, 500, 240, 0, 0, 1], 640, 480, 0, 0, (0, 0, 0, 0))
 @example([500.0, 0, 320, 0, 500, 240, 0, 0, 1], 640, 480, 2**64, 1, (0, 0, 0, 0))
 def test_intrinsics_from_camera_info_are_usable_or_geometry_error(k, width, height,
-                                                                    binning_x, binning_y, roi):
+                                                                  binning_x, binning_y, roi):
     try:
         intrinsics = Intrinsics.from_camera_info(k, width, height, binning_x, binning_y, roi)
     except GeometryError:
@@ -408,7 +452,7 @@ def test_scaled_intrinsics_are_usable_or_geometry_error(intrinsics, width, heigh
 
 @st.composite
 def sensor_with_region(draw):
-    """A calibrated full sensor and a region of interest and binning that fit it."""
+    """Draw a calibrated full sensor and a region of interest and binning that fit it."""
     width, height = draw(st.integers(1, 4000)), draw(st.integers(1, 3000))
     fx, fy = draw(st.floats(50.0, 5000.0)), draw(st.floats(50.0, 5000.0))
     cx, cy = draw(st.floats(0.0, width)), draw(st.floats(0.0, height))
@@ -581,8 +625,12 @@ def test_camera_info_conversions_are_usable_or_geometry_error(msg, width, height
 
 @st.composite
 def image_messages(draw, encodings=ENCODINGS, well_formed=False):
-    """Arbitrary sensor_msgs/Image: uint32 sides and step, any encoding and data length
-    (``well_formed``: see raw_images)."""
+    """
+    Draw arbitrary sensor_msgs/Image messages.
+
+    Arbitrary sensor_msgs/Image: uint32 sides and step, any encoding and data length
+    (``well_formed``: see raw_images).
+    """
     uint32_sides = (st.integers(1, 9) if well_formed
                     else st.one_of(st.integers(0, 9), st.integers(0, 2**32 - 1)))
     data, width, height, encoding, step, bigendian = draw(
@@ -729,8 +777,12 @@ def steps_said(draw, first: bool = False) -> str:
 
 @st.composite
 def commands_said(draw) -> str:
-    """Commands close to the grammar: sequences of steps, polite words, amounts, objects,
-    with a few mistakes mixed in (a wrong word, a stray word or character)."""
+    """
+    Draw commands close to the grammar, with a few mistakes mixed in.
+
+    Sequences of steps, polite words, amounts, objects; the mistakes are a wrong word, a stray word
+    or character.
+    """
     if draw(st.integers(0, 9)) == 0:
         prompts = draw(st.lists(object_phrases(), min_size=0, max_size=4))
         return 'classify: ' + draw(st.sampled_from([', ', ' or ', ', or '])).join(prompts)

@@ -1,11 +1,30 @@
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Class-agnostic proposals and box utilities."""
 
+from clip_grounding_ros.core.proposals import (
+    box_iou,
+    nms,
+    ProposalConfig,
+    propose,
+    segment_proposals,
+    square_crop,
+    window_proposals,
+)
 import numpy as np
 import pytest
-
-from clip_grounding_ros.core.proposals import (ProposalConfig, box_iou, nms, propose,
-                                               segment_proposals, square_crop,
-                                               window_proposals)
 
 CONFIG = ProposalConfig()
 
@@ -66,3 +85,15 @@ def test_square_crop_keeps_aspect_and_pads_outside_the_frame():
     assert crop[16, 16, 2] > 150 and crop[16, 2, 2] < 150
     corner = square_crop(image, (0, 0, 20, 20), size=16, context=0.5)
     assert (corner[0, 0] == 128).all()  # padded grey outside the frame
+
+
+@pytest.mark.parametrize('box', [(30, 42, 70, 50),    # a wide box below the square
+                                 (66, 10, 74, 50)])   # a tall box beside it
+def test_square_crop_shows_only_the_box_and_its_margin(box):
+    image = np.zeros((80, 100, 3), np.uint8)
+    image[10:30, 40:60] = (0, 0, 255)  # a blue square near the box (in its square), not in it
+    crop = square_crop(image, box, size=32, context=0.15)
+    blue = (crop[..., 2] > 200) & (crop[..., 0] < 50)
+    assert not blue.any()  # the neighbour does not show ...
+    assert (crop == 128).all(axis=2).any() and (crop == 0).all(axis=2).any()  # grey, box
+    assert square_crop(image, (40, 10, 60, 30), size=32)[16, 16, 2] == 255  # ... its own does

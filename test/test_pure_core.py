@@ -1,5 +1,22 @@
-"""The layering rules, checked by importing modules in fresh interpreters (which also catches
-an import hidden in a dependency):
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The layering rules, checked in fresh interpreters.
+
+Checked by importing modules in fresh interpreters (which also catches an import hidden in a
+dependency):
 
 - core/ and sim/ (but sim_node, its ROS face) never import rclpy, so they run, and are tested,
   trained on and benchmarked, without ROS;
@@ -10,10 +27,10 @@ an import hidden in a dependency):
 """
 
 import json
+from pathlib import Path
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
-from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ROS_FACES = {'clip_grounding_ros.sim.sim_node'}
@@ -28,7 +45,7 @@ ROSDEP_KEYS = {
     'numpy': 'python3-numpy', 'cv2': 'python3-opencv', 'torch': 'python3-torch',
     'transformers': 'python3-transformers-pip', 'launch': 'launch', 'launch_ros': 'launch_ros',
     'lark': 'python3-lark-parser', 'pint': 'python3-pint-pip',
-    'text_to_num': 'python3-text2num-pip',
+    'text_to_num': 'python3-text2num-pip', 'yaml': 'python3-yaml',
 }
 # rosdep keys of package.xml that rosdistro does not define: this package's rosdep.yaml does.
 OWN_ROSDEP_KEYS = {'python3-pint-pip', 'python3-text2num-pip'}
@@ -37,7 +54,7 @@ OWN_ROSDEP_KEYS = {'python3-pint-pip', 'python3-text2num-pip'}
 # lark, pydot by torch).
 INDIRECT = {'rosgraph_msgs', 'service_msgs', 'type_description_interfaces', 'action_msgs',
             'unique_identifier_msgs', 'rpyutils', 'rosidl_parser', 'rosidl_runtime_py',
-            'builtin_interfaces', 'yaml', 'tokenizers', 'safetensors', 'huggingface_hub',
+            'builtin_interfaces', 'tokenizers', 'safetensors', 'huggingface_hub',
             'PIL', 'tqdm', 'flexcache', 'flexparser', 'platformdirs', 'torchgen',
             'typing_extensions', 'cython_runtime', 'scipy', 'regex', 'pydot'}
 

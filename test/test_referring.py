@@ -1,29 +1,51 @@
-"""Referring expressions over grounded candidates: each relation's rule on hand-made scenes,
-the image fall-backs, ties, duplicates, errors, the ambiguity rule and association.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Referring expressions over grounded candidates.
+
+Each relation's rule on hand-made scenes, the image fall-backs, ties, duplicates, errors, the
+ambiguity rule and association.
 
 Scenes are chosen so that a wrong rule picks another candidate: e.g. the metric-size test's
 biggest object is the smallest in pixels, and bearing and image x disagree where the
 bearing must win.
 """
 
-import math
 from dataclasses import dataclass
 from enum import Enum
-
-import numpy as np
-import pytest
+import math
 
 from clip_grounding_ros.core.commands import Referring, Relation
 from clip_grounding_ros.core.geometry import CameraMount, Intrinsics
 from clip_grounding_ros.core.grounding import Candidate
-from clip_grounding_ros.core.referring import (MAX_EXPLANATION, Placed, ResolutionError,
-                                               associate, choose_among_matches,
-                                               place_candidate, resolve)
+from clip_grounding_ros.core.referring import (
+    associate,
+    choose_among_matches,
+    MAX_EXPLANATION,
+    place_candidate,
+    Placed,
+    ResolutionError,
+    resolve,
+)
+import numpy as np
+import pytest
 
 
 def at(centre_x, bottom=200.0, half_width=20.0, height=60.0, score=0.9, position=None,
        width=None):
-    """A candidate whose box is centred on column ``centre_x`` with its bottom at ``bottom``."""
+    """Make a candidate: box centred on column ``centre_x``, bottom edge at ``bottom``."""
     box = (centre_x - half_width, bottom - height, centre_x + half_width, bottom)
     return Placed(box, score, position, width)
 
@@ -257,6 +279,20 @@ def test_overlapping_duplicates_count_once_and_the_better_one_stands():
     assert choice.explanation.startswith('3 matches;')
     # Side by side (IoU 0.33) they are two objects.
     assert len(pick(Relation.LEFTMOST, [at(100), at(120)]).competitors) == 1
+
+
+def test_a_box_framing_two_competitors_is_dropped_for_the_one_it_holds():
+    # A proposal around the named object and the lower obstacle in front of it scores as
+    # well as the object's own box, and its bottom edge (the obstacle's) makes it nearest.
+    own = Placed((140.0, 60.0, 200.0, 120.0), 0.8, (3.0, 0.0))
+    union = Placed((120.0, 60.0, 220.0, 170.0), 0.9, (1.5, 0.0))
+    other = Placed((300.0, 100.0, 340.0, 150.0), 0.7, (2.5, -1.0))
+    chosen = choose_among_matches([union, own, other])
+    assert (chosen.index, chosen.competitors) == (2, (1,))
+    assert pick(Relation.FARTHEST, [union, own, other]).index == 1
+    # A box that only overlaps another (less than 80 % of it) frames one object: kept.
+    beside = Placed((180.0, 60.0, 240.0, 120.0), 0.6, (2.0, -0.2))
+    assert choose_among_matches([own, beside]).index == 1
 
 
 def test_ties_go_to_the_higher_score_then_the_lower_index():

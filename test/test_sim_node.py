@@ -1,19 +1,36 @@
-"""sim_node in-process over real DDS, alone and as fast as possible (realtime_factor 0):
-what it publishes, and the base answering cmd_vel like a real base controller."""
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The sim_node in-process over real DDS.
+
+Alone and as fast as possible (realtime_factor 0): what it publishes, and the base answering
+cmd_vel like a real base controller.
+"""
 
 import json
 
-import pytest
+from clip_grounding_ros.nodes.common import stamp_seconds
+from clip_grounding_ros.sim import CameraSpec, load_scene
+from clip_grounding_ros.sim.sim_node import SimNode
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
+import pytest
+from ros_helpers import RELIABLE_QOS
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
-
-from clip_grounding_ros.nodes.common import stamp_seconds
-from clip_grounding_ros.sim.sim_node import SimNode
-from clip_grounding_ros.sim import CameraSpec, load_scene
-from ros_helpers import RELIABLE_QOS
 
 TOPICS = {'/clock': Clock, 'camera/image_raw': Image, 'camera/camera_info': CameraInfo,
           'odom': Odometry, 'sim/ground_truth': String}

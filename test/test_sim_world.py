@@ -1,29 +1,42 @@
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Tests of the simulator core against real MuJoCo physics and real (offscreen) rendering."""
 
 import math
+from pathlib import Path
 import subprocess
 import sys
-from pathlib import Path
 
+from clip_grounding_ros.sim import (
+    available_scenes,
+    camera_pose_in_base,
+    CameraSpec,
+    COLORS,
+    load_scene,
+    random_scene,
+    ROBOT_RADIUS,
+    Scene,
+    scene_to_dict,
+    SceneError,
+    SceneObject,
+    SHAPES,
+    SimWorld,
+)
 import numpy as np
 import pytest
 import yaml
-
-from clip_grounding_ros.sim import (
-    COLORS,
-    ROBOT_RADIUS,
-    SHAPES,
-    CameraSpec,
-    Scene,
-    SceneError,
-    SceneObject,
-    SimWorld,
-    available_scenes,
-    camera_pose_in_base,
-    load_scene,
-    random_scene,
-    scene_to_dict,
-)
 
 SCENE_DIR = Path(__file__).resolve().parents[1] / 'config' / 'scenes'
 CAMERA = CameraSpec()
@@ -46,7 +59,7 @@ def shared_world():
 
 @pytest.fixture
 def world(shared_world):
-    """The probe world, reset: creating an OpenGL context per test would be slow."""
+    """Return the probe world, reset: creating an OpenGL context per test would be slow."""
     shared_world.reset()
     return shared_world
 
@@ -148,7 +161,7 @@ def test_random_scenes_respect_placement_and_size_ranges():
             for size, (low, high) in zip(obj.size, size_ranges[obj.shape], strict=True):
                 assert low <= size <= high
         for i, first in enumerate(scene.objects):
-            for second in scene.objects[i + 1 :]:
+            for second in scene.objects[i + 1:]:
                 gap = math.dist(first.position, second.position)
                 assert gap - first.footprint_radius - second.footprint_radius >= 0.35
 
@@ -328,7 +341,7 @@ def test_depth_at_image_centre_is_metric_distance_along_axis(world, pose, expect
     assert depth.dtype == np.float32
     # The optical axis passes between the four central pixels of an even-sized image.
     row, col = CAMERA.height // 2, CAMERA.width // 2
-    centre = depth[row - 1 : row + 1, col - 1 : col + 1].mean()
+    centre = depth[row - 1:row + 1, col - 1:col + 1].mean()
     assert centre == pytest.approx(expected_depth, rel=0.02)
 
 

@@ -1,16 +1,41 @@
-"""The status contract (core.status): one dataclass per status topic, strict JSON both ways,
-and no state spelled as a string anywhere else in the package."""
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The status contract (core.status).
+
+One dataclass per status topic, strict JSON both ways, and no state spelled as a string anywhere
+else in the package.
+"""
 
 import ast
 import json
 import math
 from pathlib import Path
 
+from clip_grounding_ros.core.status import (
+    ActionState,
+    ActionStatus,
+    CameraState,
+    CameraStatus,
+    dumps_strict,
+    GroundingState,
+    GroundingStatus,
+    SCHEMA_VERSION,
+    StatusError,
+)
 import pytest
-
-from clip_grounding_ros.core.status import (SCHEMA_VERSION, ActionState, ActionStatus,
-                                            CameraState, CameraStatus, GroundingState,
-                                            GroundingStatus, StatusError, dumps_strict)
 
 PACKAGE = Path(__file__).resolve().parents[1] / 'clip_grounding_ros'
 STATUSES = (GroundingStatus, ActionStatus, CameraStatus)
@@ -59,8 +84,12 @@ def test_states_compare_and_print_as_their_wire_values():
 
 
 def test_no_state_is_spelled_as_a_string_outside_the_contract():
-    """Producers and consumers use the enums: a state typed as a string elsewhere would
-    drift from the contract unnoticed."""
+    """
+    No state is spelled as a string outside the contract.
+
+    Producers and consumers use the enums: a state typed as a string elsewhere would
+    drift from the contract unnoticed.
+    """
     states = {s.value for enum in (GroundingState, ActionState, CameraState) for s in enum}
     found = []
     for path in sorted(PACKAGE.rglob('*.py')):

@@ -1,5 +1,22 @@
-"""The box tracker (core/tracking.py) on frames rendered by the MuJoCo simulator, plus
-synthetic frames where the true motion is known to a fraction of a pixel.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The box tracker (core/tracking.py) on rendered and synthetic frames.
+
+Frames rendered by the MuJoCo simulator, plus synthetic frames where the true motion is known to a
+fraction of a pixel.
 
 The robot drives and turns between frames as it would at 30 frames/s (stamps 1/30 s apart);
 the simulator's segmentation gives the true box of every object on every frame.
@@ -15,11 +32,11 @@ import pytest
 
 os.environ.setdefault('MUJOCO_GL', 'osmesa')
 
-from clip_grounding_ros.core.images import ImageError  # noqa: E402
+from clip_grounding_ros.core.images import ImageError  # noqa: E402, I100
 from clip_grounding_ros.core.parameters import parameter_specs  # noqa: E402
 from clip_grounding_ros.core.proposals import box_iou  # noqa: E402
 from clip_grounding_ros.core.tracking import BoxTracker, TrackerConfig  # noqa: E402
-from clip_grounding_ros.sim import CameraSpec, SimWorld, load_scene  # noqa: E402
+from clip_grounding_ros.sim import CameraSpec, load_scene, SimWorld  # noqa: E402
 
 FRAME_PERIOD = 1.0 / 30.0
 START_POSE = (0.5, 0.0, 0.0)
@@ -29,7 +46,7 @@ DRIVE, TURN, DRIVE_AND_TURN = (0.03, 0.0), (0.0, 0.02), (0.03, -0.015)
 
 @pytest.fixture(scope='module')
 def worlds():
-    """The 'boxes' scene seen by a 320x240 and a 640x480 camera (one GL context each)."""
+    """Make the 'boxes' scene seen by a 320x240 and a 640x480 camera (one GL context each)."""
     scene = load_scene('boxes')
     opened = {size: SimWorld(scene, CameraSpec(width=size[0], height=size[1]))
               for size in ((320, 240), (640, 480))}
@@ -39,8 +56,11 @@ def worlds():
 
 
 def drive(world, motion, frames=16):
-    """``frames`` (rgb, true boxes, stamp) as the robot moves by ``motion`` per frame from
-    START_POSE."""
+    """
+    Render ``frames`` as the robot moves by ``motion`` per frame from START_POSE.
+
+    Each frame is (rgb, true boxes, stamp).
+    """
     x, y, yaw = START_POSE
     forward, turn = motion
     sequence = []
@@ -56,7 +76,7 @@ def iou(first, second) -> float:
 
 
 def started(sequence, name):
-    """A tracker anchored on the true box of ``name`` in the first frame."""
+    """Start a tracker anchored on the true box of ``name`` in the first frame."""
     frame, boxes, stamp = sequence[0]
     tracker = BoxTracker()
     assert tracker.start(frame, boxes[name], stamp).box == pytest.approx(boxes[name])
@@ -64,7 +84,7 @@ def started(sequence, name):
 
 
 def update_on(tracker, item):
-    """The tracker's update on one (rgb, true boxes, stamp) of a sequence."""
+    """Update the tracker on one (rgb, true boxes, stamp) of a sequence; return the update."""
     frame, _, stamp = item
     return tracker.update(frame, stamp)
 
@@ -101,10 +121,14 @@ def test_follows_the_true_box_while_the_robot_moves(worlds, size, motion, name):
 @pytest.mark.parametrize('shift, scale', [((3.0, -2.0), 1.0), ((0.0, 0.0), 1.06),
                                           ((2.5, 1.5), 0.95)])
 def test_recovers_a_known_shift_and_scale_to_a_fifth_of_a_pixel(size, work_width, shift,
-                                                                 scale):
-    """A smooth random texture warped by a known similarity: the box's edges land where
+                                                                scale):
+    """
+    The tracker recovers a known shift and scale to a fifth of a pixel.
+
+    A smooth random texture warped by a known similarity: the box's edges land where
     the warp takes them, at any frame size and working resolution (pixel conventions:
-    an error in them would be half a pixel or a multiple of the downscaling)."""
+    an error in them would be half a pixel or a multiple of the downscaling).
+    """
     width, height = size
     rng = np.random.default_rng(7)
     coarse = rng.integers(0, 256, (height // 8 + 2, width // 8 + 2, 3)).astype(np.uint8)

@@ -1,4 +1,19 @@
-"""The robot and its grounding node on two hosts joined by a real network link.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The robot and its grounding node on two hosts joined by a real network link.
 
 Two network namespaces and a veth (test/netns.py; root and iproute2 needed, as in CI)
 stand for the robot (sim_node publishing JPEG frames too, action_node) and a
@@ -10,9 +25,8 @@ as the veth's own byte counters show.
 
 import contextlib
 
-import pytest
-
 from netns import NetnsPair, NetnsUnavailable
+import pytest
 from two_hosts import run_two_hosts
 
 RAW_FRAME_BYTES = 320 * 240 * 3  # one rgb8 frame of the simulated camera

@@ -1,4 +1,19 @@
-"""STAND-IN, test code only: ``ros2 topic pub --once TOPIC TYPE VALUES``, as a fresh process.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+STAND-IN, test code only: ``ros2 topic pub --once TOPIC TYPE VALUES``, as a fresh process.
 
 ros2cli is not installed here, and the README tells operators to send commands with it, so
 test/test_process_faults.py runs this instead. It does what ros2cli 0.36 (Kilted;
@@ -27,8 +42,8 @@ import sys
 import time
 
 import rclpy
-import yaml
 from rclpy.qos import QoSPresetProfiles
+import yaml
 
 SPIN_TIME_S = 0.5    # ros2cli.node.direct.DEFAULT_TIMEOUT
 WAIT_POLL_S = 0.1    # ros2topic.verb.pub.DEFAULT_WAIT_TIME

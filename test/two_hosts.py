@@ -1,4 +1,19 @@
-"""The simulated robot with its grounding node on another host, across a real network link.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The simulated robot with its grounding node on another host, across a real network link.
 
 Two network namespaces joined by a veth (test/netns.py) stand for the robot and a
 workstation. On the robot: sim_node (publishing JPEG frames too, as a camera driver's
@@ -19,14 +34,14 @@ Used by test/test_two_hosts.py and bench/bench_two_hosts.py.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 import json
 import os
+from pathlib import Path
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 from netns import Host, NetnsPair
 
@@ -38,7 +53,8 @@ SHUTDOWN_GRACE = 20.0   # s for the episode process to stop its nodes after a Ct
 
 
 def link_environment(log_dir: Path) -> dict[str, str]:
-    """Environment of every process of the set-up: DDS discovery and data over UDP.
+    """
+    Environment of every process of the set-up: DDS discovery and data over UDP.
 
     - FASTDDS_BUILTIN_TRANSPORTS=UDPv4: Fast DDS otherwise also offers shared memory,
       which processes of one machine share across network namespaces (/dev/shm). Fast DDS
@@ -76,9 +92,13 @@ class TwoHostRun:
     log_dir: str
 
     def rates(self) -> dict[str, float]:
-        """Rates between the first and last sample after the command (start-up discovery
+        """
+        Compute the link and node rates after the command, per wall second.
+
+        Rates between the first and last sample after the command (start-up discovery
         excluded), per wall second: bytes each way on the link, frames camera_node received
-        from across it, distinct frames grounding_node grounded."""
+        from across it, distinct frames grounding_node grounded.
+        """
         first, last = self.samples[0], self.samples[-1]
         wall = last['wall'] - first['wall']
 
@@ -99,8 +119,11 @@ class TwoHostRun:
 
 
 def run_two_hosts(pair: NetnsPair, frames: str, log_dir: Path, **episode) -> TwoHostRun:
-    """One episode with ``frames`` crossing from pair['robot'] to pair['ws'];
-    ``episode``: EpisodeSpec fields (scene, command, realtime_factor, timeout, ...)."""
+    """
+    Run one episode with ``frames`` crossing from pair['robot'] to pair['ws'].
+
+    ``episode``: EpisodeSpec fields (scene, command, realtime_factor, timeout, ...).
+    """
     if frames not in FRAMES:
         raise ValueError(f"frames must be one of {FRAMES}, got '{frames}'")
     robot, ws = pair['robot'], pair['ws']
@@ -110,10 +133,12 @@ def run_two_hosts(pair: NetnsPair, frames: str, log_dir: Path, **episode) -> Two
                        f'output:={log_dir / "probe.json"}']}
     spec = {**episode, 'log_dir': str(log_dir), 'extra_processes': extra,
             'node_prefix': {name: ws.command([]) for name in WORKSTATION_PROCESSES},
-            # Debug images would come back across the link to the observer.
+            # Debug images would come back across the link to the observer, and raw depth
+            # (32FC1, 307 kB a frame) would cross it: across hosts, targets go on the floor.
             'parameters': {**episode.get('parameters', {}), 'camera_node:input': frames,
                            'sim_node:publish_compressed': frames == 'compressed',
-                           'grounding_node:publish_debug_image': False}}
+                           'grounding_node:publish_debug_image': False,
+                           'grounding_node:use_depth': False}}
     (log_dir / 'spec.json').write_text(json.dumps(spec, indent=1))
     result_file = log_dir / 'result.json'
     before = {role: host.link_bytes() for role, host in pair.hosts.items()}
@@ -147,9 +172,13 @@ def run_two_hosts(pair: NetnsPair, frames: str, log_dir: Path, **episode) -> Two
 
 
 def _end(driver: subprocess.Popen) -> None:
-    """Ctrl-C the episode process (which stops its nodes) if it is still running, and kill
+    """
+    End the episode process, and whatever of its process group is left.
+
+    Ctrl-C the episode process (which stops its nodes) if it is still running, and kill
     whatever of its process group is left after a failure: nothing may keep the namespaces
-    alive."""
+    alive.
+    """
     if driver.poll() is None:
         os.killpg(driver.pid, signal.SIGINT)
         try:
@@ -166,7 +195,7 @@ def _end(driver: subprocess.Popen) -> None:
 
 # -- inside the namespaces ---------------------------------------------------------------
 def episode_main(spec_file: str, result_file: str, host: str) -> int:
-    """The episode, run in the robot namespace; writes the summary and the link samples."""
+    """Run the episode in the robot namespace; write the summary and the link samples."""
     from clip_grounding_ros.demo.episode import EpisodeSpec, run_episode
 
     robot = Host(**json.loads(host))
@@ -184,14 +213,18 @@ def episode_main(spec_file: str, result_file: str, host: str) -> int:
 
 
 def probe_main() -> int:
-    """On the workstation: records camera_node's and grounding_node's statuses there
-    (so none of this crosses the link) and writes them to the ``output`` file on exit."""
+    """
+    Record the workstation nodes' statuses and write them to ``output`` on exit.
+
+    On the workstation: records camera_node's and grounding_node's statuses there
+    (so none of this crosses the link) and writes them to the ``output`` file on exit.
+    """
+    from clip_grounding_ros.nodes.common import run_node, STATUS_QOS
     from rclpy.node import Node
     from std_msgs.msg import String
 
-    from clip_grounding_ros.nodes.common import STATUS_QOS, run_node
-
     class Probe(Node):
+
         def __init__(self):
             super().__init__('two_hosts_probe')
             self.output = self.declare_parameter('output', '').value

@@ -1,4 +1,19 @@
-"""The pure core of clip_grounding_ros: grounding, parsing, geometry and control.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The pure core of clip_grounding_ros: grounding, parsing, geometry and control.
 
 Nothing under this package imports ROS, so every piece can be tested and reused on its own;
 the nodes in ``clip_grounding_ros.nodes`` only translate between ROS messages and it.

@@ -1,4 +1,19 @@
-"""Spoken-style commands to the steps a robot carries out, through an explicit grammar.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Spoken-style commands to the steps a robot carries out, through an explicit grammar.
 
 "Please go to the red box on the left, then turn right 90 degrees" becomes
 ``Command(steps=(Step(APPROACH, target='red box', referring=Referring(LEFTMOST)),
@@ -21,17 +36,18 @@ may be digits or words (text2num).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from enum import Enum
 import functools
 import math
 import re
-from dataclasses import dataclass, replace
-from enum import Enum
 from typing import NamedTuple
 
 import lark
-import pint
 from lark import Lark, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+import pint
+
 # text2num: maintained (Rust core), strict (refuses 'two five' instead of guessing), handles
 # 'one hundred and eighty', 'forty-five' and ordinals ('second' -> '2nd'). word2number is
 # unmaintained since 2017 and numerizer rewrites whole sentences loosely ('half a metre' ->
@@ -60,7 +76,8 @@ class Intent(str, Enum):
 
 
 class Relation(str, Enum):
-    """How a referring expression picks one of several grounded candidates.
+    """
+    How a referring expression picks one of several grounded candidates.
 
     Left, right, front and behind are from the robot's point of view (its camera).
     """
@@ -103,8 +120,9 @@ DEFAULT_DISTANCE_M = 0.5
 DEFAULT_TURN_RAD = math.pi / 2
 TURN_AROUND_RAD = math.pi        # 'turn around'
 SPIN_RAD = 2 * math.pi           # 'spin', 'turn all the way around'
-# Beyond these a command is refused: a relative move is odometry-only (no obstacle map), so
-# it stays within the few metres a camera sees; two full turns cover any reorientation.
+# Beyond these a command is refused: a relative move is path-checked (slowed, stopped) but
+# not steered around obstacles, so it stays within the few metres a camera sees; two full
+# turns cover any reorientation.
 MAX_DISTANCE_M = 5.0
 MAX_TURN_RAD = 4 * math.pi
 MAX_STEPS = 10                   # a longer sequence is more likely misheard than meant
@@ -277,14 +295,19 @@ class Referring:
     ordinal: int = 0      # 1-based, for ORDINAL_LEFT / ORDINAL_RIGHT
 
     def describe(self, target: str) -> str:
-        """The target with this relation, e.g. 'red box on the left' or '2nd box from the left'."""
+        """
+        Describe the target with this relation.
+
+        For example 'red box on the left' or '2nd box from the left'.
+        """
         return _RELATION_TEXT[self.relation].format(
             target=target, reference=self.reference, ordinal=_ordinal_text(self.ordinal))
 
 
 @dataclass(frozen=True)
 class Step:
-    """One thing to do; a command is one or more steps, carried out in order.
+    """
+    One thing to do; a command is one or more steps, carried out in order.
 
     ``distance`` is in metres along the base's +x (forward positive), ``angle`` in radians
     about +z (left, counter-clockwise, positive), both relative to the pose when the step
@@ -301,7 +324,8 @@ class Step:
 
     @property
     def moves_base(self) -> bool:
-        """Whether the step sends the base somewhere (to a target, or by an amount).
+        """
+        Whether the step sends the base somewhere (to a target, or by an amount).
 
         FACE and FIND also turn the base, but only to keep what they see in view.
         """
@@ -341,7 +365,7 @@ class Command:
 
 
 def _amount_text(intent: Intent, value: float) -> str:
-    """A MOVE distance (metres) or TURN angle (radians) as said back: '1.00 m', '90 deg'."""
+    """Say a MOVE distance (metres) or TURN angle (radians) back as text: '1.00 m', '90 deg'."""
     return f'{value:.2f} m' if intent == Intent.MOVE else f'{math.degrees(value):.4g} deg'
 
 
@@ -361,14 +385,14 @@ _RELATION_NAMES = frozenset(relation.value for relation in Relation)
 
 @functools.cache
 def _parser() -> Lark:
-    """The Earley parser (built once, on first use): it accepts any context-free grammar."""
+    """Return the Earley parser (built once, on first use): it accepts any context-free grammar."""
     return Lark(_GRAMMAR, parser='earley', lexer='basic', ambiguity='resolve',
                 propagate_positions=True, g_regex_flags=re.IGNORECASE)
 
 
 @functools.cache
 def _units() -> pint.UnitRegistry:
-    """pint's default registry (loads in about 0.3 s, so on first use)."""
+    """Pint's default registry (loads in about 0.3 s, so on first use)."""
     return pint.UnitRegistry()
 
 
@@ -402,7 +426,7 @@ class _Steps(Transformer):
         return CommandError(f"'{self._raw}': {problem}, e.g. '{example}'")
 
     def __default__(self, data, children, meta):
-        """A rule named after a relation stands for it; any other rule for its words."""
+        """Read a rule named after a relation as that relation; any other rule as its words."""
         return Relation(data) if data in _RELATION_NAMES else self._said(meta).lower()
 
     # -- command and sequence -------------------------------------------------------------
@@ -511,7 +535,7 @@ class _Steps(Transformer):
 
     # -- amounts --------------------------------------------------------------------------
     def _amount(self, intent: Intent, children, default: float) -> float:
-        """The quantity among ``children`` in metres (MOVE) or radians (TURN), else default."""
+        """Get the quantity among ``children`` in metres (MOVE) or radians (TURN), else default."""
         quantity = next((child for child in children if isinstance(child, _Quantity)), None)
         if quantity is None:
             return default
@@ -536,7 +560,7 @@ class _Steps(Transformer):
         return float(value)
 
     def quantity(self, meta, children):
-        """'a metre' is one metre; 'one and a half' adds up its parts."""
+        """Add up a quantity: 'a metre' is one metre; 'one and a half' adds up its parts."""
         numbers = [child for child in children if isinstance(child, float)]
         units = [child for child in children if isinstance(child, str)]
         return _Quantity(sum(numbers) if numbers else 1.0, units[0] if units else '',
@@ -571,8 +595,12 @@ class _Steps(Transformer):
 
     # -- objects --------------------------------------------------------------------------
     def np(self, meta, children):
-        """The object's words as said ('black and white box'), without any punctuation
-        between them: only words reach CLIP."""
+        """
+        Return the object's words as said, without punctuation.
+
+        For example 'black and white box', without any punctuation between the words: only words
+        reach CLIP.
+        """
         return ' '.join(_OBJECT_WORD.findall(self._said(meta).lower()))
 
     def it(self, meta, children):
@@ -583,7 +611,7 @@ class _Steps(Transformer):
         return _Object(target, None, self._said(meta))
 
     def described(self, meta, children):
-        """'the leftmost box', 'the box on the left': a relation without a reference."""
+        """Read a relation without a reference: 'the leftmost box', 'the box on the left'."""
         (relation,) = [child for child in children if isinstance(child, Relation)]
         (target,) = [child for child in children if not isinstance(child, Relation)]
         return _Object(target, Referring(relation), self._said(meta))

@@ -1,4 +1,19 @@
-"""The action node's behaviour and safety logic, without ROS.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The action node's behaviour and safety logic, without ROS.
 
 The action node executes one :class:`Task` at a time: the current step of the current command
 (approach, face, find or pick a grounded target; move or turn by an amount on odometry). Each
@@ -16,19 +31,26 @@ angles counter-clockwise positive, radians.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass, replace
+import math
 
 import numpy as np
 
 from .commands import Intent
-from .memory import (MemoryConfig, Pose, PoseHistory, TargetMemory, base_to_odom,
-                     odom_to_base)
-from .obstacles import Action, ObstacleConfig, check_path, check_source, choose_heading
+from .memory import base_to_odom, MemoryConfig, odom_to_base, Pose, PoseHistory, TargetMemory
+from .obstacles import (
+    Action,
+    check_path,
+    check_source,
+    choose_heading,
+    Heading,
+    ObstacleConfig,
+    SensorView,
+)
 from .parameters import check_settings, setting
 from .status import ActionState, GroundingState
-from .timing import ClockWatch, age, fresh
+from .timing import age, ClockWatch, fresh
 
 PERCEPTION_INTENTS = (Intent.APPROACH, Intent.PICK, Intent.FACE, Intent.FIND)
 ODOMETRY_INTENTS = (Intent.MOVE, Intent.TURN)
@@ -68,8 +90,9 @@ class MotionConfig:
     status_timeout: float = setting(2.0, 'No grounding status for this long (s, ROS time) '
                                     'stops the robot', minimum=0.01, maximum=3600.0)
     odom_timeout: float = setting(0.5, 'Odometry older than this (s, ROS time) stops a move '
-                                  'or turn by an amount, and a search', minimum=0.01,
-                                  maximum=3600.0)
+                                  'or turn by an amount; a search then estimates its turn '
+                                  'from the turn rate, and remembered obstacles and targets '
+                                  'are not used', minimum=0.01, maximum=3600.0)
     search_enabled: bool = setting(True, 'Turn in place to find a target that is not in view '
                                    '(toward the side it was last seen on, else left)')
     search_angular: float = setting(0.6, 'Turn rate while searching (rad/s)',
@@ -80,15 +103,22 @@ class MotionConfig:
                                        'velocity this long (s), then nothing until the next '
                                        'motion command, so teleop and twist_mux are not '
                                        'fought', minimum=0.0, maximum=3600.0)
-    blocked_timeout: float = setting(10.0, 'A step blocked by an obstacle with no way around '
-                                     'for this long (s) fails', minimum=0.1, maximum=3600.0)
+    blocked_timeout: float = setting(10.0, 'A step that makes no progress past an obstacle '
+                                     'for this long (s, ROS time) fails: blocked, or heading '
+                                     'out of a pocket without moving required_movement_radius '
+                                     "(Nav2's movement_time_allowance)", minimum=0.1,
+                                     maximum=3600.0)
+    required_movement_radius: float = setting(0.5, 'Moving this far (m, odometry) while '
+                                              'blocked or heading out of a pocket counts as '
+                                              "progress and restarts blocked_timeout (Nav2's "
+                                              'progress checker)', minimum=0.01, maximum=10.0)
     motion_mode: str = setting('servo', "'servo': drive to the target with cmd_vel (this "
                                "node); 'nav2': publish the goal (goal_pose, odom frame) for "
                                "Nav2's planner and controller instead", choices=('servo', 'nav2'))
     goal_update_distance: float = setting(0.2, 'In nav2 mode, publish a new goal_pose when '
                                           'the goal moves this far (m)', minimum=0.0,
                                           maximum=100.0)
-    nav2_goal_tolerance: float = setting(0.25, "In nav2 mode the step is reached within "
+    nav2_goal_tolerance: float = setting(0.25, 'In nav2 mode the step is reached within '
                                          'stop_distance plus this (m) of the target (match '
                                          "Nav2's goal checker)", minimum=0.0, maximum=10.0)
 
@@ -108,7 +138,8 @@ def _clip(value: float, limit: float) -> float:
 
 
 def approach_velocity(x: float, y: float, config: MotionConfig) -> tuple[float, float, bool]:
-    """(linear, angular, reached) to drive to a base-frame point and stop short of it.
+    """
+    (linear, angular, reached) to drive to a base-frame point and stop short of it.
 
     Turns toward the bearing; drives forward only while roughly facing it, slowing
     linearly over the last metres (down to ``min_linear``) so the stop at
@@ -139,9 +170,13 @@ def _toward(remaining: float, gain: float, slowest: float, fastest: float) -> fl
 
 def move_velocity(travelled: float, heading_error: float, distance: float,
                   config: MotionConfig) -> tuple[float, float, bool]:
-    """(linear, angular, done) for a straight move of ``distance`` metres (negative: backward)
-    of which ``travelled`` (signed, along the start heading) is done; ``heading_error``
-    (rad) is the start heading minus the current one and is corrected while driving."""
+    """
+    Return (linear, angular, done) for a straight move of ``distance`` metres.
+
+    ``distance`` negative: backward. ``travelled`` (signed, along the start heading) of it is done;
+    ``heading_error`` (rad) is the start heading minus the current one and is corrected while
+    driving.
+    """
     remaining = distance - travelled
     if abs(remaining) <= config.move_tolerance:
         return 0.0, 0.0, True
@@ -150,8 +185,11 @@ def move_velocity(travelled: float, heading_error: float, distance: float,
 
 
 def turn_velocity(turned: float, angle: float, config: MotionConfig) -> tuple[float, float, bool]:
-    """(0, angular, done) for a turn in place by ``angle`` radians (positive: left) of which
-    ``turned`` (signed, unwrapped) is done."""
+    """
+    Return (0, angular, done) for a turn in place by ``angle`` radians.
+
+    ``angle`` positive: left. ``turned`` (signed, unwrapped) of it is done.
+    """
     remaining = angle - turned
     if abs(remaining) <= config.turn_tolerance:
         return 0.0, 0.0, True
@@ -174,7 +212,8 @@ def _finite(*values: float) -> bool:
 
 @dataclass(frozen=True)
 class Task:
-    """What the action node is asked to do: one step of one command.
+    """
+    What the action node is asked to do: one step of one command.
 
     ``intent`` None means no motion command (none yet, or one that failed to parse).
     ``distance`` (m, + forward) and ``angle`` (rad, + left) are the amounts of a MOVE or TURN.
@@ -196,8 +235,11 @@ class Task:
 
 @dataclass(frozen=True)
 class MotionOutput:
-    """A control tick's result: velocity (m/s, rad/s), the state and why, and whether to
-    publish it (a robot at rest goes quiet after ``idle_publish_time``)."""
+    """
+    A control tick's result: velocity, state and reason, and whether to publish it.
+
+    Velocity in m/s and rad/s; a robot at rest goes quiet after ``idle_publish_time``.
+    """
 
     linear: float
     angular: float
@@ -214,48 +256,60 @@ class Target:
 
 
 class ObstacleMap:
-    """Obstacle points of the last ``keep`` seconds, kept in the odometry frame.
+    """
+    Obstacle points kept in the odometry frame until seen again or ``keep`` s old.
+
+    ``keep`` is ObstacleConfig.obstacle_memory.
 
     A camera sees only ahead: an obstacle the robot is passing leaves its view while the
-    robot could still clip it turning back toward the goal. So the points of recent depth
-    frames are kept where they were seen (odom frame, thinned to a 5 cm grid) and brought
-    into the current base frame for each check; without odometry only the newest frame's
-    points count.
+    robot could still clip it turning back toward the goal. So the points of each reading
+    are kept where they were seen (odom frame, thinned to a 5 cm grid) and brought into the
+    current base frame for each check. A new reading replaces the remembered points inside
+    its :class:`~.obstacles.SensorView` (what it shows there is the truth now, so an object
+    that moved away is forgotten), and keeps those outside it. Without odometry only the
+    newest reading's points count.
     """
 
     GRID = 0.05  # m
 
-    def __init__(self, keep: float = 2.0):
-        self.keep = keep
+    def __init__(self):
         self.frames: deque[tuple[float, np.ndarray]] = deque()  # (stamp, odom (N, 2))
         self.latest: np.ndarray = np.empty((0, 2))  # newest frame, base frame of its pose
         self.stamp: float | None = None
 
-    def add(self, points_base: np.ndarray, stamp: float, pose: Pose | None) -> None:
+    def add(self, points_base: np.ndarray, stamp: float, pose: Pose | None,
+            keep: float, view: SensorView | None = None) -> None:
+        """Add a reading's (N, 2) base-frame points taken at ``stamp`` (s) from ``pose``."""
         if self.stamp is not None and stamp < self.stamp:
             self.clear()
         self.stamp, self.latest = stamp, points_base
         if pose is None:
             self.frames.clear()
             return
+        while self.frames and stamp - self.frames[0][0] > keep:
+            self.frames.popleft()
+        if view is not None:
+            self.frames = deque((seen, odom[~view.contains(_to_base(odom, pose))])
+                                for seen, odom in self.frames)
         odom = _to_odom(points_base, pose)
         odom = np.unique(np.round(odom / self.GRID), axis=0) * self.GRID if len(odom) else odom
         self.frames.append((stamp, odom))
-        while self.frames and stamp - self.frames[0][0] > self.keep:
-            self.frames.popleft()
 
     def points(self, pose: Pose | None) -> np.ndarray:
         """(N, 2) obstacle points in the base frame of ``pose`` (the current one)."""
         if pose is None or not self.frames:
             return self.latest
-        odom = np.concatenate([points for _, points in self.frames])
-        dx, dy = odom[:, 0] - pose.x, odom[:, 1] - pose.y
-        c, s = math.cos(pose.yaw), math.sin(pose.yaw)
-        return np.column_stack([c * dx + s * dy, -s * dx + c * dy])
+        return _to_base(np.concatenate([points for _, points in self.frames]), pose)
 
     def clear(self) -> None:
         self.frames.clear()
         self.latest, self.stamp = np.empty((0, 2)), None
+
+
+def _to_base(odom: np.ndarray, pose: Pose) -> np.ndarray:
+    dx, dy = odom[:, 0] - pose.x, odom[:, 1] - pose.y
+    c, s = math.cos(pose.yaw), math.sin(pose.yaw)
+    return np.column_stack([c * dx + s * dy, -s * dx + c * dy])
 
 
 def _to_odom(points: np.ndarray, pose: Pose) -> np.ndarray:
@@ -271,7 +325,8 @@ TERMINAL = (ActionState.REACHED, ActionState.FAILED)
 
 
 class MotionController:
-    """Turns the current task, perception, target, odometry and obstacles into a velocity.
+    """
+    Turns the current task, perception, target, odometry and obstacles into a velocity.
 
     Feed it with :meth:`on_task`, :meth:`on_perception`, :meth:`on_target`,
     :meth:`on_odometry` and :meth:`on_obstacles` as messages arrive and call :meth:`step`
@@ -299,6 +354,7 @@ class MotionController:
         self.poses = PoseHistory()
         self.obstacles = ObstacleMap()
         self.last_seen_side = 1.0            # search turns this way first (+1 left)
+        self.last_seen_odom: tuple[float, float] | None = None  # the last sighting, odom
         self.latched: tuple[ActionState, str] | None = None
         self.output = (0.0, 0.0)
         self.last_step: float | None = None
@@ -311,33 +367,47 @@ class MotionController:
         self.search_pose: Pose | None = None
         self.search_since: float | None = None
         self.blocked_since: float | None = None
+        self.blocked_pose: Pose | None = None  # where the blocked clock (re)started
+        self.avoid_side = 0                  # the side a way around passes on (+1 left)
         self.goal: tuple[float, float, float] | None = None  # nav2 mode: (x, y, yaw) in odom
 
     # -- inputs ---------------------------------------------------------------------------
     def on_task(self, task: Task, now: float) -> None:
-        """A new command or step; a status repeating the current one is not new (and must not
-        undo a stop received directly on the command topic)."""
+        """
+        Take in a new command or step.
+
+        A status repeating the current one is not new (and must not undo a stop received directly
+        on the command topic).
+        """
         self._check_clock(now)
         if task.key == self.task.key:
             return
         self.task, self.task_time = task, now
         self.target, self.latched, self.goal = None, None, None
-        self.move_start, self.turned = None, 0.0
-        self.search_pose = self.search_since = self.blocked_since = None
+        self.move_start, self.turned, self.avoid_side = None, 0.0, 0
+        self.last_seen_odom = None
+        self.search_pose = self.search_since = self.blocked_since = self.blocked_pose = None
         self.memory.reset('a new command step')
 
     def on_perception(self, state: GroundingState, message: str, now: float,
                       found: bool = True) -> None:
-        """The grounding node's state; ``found``: whether its latest frame showed the target
-        (a brief miss keeps the state tracking, but the target out of sight)."""
+        """
+        Take in the grounding node's state.
+
+        ``found``: whether its latest frame showed the target (a brief miss keeps the state
+        tracking, but the target out of sight).
+        """
         self._check_clock(now)
         self.perception_state, self.perception_message, self.perception_time = (
             state, message, now)
         self.perception_found = found
 
     def on_target(self, x: float, y: float, stamp: float) -> str:
-        """A base-frame target of the image taken at ``stamp``; returns why it was refused
-        ('' when accepted)."""
+        """
+        Take in a base-frame target of the image taken at ``stamp``.
+
+        Returns why it was refused ('' when accepted).
+        """
         if not _finite(x, y, stamp):
             return f'target ({x}, {y}) stamped {stamp} is not finite: ignored'
         pose = self.poses.at(stamp)
@@ -346,13 +416,14 @@ class MotionController:
             if not match.accepted:
                 return f'target at ({x:.2f}, {y:.2f}) is {match.reason}'
             self.memory.observe((x, y), (pose.x, pose.y, pose.yaw), stamp)
+            self.last_seen_odom = base_to_odom((x, y), (pose.x, pose.y, pose.yaw))
         self.target = Target(x, y, stamp)
         if abs(y) > 1e-3:
             self.last_seen_side = math.copysign(1.0, y)
         return ''
 
     def on_odometry(self, x: float, y: float, yaw: float, stamp: float) -> str:
-        """The base pose in the odometry frame; returns why it was refused ('' if accepted)."""
+        """Take the base pose in the odometry frame; return why it was refused ('' if accepted)."""
         if not _finite(x, y, yaw, stamp):
             return f'odometry ({x}, {y}, {yaw}) stamped {stamp} is not finite: ignored'
         if self.odometry is not None and stamp < self.odometry.stamp:
@@ -366,23 +437,35 @@ class MotionController:
             self.turned += math.remainder(yaw - previous.yaw, math.tau)
         return ''
 
-    def on_obstacles(self, points: np.ndarray, stamp: float) -> None:
-        """Obstacle points (N, 2), base frame (m), of the sensor reading taken at ``stamp``."""
-        self.obstacles.add(points, stamp, self.poses.at(stamp))
+    def on_obstacles(self, points: np.ndarray, stamp: float,
+                     view: SensorView | None = None) -> None:
+        """
+        Take in the obstacle points of a sensor reading.
+
+        Points (N, 2), base frame (m), of the sensor reading taken at ``stamp``; ``view``: where
+        the reading surely shows any obstacle (remembered points there are replaced by the
+        reading's), None to keep every remembered point.
+        """
+        self.obstacles.add(points, stamp, self.poses.at(stamp),
+                           self.obstacle_config.obstacle_memory, view)
 
     def stop(self) -> None:
-        """Immediate stop (a stop command, shutdown, or a safety stop from outside)."""
+        """Stop at once, for a stop command, shutdown, or a safety stop from outside."""
         self.task = replace(self.task, intent=Intent.STOP)
         self.latched, self.output, self.goal = None, (0.0, 0.0), None
 
     # -- time ----------------------------------------------------------------------------
     def on_time_jump(self, why: str) -> None:
-        """The clock went backwards (or its source changed): drop what was dated on it."""
+        """Drop what was dated on the clock: it went backwards (or its source changed)."""
         self._reset_clock(why)
 
     def halt(self, reason: str) -> MotionOutput:
-        """Zero velocity now, outside the control tick (a clock jump, a stalled clock); the
-        next tick decides afresh and speeds up from zero."""
+        """
+        Stop now, outside the control tick.
+
+        Zero velocity now (a clock jump, a stalled clock); the next tick decides afresh and speeds
+        up from zero.
+        """
         self.output = (0.0, 0.0)
         return MotionOutput(0.0, 0.0, ActionState.HOLDING, reason)
 
@@ -395,12 +478,17 @@ class MotionController:
             self._reset_clock(reason)
 
     def _reset_clock(self, why: str) -> None:
-        """Drop everything dated on the old clock; a move or turn by an amount, measured on
-        odometry that may have been reset too, is cancelled."""
+        """
+        Drop everything dated on the old clock.
+
+        A move or turn by an amount, measured on odometry that may have been reset too, is
+        cancelled.
+        """
         self.clock_reset = f'{why}: inputs dropped'
-        self.target = self.odometry = self.goal = None
+        self.target = self.odometry = self.goal = self.last_seen_odom = None
         self.perception_time = self.last_step = self.rest_since = self.task_time = None
-        self.search_pose = self.search_since = self.blocked_since = None
+        self.search_pose = self.search_since = self.blocked_since = self.blocked_pose = None
+        self.avoid_side = 0
         self.poses.clear()
         self.obstacles.clear()
         self.memory.reset(why)
@@ -430,8 +518,12 @@ class MotionController:
         return MotionOutput(self.output[0], self.output[1], state, reason, publish)
 
     def _publish(self, state: ActionState, now: float) -> bool:
-        """Publish while a command moves (or holds) the robot; at rest, only for
-        idle_publish_time, so another velocity source can take over."""
+        """
+        Tell whether to publish this tick's velocity.
+
+        Publish while a command moves (or holds) the robot; at rest, only for
+        idle_publish_time, so another velocity source can take over.
+        """
         if state not in AT_REST or self.output != (0.0, 0.0):
             self.rest_since = None
             return True
@@ -495,7 +587,8 @@ class MotionController:
         return ActionState.MOVING, (linear, angular), f'moving {task.distance:+.2f} m'
 
     def _target_now(self, now: float) -> tuple[tuple[float, float], float] | None:
-        """Where the target is now in the base frame, and how long ago it was seen (s).
+        """
+        Where the target is now in the base frame, and how long ago it was seen (s).
 
         With fresh odometry: the remembered sighting brought to the current pose (this also
         makes up for the grounding's latency); else the last target as published while it
@@ -562,8 +655,12 @@ class MotionController:
 
     def _navigate(self, target: tuple[float, float],
                   now: float) -> tuple[ActionState, tuple[float, float], str]:
-        """Nav2 mode: the goal is the target in odom, stop_distance short of it on the line
-        from the robot, facing it; Nav2 drives. Needs odometry."""
+        """
+        Approach the target in Nav2 mode: set the goal, Nav2 drives.
+
+        Nav2 mode: the goal is the target in odom, stop_distance short of it on the line
+        from the robot, facing it; Nav2 drives. Needs odometry.
+        """
         odometry = self._fresh_odometry(now)
         if odometry is None:
             return ActionState.HOLDING, (0.0, 0.0), 'nav2 mode needs fresh odometry on odom'
@@ -584,16 +681,21 @@ class MotionController:
 
     def _avoid_obstacles(self, state: ActionState, desired: tuple[float, float], reason: str,
                          now: float) -> tuple[ActionState, tuple[float, float], str]:
-        """Apply the obstacle rules to a non-zero velocity.
+        """
+        Apply the obstacle rules to a non-zero velocity.
 
         Stale obstacle data holds the robot. Approaching, it heads for the free direction
         nearest its stopping point, stop_distance short of the target
         (core.obstacles.choose_heading, a VFH+-style polar histogram over
-        clearance_distance, within max_detour): straight at it when that is free. Then the
+        clearance_distance, within max_detour): straight at it when that is free. A way
+        around keeps steering_margin more clearance where there is room, and once it passes
+        an obstacle on one side it stays on that side for the rest of the step. Then the
         path check, Nav2 collision-monitor style, slows or stops any motion with an obstacle
         in the footprint's path, unless the robot stops at its goal before reaching it
         (so the target object itself, stop_distance away, never blocks its own approach).
-        A step blocked for blocked_timeout with no way around fails.
+        Stopped on the arc toward a free heading, it turns in place to face that heading.
+        In a pocket it heads out; a step that does not move required_movement_radius while
+        blocked or heading out for blocked_timeout fails (Nav2's progress checker).
         """
         config = self.obstacle_config
         if config.obstacle_source == 'none':
@@ -604,18 +706,30 @@ class MotionController:
             return ActionState.HOLDING, (0.0, 0.0), source.reason
         points = self.obstacles.points(self._fresh_odometry(now))
         remaining = None  # how far an approach still goes before it stops (m)
+        heading = None
         target = self._target_now(now) if self.task.intent in (Intent.APPROACH, Intent.PICK) \
             and state in (ActionState.APPROACHING, ActionState.TURNING) else None
         if target is not None:
             (x, y), distance = target[0], math.hypot(*target[0])
             remaining = max(0.0, distance - self.config.stop_distance)
             reach = remaining / max(distance, 1e-9)
-            heading = choose_heading(points, (x * reach, y * reach), config)
+            goal = (x * reach, y * reach)
+            heading = (choose_heading(points, goal, config, side=self.avoid_side,
+                                      margin=config.steering_margin)
+                       or choose_heading(points, goal, config, side=self.avoid_side))
             if heading is None:
-                return self._blocked(f'no free heading within '
-                                     f'{math.degrees(config.max_detour):.0f} deg of the target',
-                                     now)
+                # In a pocket (nothing free within max_detour): head out along the free
+                # heading nearest the target anywhere around, the blocked clock running on,
+                # so a pocket with no way out still fails after blocked_timeout.
+                why = f'no free heading within {math.degrees(config.max_detour):.0f} deg of ' \
+                    'the target'
+                blocked = self._blocked(why, now)
+                escape = choose_heading(points, goal, config, max_detour=math.pi)
+                if escape is None or blocked[0] == ActionState.FAILED:
+                    return blocked
+                return self._head_out(escape, points, why) or blocked
             if abs(heading.detour) > config.heading_resolution / 2:
+                self.avoid_side = 1 if heading.detour > 0 else -1
                 linear, angular, _ = approach_velocity(distance * math.cos(heading.bearing),
                                                        distance * math.sin(heading.bearing),
                                                        self.config)
@@ -624,35 +738,101 @@ class MotionController:
                     f'going around an obstacle: heading {math.degrees(heading.detour):+.0f} '
                     'deg off the target')
         verdict = check_path(points, *desired, config)
-        if verdict.action == Action.STOP and not (
-                remaining is not None and verdict.nearest is not None and
-                verdict.nearest >= remaining):  # else it stops at its goal first
+        # An obstacle no nearer than where the approach stops (the target itself) is no
+        # reason to stop or slow down: the robot stops at its goal before reaching it.
+        before_goal = not (remaining is not None and verdict.nearest is not None and
+                           verdict.nearest >= remaining)
+        if verdict.action == Action.STOP and before_goal and desired[0] != 0.0 and \
+                heading is not None:
+            # The free heading is free along a straight line; the arc that turns onto it
+            # may clip the obstacle. Then turn in place to face it first (a disc robot
+            # sweeps only its footprint), rather than stand blocked with a way out.
+            _, angular, aligned = face_velocity(math.cos(heading.bearing),
+                                                math.sin(heading.bearing), self.config)
+            if not aligned and check_path(points, 0.0, angular, config).action == Action.FREE:
+                return ActionState.TURNING, (0.0, angular), (
+                    f'turning to a free heading {math.degrees(heading.detour):+.0f} deg off '
+                    f'the target: {verdict.reason}')
+            straight = check_path(points, desired[0], 0.0, config)
+            if aligned and straight.action != Action.STOP:
+                # Facing it already: straight along it, as choose_heading checked it.
+                desired, verdict = (desired[0], 0.0), straight
+        if verdict.action == Action.STOP and before_goal:
             return self._blocked(verdict.reason, now)
-        self.blocked_since = None
-        if verdict.action == Action.SLOW:
+        self._check_progress(now, free=True)
+        if verdict.action == Action.SLOW and before_goal:
             scale = verdict.scale
             return state, (desired[0] * scale, desired[1] * scale), (
                 f'{reason}; slowing: {verdict.reason}')
         return state, desired, reason
 
+    def _head_out(self, heading: Heading, points: np.ndarray, why: str
+                  ) -> tuple[ActionState, tuple[float, float], str] | None:
+        """
+        Turn toward, then drive along, a free heading beyond max_detour: out of a pocket.
+
+        None when even that motion is not free by the path check.
+        """
+        x, y = math.cos(heading.bearing), math.sin(heading.bearing)
+        linear, angular, _ = approach_velocity(x, y, self.config)
+        if linear == 0.0 or check_path(points, linear, angular,
+                                       self.obstacle_config).action != Action.FREE:
+            linear, angular, aligned = face_velocity(x, y, self.config)
+            if aligned or check_path(points, 0.0, angular,
+                                     self.obstacle_config).action != Action.FREE:
+                return None
+        return (ActionState.TURNING if linear == 0.0 else ActionState.APPROACHING,
+                (linear, angular), f'{why}: heading out {math.degrees(heading.detour):+.0f} '
+                'deg off it')
+
+    def _check_progress(self, now: float, free: bool) -> None:
+        """
+        Stop the blocked clock once the robot has made progress past the obstacles.
+
+        Progress is Nav2's progress checker's: moving required_movement_radius since the
+        clock started (on odometry). Turning in place, heading out without getting anywhere
+        and searching are not progress: a robot that cycles between them fails after
+        blocked_timeout instead of for ever. Without odometry, a ``free`` path counts.
+        """
+        if self.blocked_since is None:
+            return
+        pose = self._fresh_odometry(now)
+        if pose is None or self.blocked_pose is None:
+            if free:
+                self.blocked_since = None
+            return
+        if math.hypot(pose.x - self.blocked_pose.x, pose.y - self.blocked_pose.y) >= \
+                self.config.required_movement_radius:
+            self.blocked_since = None
+
     def _blocked(self, why: str, now: float) -> tuple[ActionState, tuple, str]:
+        self._check_progress(now, free=False)
         if self.blocked_since is None or now < self.blocked_since:
-            self.blocked_since = now
+            self.blocked_since, self.blocked_pose = now, self._fresh_odometry(now)
         waited = now - self.blocked_since
         if waited > self.config.blocked_timeout:
             return self._finish(ActionState.FAILED, f'blocked for {waited:.0f} s: {why}')
         return ActionState.BLOCKED, (0.0, 0.0), f'blocked: {why}'
 
     def _search(self, now: float) -> tuple[ActionState, tuple[float, float], str]:
-        """Turn in place toward where the target was last seen, up to search_turn; then the
-        step fails. The turn is measured on odometry, or estimated from the turn rate when
-        there is none."""
+        """
+        Turn in place toward where the target was last seen, up to search_turn.
+
+        Then the step fails. Where it was seen is kept in odom: the side it is on now, after the
+        robot has turned or driven around something, not the side it was on then. The turn is
+        measured on odometry, or estimated from the turn rate when there is none.
+        """
         config, message = self.config, self.perception_message or 'target lost'
         if not config.search_enabled:
             return ActionState.STOPPED, (0.0, 0.0), message
         odometry = self._fresh_odometry(now)
         if self.search_since is None:
             self.search_since, self.search_pose, self.turned = now, odometry, 0.0
+            if odometry is not None and self.last_seen_odom is not None:
+                _, side = odom_to_base(self.last_seen_odom,
+                                       (odometry.x, odometry.y, odometry.yaw))
+                if abs(side) > 1e-3:
+                    self.last_seen_side = math.copysign(1.0, side)
         if self.search_pose is not None and odometry is not None:
             turned = abs(self.turned)
         else:

@@ -1,4 +1,19 @@
-"""What grounding_node shows a person: the annotated debug image and the RViz markers.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+What grounding_node shows a person: the annotated debug image and the RViz markers.
 
 Kept apart from the grounding logic (which never draws) and from ROS (the node only turns
 :class:`MarkerSpec` into visualization_msgs/Marker).
@@ -20,8 +35,12 @@ RUNNER_UP_RGB = (170, 170, 170)
 
 
 def annotate(rgb: np.ndarray, result: GroundingResult) -> np.ndarray:
-    """A copy of ``rgb`` (H, W, 3 uint8) with the candidates drawn: the answer thick (green
-    when found, red when below the threshold), runners-up thin grey, each with its score."""
+    """
+    Return a copy of ``rgb`` with the candidates and their scores drawn.
+
+    ``rgb`` is (H, W, 3 uint8). The answer thick (green when found, red when below the threshold),
+    runners-up thin grey, each with its score.
+    """
     image = np.ascontiguousarray(rgb.copy())
     for rank, candidate in reversed(list(enumerate(result.candidates))):
         x1, y1, x2, y2 = (int(round(v)) for v in candidate.box)
@@ -38,7 +57,8 @@ def annotate(rgb: np.ndarray, result: GroundingResult) -> np.ndarray:
 
 @dataclass(frozen=True)
 class MarkerSpec:
-    """One RViz marker in the base frame: a sphere or a text label.
+    """
+    One RViz marker in the base frame: a sphere or a text label.
 
     ``position`` (m), ``scale`` (m: the sphere's diameter, the text's height), ``rgba``
     components in [0, 1].
@@ -53,7 +73,7 @@ class MarkerSpec:
 
 
 def target_markers(target: TargetPoint, label: str) -> list[MarkerSpec]:
-    """A green sphere at the target and its label above it."""
+    """Make a green sphere at the target and its label above it."""
     return [MarkerSpec(0, 'sphere', (target.x, target.y, target.z), 0.2, (0.1, 0.9, 0.2, 0.8)),
             MarkerSpec(1, 'text', (target.x, target.y, target.z + 0.3), 0.15,
                        (1.0, 1.0, 1.0, 1.0), label)]

@@ -1,4 +1,19 @@
-"""From image boxes to target positions in the robot's base frame.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+From image boxes to target positions in the robot's base frame.
 
 Frames follow REP-103: the optical frame has x right, y down, z forward; the base frame has
 x forward, y left, z up, with z = 0 on the floor. The camera's pose on the base comes from
@@ -11,9 +26,9 @@ boxes are continuous [x1, x2) x [y1, y2) spans of pixel edges, so a box's centre
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
+import math
 
 import numpy as np
 
@@ -60,10 +75,13 @@ class Intrinsics:
     def from_camera_info(cls, k: Sequence[float], width: int, height: int,
                          binning_x: int = 0, binning_y: int = 0,
                          roi: Sequence[int] = (0, 0, 0, 0)) -> Intrinsics:
-        """Intrinsics of the image a sensor_msgs/CameraInfo describes (see
-        :func:`image_region`): K, width and height are the full-resolution sensor's; the
-        image is its region of interest downsampled by the binning. Raises GeometryError
-        when the region lies outside the sensor or K is unusable."""
+        """
+        Make the intrinsics of the image a sensor_msgs/CameraInfo describes.
+
+        See :func:`image_region`: K, width and height are the full-resolution sensor's; the image
+        is its region of interest downsampled by the binning. Raises GeometryError when the region
+        lies outside the sensor or K is unusable.
+        """
         if len(k) != 9:
             raise GeometryError(f'K must have 9 values, got {len(k)}')
         (x0, y0, image_width, image_height), (bx, by) = image_region(width, height, binning_x,
@@ -79,7 +97,7 @@ class Intrinsics:
         return cls(focal, focal, (width - 1) / 2.0, (height - 1) / 2.0, width, height)
 
     def scaled(self, width: int, height: int) -> Intrinsics:
-        """The same camera seen through an image resized to ``width`` x ``height``."""
+        """Return the same camera seen through an image resized to ``width`` x ``height``."""
         k = scale_camera_matrix(self.k(), width / self.width, height / self.height)
         return Intrinsics.from_k(k, width, height)
 
@@ -89,9 +107,12 @@ class Intrinsics:
 
 def image_region(width: int, height: int, binning_x: int = 0, binning_y: int = 0,
                  roi: Sequence[int] = (0, 0, 0, 0)) -> tuple[tuple[int, int, int, int],
-                                                          tuple[int, int]]:
-    """((x_offset, y_offset, image_width, image_height), (bx, by)) of the image a CameraInfo
-    of a ``width`` x ``height`` sensor describes.
+                                                             tuple[int, int]]:
+    """
+    Return the region and binning of the image a CameraInfo describes.
+
+    ((x_offset, y_offset, image_width, image_height), (bx, by)) of the image a CameraInfo of a
+    ``width`` x ``height`` sensor describes.
 
     As image_geometry's PinholeCameraModel reads CameraInfo: the image is the region of
     interest ``roi`` = (x_offset, y_offset, roi_width, roi_height) (all zero: the whole
@@ -118,9 +139,13 @@ def image_region(width: int, height: int, binning_x: int = 0, binning_y: int = 0
 
 def region_camera_matrix(matrix: Sequence[float], x_offset: int, y_offset: int,
                          binning_x: int, binning_y: int) -> list[float]:
-    """A row-major K (3x3) or P (3x4) of the full sensor for the image of a region of
-    interest at (x_offset, y_offset) binned by (binning_x, binning_y): f' = f / b,
-    c' = (c - offset) / b (image_geometry's convention)."""
+    """
+    Return the K or P of the image of a binned region of interest.
+
+    A row-major K (3x3) or P (3x4) of the full sensor, for the image of a region of interest at
+    (x_offset, y_offset) binned by (binning_x, binning_y): f' = f / b, c' = (c - offset) / b
+    (image_geometry's convention).
+    """
     if len(matrix) not in (9, 12):
         raise GeometryError(f'a camera matrix has 9 (K) or 12 (P) values, got {len(matrix)}')
     if binning_x < 1 or binning_y < 1:
@@ -134,7 +159,8 @@ def region_camera_matrix(matrix: Sequence[float], x_offset: int, y_offset: int,
 
 
 def scale_camera_matrix(matrix: Sequence[float], sx: float, sy: float) -> list[float]:
-    """A row-major K (3x3) or P (3x4) of CameraInfo for an image resized by (sx, sy).
+    """
+    Return a row-major K (3x3) or P (3x4) of CameraInfo for an image resized by (sx, sy).
 
     Resizing scales pixel edges, so the principal point moves by half a pixel:
     c' = (c + 0.5) s - 0.5. All-zero (uncalibrated) matrices stay all zero.
@@ -149,7 +175,8 @@ def scale_camera_matrix(matrix: Sequence[float], sx: float, sy: float) -> list[f
 
 @dataclass(frozen=True)
 class CameraMount:
-    """Where the camera sits on the base: position (m) and pitch/yaw (rad).
+    """
+    Where the camera sits on the base: position (m) and pitch/yaw (rad).
 
     ``z`` is the optical centre's height above the floor; positive ``pitch`` tilts the
     camera down (REP-103's nose-down rotation about y).
@@ -185,9 +212,13 @@ class CameraMount:
 
 @dataclass(frozen=True)
 class MountSettings:
-    """The camera mount as node parameters (metres, degrees): grounding_node places targets
-    with it, action_node obstacle points. Params files give it once, under ``/**:``, so both
-    nodes read the same values (on a robot with TF, the numbers of the URDF)."""
+    """
+    The camera mount as node parameters (metres, degrees).
+
+    grounding_node places targets with it, action_node obstacle points. Params files give it once,
+    under ``/**:``, so both nodes read the same values (on a robot with TF, the numbers of the
+    URDF).
+    """
 
     camera_x: float = setting(0.15, 'Camera optical centre, metres ahead of the base origin',
                               minimum=-10.0, maximum=10.0)
@@ -240,8 +271,11 @@ def pixel_ray(u: float, v: float, intrinsics: Intrinsics) -> np.ndarray:
 
 def ground_point(u: float, v: float, intrinsics: Intrinsics,
                  mount: CameraMount) -> TargetPoint | None:
-    """Where the ray through (u, v) meets the floor, or None when it points at or above
-    the horizon (the floor is not seen there)."""
+    """
+    Return where the ray through (u, v) meets the floor, or None.
+
+    None when it points at or above the horizon (the floor is not seen there).
+    """
     direction = mount.rotation() @ pixel_ray(u, v, intrinsics)
     if not direction[2] < -1e-6:  # also a NaN ray (NaN pixel)
         return None
@@ -254,15 +288,21 @@ def ground_point(u: float, v: float, intrinsics: Intrinsics,
 
 def depth_point(u: float, v: float, depth_m: float, intrinsics: Intrinsics,
                 mount: CameraMount) -> TargetPoint:
-    """The base-frame point at optical-axis depth ``depth_m`` along the ray through (u, v)."""
+    """Return the base-frame point at optical-axis depth ``depth_m`` on the ray through (u, v)."""
     point = mount.origin() + mount.rotation() @ (pixel_ray(u, v, intrinsics) * depth_m)
     return TargetPoint(float(point[0]), float(point[1]), float(point[2]), 'depth')
 
 
 def box_depth(depth_m: np.ndarray, box: Sequence[float], image_size: tuple[int, int],
               inner_fraction: float = 0.5) -> float | None:
-    """Median valid depth (m) in the central part of ``box``.
+    """
+    Median valid depth (m) in the upper half of the central part of ``box``.
 
+    The central part is ``inner_fraction`` of the box's width and height around its centre;
+    of it, the rows above the centre are used. Why the upper half: an object stands on the
+    floor, and what hides part of it from the camera is mostly something lower and nearer
+    on the floor in front of it, which covers its lower part (and a box drawn around both
+    then ends at the occluder's top edge); its upper centre is the part most surely its own.
     ``box`` is in pixels of an image of ``image_size`` (width, height); the depth image may
     have another resolution (it is scaled), as when the colour image was resized.
     Returns None when the region holds no valid (finite, positive) reading; raises
@@ -283,7 +323,7 @@ def box_depth(depth_m: np.ndarray, box: Sequence[float], image_size: tuple[int, 
     c1 = int(np.clip(np.floor((cx - half_w) * sx), 0, depth_m.shape[1] - 1))
     c2 = int(np.clip(np.ceil((cx + half_w) * sx), c1 + 1, depth_m.shape[1]))
     r1 = int(np.clip(np.floor((cy - half_h) * sy), 0, depth_m.shape[0] - 1))
-    r2 = int(np.clip(np.ceil((cy + half_h) * sy), r1 + 1, depth_m.shape[0]))
+    r2 = int(np.clip(np.ceil(cy * sy), r1 + 1, depth_m.shape[0]))
     region = depth_m[r1:r2, c1:c2]
     valid = region[np.isfinite(region) & (region > 0)]  # as depth_to_metres: 0 is no reading
     # float64: the mean of the two middle float32 readings must not overflow
@@ -297,12 +337,13 @@ def _check_box(box: Sequence[float]) -> None:
 
 def locate_box(box: Sequence[float], intrinsics: Intrinsics, mount: CameraMount,
                depth_m: np.ndarray | None = None) -> TargetPoint | None:
-    """Base-frame position of the object in ``box`` (pixels of the intrinsics' image).
+    """
+    Base-frame position of the object in ``box`` (pixels of the intrinsics' image).
 
-    With depth: the median depth of the box centre region along the centre ray (the
-    object's visible surface). Without: the floor point under the box's bottom edge, i.e.
-    the near edge of an object standing on the floor. None when neither is possible;
-    GeometryError for a box with non-finite coordinates.
+    With depth: the median depth of the box's upper centre (:func:`box_depth`) along the
+    centre ray (the object's visible surface). Without: the floor point under the box's
+    bottom edge, i.e. the near edge of an object standing on the floor. None when neither
+    is possible; GeometryError for a box with non-finite coordinates.
     """
     _check_box(box)
     x1, y1, x2, y2 = box

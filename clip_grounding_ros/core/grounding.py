@@ -1,4 +1,19 @@
-"""Grounding a phrase in an image with CLIP, and zero-shot classification.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Grounding a phrase in an image with CLIP, and zero-shot classification.
 
 Strategies (all return boxes in source-image pixels):
 - ``crops``: class-agnostic proposals, each cropped and scored by the image encoder in
@@ -14,10 +29,10 @@ background prompts ("the floor", "a wall", ...), so "nothing here matches" is a 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 import re
 import time
-from dataclasses import dataclass, field
-from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -26,7 +41,7 @@ import torch
 from .images import check_rgb
 from .model import ImageTextEncoder, timed_ms
 from .parameters import check_settings, setting
-from .proposals import ProposalConfig, nms, propose, square_crop
+from .proposals import nms, ProposalConfig, propose, square_crop
 
 STRATEGIES = ('crops', 'dense', 'hybrid')
 DEFAULT_BACKGROUND_PROMPTS = ('a photo of the floor.', 'a photo of a wall.',
@@ -63,8 +78,11 @@ class GroundingResult:
 
     @property
     def matches(self) -> list[Candidate]:
-        """The candidates that reach the threshold, best first (empty when not found): what
-        a detection topic reports."""
+        """
+        Return the candidates that reach the threshold, best first.
+
+        Empty when not found. This is what a detection topic reports.
+        """
         return [c for c in self.candidates if c.score >= self.threshold] if self.found else []
 
     @property
@@ -74,7 +92,7 @@ class GroundingResult:
         if self.found:
             return f"found '{self.phrase}' (score {self.best.score:.2f})"
         return (f"no '{self.phrase}' in view: best score {self.best.score:.2f} is below the "
-                f"threshold {self.threshold:.2f}")
+                f'threshold {self.threshold:.2f}')
 
 
 @dataclass(frozen=True)
@@ -131,7 +149,7 @@ class Grounder:
 
     # -- text ---------------------------------------------------------------------------
     def phrase_embedding(self, phrase: str) -> torch.Tensor:
-        """The phrase under every prompt template, averaged (prompt ensembling), unit norm."""
+        """Embed the phrase in every prompt template, averaged (prompt ensembling), unit norm."""
         phrase = phrase.strip()
         if not phrase:
             raise ValueError('the phrase to ground is empty')
@@ -141,8 +159,12 @@ class Grounder:
         return mean / mean.norm().clamp_min(1e-12)
 
     def _check_vocabulary(self, phrase: str) -> None:
-        """A model that declares its vocabulary cannot score other words meaningfully (an
-        unseen word embeds arbitrarily and may match anything), so refuse them."""
+        """
+        Refuse words outside the model's declared vocabulary.
+
+        A model that declares its vocabulary cannot score other words meaningfully (an
+        unseen word embeds arbitrarily and may match anything), so refuse them.
+        """
         vocabulary = self.encoder.vocabulary
         if vocabulary is None:
             return
@@ -164,8 +186,13 @@ class Grounder:
         return torch.softmax(logits, dim=-1)[:, 0].cpu().numpy()
 
     # -- grounding ----------------------------------------------------------------------
-    def ground(self, image: np.ndarray, phrase: str) -> GroundingResult:
-        """Find ``phrase`` in ``image`` (RGB uint8) with the configured strategy."""
+    def ground(self, image: np.ndarray, phrase: str, at_least: int = 0) -> GroundingResult:
+        """
+        Find ``phrase`` in ``image`` (RGB uint8) with the configured strategy.
+
+        Keeps the ``top_k`` best candidates, or ``at_least`` when more are needed (the
+        fifth box from the left needs five at least).
+        """
         start = time.perf_counter()
         image = check_rgb(image)
         timings: dict[str, float] = {}
@@ -185,7 +212,8 @@ class Grounder:
                 proposals = _rank_by_map(proposals, probability_map)[:self.config.hybrid_crops]
                 timings['dense_ms'] = timed_ms(tic)
             boxes, scores = self._score_crops(image, proposals, bank, timings)
-        keep = nms(boxes, scores, 0.5)[:self.config.top_k] if len(boxes) else []
+        keep = nms(boxes, scores, 0.5)[:max(self.config.top_k, at_least)] if len(boxes) \
+            else []
         candidates = [Candidate(tuple(float(v) for v in boxes[i]), float(scores[i]))
                       for i in keep]
         timings['total_ms'] = timed_ms(start)
@@ -231,13 +259,26 @@ class Grounder:
         return np.array(boxes, dtype=np.float64).reshape(-1, 4), np.array(scores)
 
     # -- classification -----------------------------------------------------------------
-    def classify(self, image: np.ndarray, prompts: Sequence[str]) -> list[tuple[str, float]]:
-        """Zero-shot classification: prompts ranked by softmax probability, best first."""
+    def prompt_embeddings(self, prompts: Sequence[str]) -> torch.Tensor:
+        """
+        (P, D) unit embeddings of classification prompts, used as given (no templates).
+
+        ValueError for fewer than two or empty prompts; UnknownWordsError for words
+        outside a closed-vocabulary model's vocabulary, as for grounding phrases.
+        """
         prompts = [p.strip() for p in prompts]
         if len(prompts) < 2 or not all(prompts):
             raise ValueError('classification needs at least two non-empty prompts')
+        for prompt in prompts:
+            self._check_vocabulary(prompt)
+        return self.encoder.encode_text(prompts)
+
+    def classify(self, image: np.ndarray, prompts: Sequence[str]) -> list[tuple[str, float]]:
+        """Zero-shot classification: prompts ranked by softmax probability, best first."""
+        prompts = [p.strip() for p in prompts]
+        text = self.prompt_embeddings(prompts)
         image_embedding = self.encoder.encode_images([check_rgb(image)])
-        logits = self.encoder.logit_scale * image_embedding @ self.encoder.encode_text(prompts).T
+        logits = self.encoder.logit_scale * image_embedding @ text.T
         probabilities = torch.softmax(logits[0], dim=-1).cpu().numpy()
         order = np.argsort(-probabilities, kind='stable')
         return [(prompts[i], float(probabilities[i])) for i in order]

@@ -1,4 +1,19 @@
-"""Raw camera buffers (ROS image encodings) to RGB arrays, with clear errors on bad input.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Raw camera buffers (ROS image encodings) to RGB arrays, with clear errors on bad input.
 
 cv_bridge is the usual tool on a robot, but its PyPI copy is a broken ROS 1 build and the
 nodes must also run from a plain venv, so the conversions the package needs are written
@@ -46,7 +61,7 @@ MAX_PIXELS = 8192 * 8192
 
 
 def _bytes(data: bytes | memoryview | np.ndarray) -> np.ndarray:
-    """The bytes of ``data`` as a flat uint8 array (an array view may be non-contiguous)."""
+    """Return the bytes of ``data`` as a flat uint8 array (an array view may be non-contiguous)."""
     if isinstance(data, np.ndarray):
         data = np.ascontiguousarray(data)
     return np.frombuffer(data, dtype=np.uint8)
@@ -77,7 +92,8 @@ def _unpack(data: bytes | memoryview | np.ndarray, width: int, height: int, step
 
 def to_rgb8(data: bytes | memoryview | np.ndarray, width: int, height: int, encoding: str,
             step: int, is_bigendian: bool = False) -> np.ndarray:
-    """Convert a raw image buffer in any supported ROS encoding to an (H, W, 3) uint8 RGB array.
+    """
+    Convert a raw image buffer in any supported ROS encoding to an (H, W, 3) uint8 RGB array.
 
     16-bit images are scaled to the 8-bit range by their maximum (mono16 cameras rarely use
     the full range, so a fixed shift would give black frames).
@@ -101,7 +117,8 @@ def to_rgb8(data: bytes | memoryview | np.ndarray, width: int, height: int, enco
 
 def depth_to_metres(data: bytes | memoryview | np.ndarray, width: int, height: int,
                     encoding: str, step: int, is_bigendian: bool = False) -> np.ndarray:
-    """Depth image to float32 metres; invalid readings (0, NaN, inf) become NaN.
+    """
+    Depth image to float32 metres; invalid readings (0, NaN, inf) become NaN.
 
     REP-118: 16UC1 depth is in millimetres, 32FC1 in metres.
     """
@@ -122,9 +139,13 @@ _JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOF0..SOF15 
 
 
 def _check_header(data: memoryview) -> None:
-    """Refuse a PNG or JPEG whose header would make OpenCV allocate more than the image can
-    be: a size over MAX_PIXELS, or (PNG) a chunk longer than the data left, for which
-    OpenCV 5 allocates the length it claims, gigabytes, before finding the data short."""
+    """
+    Refuse a PNG or JPEG whose header would make OpenCV allocate too much.
+
+    That is, more than the image can be: a size over MAX_PIXELS, or (PNG) a chunk longer than the
+    data left, for which OpenCV 5 allocates the length it claims, gigabytes, before finding the
+    data short.
+    """
     size = None
     if data[:8] == _PNG_SIGNATURE:
         at = 8
@@ -156,7 +177,8 @@ def _check_header(data: memoryview) -> None:
 
 
 def decode_compressed(data: bytes | memoryview | np.ndarray) -> np.ndarray:
-    """Decode a JPEG/PNG/... byte buffer (sensor_msgs/CompressedImage) to RGB uint8.
+    """
+    Decode a JPEG/PNG/... byte buffer (sensor_msgs/CompressedImage) to RGB uint8.
 
     At most MAX_PIXELS, as for raw images; PNG and JPEG headers are checked before
     decoding, so a damaged one cannot make OpenCV allocate gigabytes.
@@ -187,7 +209,8 @@ def encode_compressed(rgb: np.ndarray, fmt: str = 'jpeg', quality: int = 90) -> 
 
 
 def check_rgb(image: np.ndarray) -> np.ndarray:
-    """Validate an in-memory image and return it as contiguous (H, W, 3) uint8 RGB.
+    """
+    Validate an in-memory image and return it as contiguous (H, W, 3) uint8 RGB.
 
     Accepts grayscale (H, W) and RGBA (H, W, 4) so callers of the core need not convert.
     """

@@ -1,4 +1,19 @@
-"""Where the target was last seen, kept in the odometry frame while the robot moves.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Where the target was last seen, kept in the odometry frame while the robot moves.
 
 Grounding runs slower than control and loses the target now and then (occluded by an
 obstacle the robot drives around, out of view while it turns). The memory turns the last
@@ -30,10 +45,10 @@ Non-finite inputs (NaN, inf) raise ValueError and are never stored.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+import math
 
 from .parameters import check_settings, setting
 
@@ -42,7 +57,7 @@ from .parameters import check_settings, setting
 class MemoryConfig:
     """How long, how far and how near a remembered target stays valid."""
 
-    memory_max_age: float = setting(3.0, 'Forget the target this long (s, ROS time) after '
+    memory_max_age: float = setting(6.0, 'Forget the target this long (s, ROS time) after '
                                     'its last sighting', minimum=0.01, maximum=3600.0)
     memory_max_travel: float = setting(1.5, 'Forget the target once the robot has travelled '
                                        'this far (m) since its last sighting',
@@ -58,8 +73,12 @@ class MemoryConfig:
 
 @dataclass(frozen=True)
 class Match:
-    """Whether a sighting is the remembered target: ``distance`` (m, odom frame) between
-    them, None when nothing is remembered (any sighting is then accepted)."""
+    """
+    Whether a sighting is the remembered target, and how far they are apart.
+
+    ``distance`` (m, odom frame) between them, None when nothing is remembered (any sighting is
+    then accepted).
+    """
 
     accepted: bool
     distance: float | None
@@ -83,7 +102,7 @@ def _time(value: float, what: str) -> float:
 
 
 def base_to_odom(point_base: Sequence[float], pose: Sequence[float]) -> tuple[float, float]:
-    """A base-frame point (x, y) as seen from ``pose`` (x, y, yaw in odom), in odom (m)."""
+    """Return a base-frame point (x, y) as seen from ``pose`` (x, y, yaw in odom), in odom (m)."""
     px, py, yaw = pose
     cos_yaw, sin_yaw = math.cos(yaw), math.sin(yaw)
     x, y = point_base
@@ -91,7 +110,7 @@ def base_to_odom(point_base: Sequence[float], pose: Sequence[float]) -> tuple[fl
 
 
 def odom_to_base(point_odom: Sequence[float], pose: Sequence[float]) -> tuple[float, float]:
-    """An odom-frame point (x, y) in the base frame of the robot at ``pose`` (m)."""
+    """Return an odom-frame point (x, y) in the base frame of the robot at ``pose`` (m)."""
     px, py, yaw = pose
     cos_yaw, sin_yaw = math.cos(yaw), math.sin(yaw)
     dx, dy = point_odom[0] - px, point_odom[1] - py
@@ -123,8 +142,11 @@ class PoseHistory:
             self.poses.popleft()
 
     def at(self, stamp: float, tolerance: float = 0.1) -> Pose | None:
-        """The pose at ``stamp``, interpolated between the two around it; None when
-        ``stamp`` is outside the history (by more than ``tolerance`` s at either end)."""
+        """
+        Return the pose at ``stamp``, interpolated between the two around it.
+
+        None when ``stamp`` is outside the history (by more than ``tolerance`` s at either end).
+        """
         poses = self.poses
         if not poses or stamp < poses[0].stamp - tolerance or \
                 stamp > poses[-1].stamp + tolerance:
@@ -142,7 +164,8 @@ class PoseHistory:
 
 
 class TargetMemory:
-    """The last sighting of one target, kept in the odometry frame (see the module notes).
+    """
+    The last sighting of one target, kept in the odometry frame (see the module notes).
 
     ``target_base`` arguments are (x, y) in the base frame (m) of the robot at
     ``robot_pose_odom`` = (x, y, yaw) in odom (m, rad): for a sighting, the pose when its
@@ -169,8 +192,11 @@ class TargetMemory:
         self.travelled, self.reason = 0.0, reason
 
     def _see_now(self, now: float) -> None:
-        """Clear the memory when ``now`` is earlier than a time already seen, or it is too
-        long since the last sighting."""
+        """
+        Clear the memory when ``now`` went back or the last sighting is too old.
+
+        Went back: earlier than a time already seen.
+        """
         if self._last_now is not None and now < self._last_now:
             self._clear(f'time went back ({self._last_now:.3f} s -> {now:.3f} s)')
         elif self.stamp is not None and now < self.stamp:
@@ -181,14 +207,22 @@ class TargetMemory:
         self._last_now = now
 
     def age(self, now: float) -> float | None:
-        """Seconds from the last sighting to ``now``; None when nothing is remembered (also
-        after expiry or time going back, which clear the memory)."""
+        """
+        Return the seconds from the last sighting to ``now``.
+
+        None when nothing is remembered (also after expiry or time going back, which clear the
+        memory).
+        """
         self._see_now(_time(now, 'now'))
         return None if self.stamp is None else now - self.stamp
 
     def _see_stamp(self, stamp: float) -> None:
-        """Clear the memory when a sighting is stamped before the last one (the clock went
-        back: the clock of ``now`` is forgotten too) or too long after it."""
+        """
+        Clear the memory when a sighting is stamped out of order or too late.
+
+        Out of order: stamped before the last one (the clock went back: the clock of ``now`` is
+        forgotten too); too late: too long after it.
+        """
         if self.stamp is not None and stamp < self.stamp:
             self.reset(f'time went back (sighting at {self.stamp:.3f} s, then {stamp:.3f} s)')
         elif self.stamp is not None and stamp - self.stamp > self.config.memory_max_age:
@@ -197,8 +231,12 @@ class TargetMemory:
 
     def observe(self, target_base: Sequence[float], robot_pose_odom: Sequence[float],
                 stamp: float) -> None:
-        """Remember a sighting, replacing any earlier one (decide with :meth:`match` first
-        whether it is the same object). ``stamp``: its image's time (s)."""
+        """
+        Remember a sighting, replacing any earlier one.
+
+        Decide with :meth:`match` first whether it is the same object. ``stamp``: its image's time
+        (s).
+        """
         target = _finite(target_base, 2, 'target_base')
         pose = _finite(robot_pose_odom, 3, 'robot_pose_odom')
         stamp = _time(stamp, 'stamp')
@@ -208,9 +246,13 @@ class TargetMemory:
         self.stamp, self._last_pose = stamp, pose[:2]
 
     def predict(self, robot_pose_odom: Sequence[float], now: float) -> tuple[float, float] | None:
-        """The remembered target (x, y) in the base frame of the robot at
-        ``robot_pose_odom`` now, or None when nothing valid is remembered (``reason`` says
-        why). Adds the way from the previous pose to the travel since the last sighting."""
+        """
+        Predict where the remembered target is in the base frame now.
+
+        The remembered target (x, y) in the base frame of the robot at ``robot_pose_odom`` now, or
+        None when nothing valid is remembered (``reason`` says why). Adds the way from the previous
+        pose to the travel since the last sighting.
+        """
         pose = _finite(robot_pose_odom, 3, 'robot_pose_odom')
         self._see_now(_time(now, 'now'))
         if self.target_odom is None:
@@ -225,8 +267,11 @@ class TargetMemory:
 
     def match(self, target_base: Sequence[float], robot_pose_odom: Sequence[float],
               stamp: float) -> Match:
-        """Whether a sighting (base frame of the robot at ``robot_pose_odom``, image time
-        ``stamp``) lies within ``memory_gate`` of the remembered target, in odom.
+        """
+        Tell whether a sighting lies within ``memory_gate`` of the remembered target.
+
+        The sighting is in the base frame of the robot at ``robot_pose_odom``, image time
+        ``stamp``; the distance is measured in odom.
 
         Anything is accepted when nothing valid is remembered: a sighting stamped more
         than ``memory_max_age`` after the last one, or earlier than it (time went back,

@@ -1,4 +1,19 @@
-"""Loading a CLIP-family model and encoding text and images into its shared space.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Loading a CLIP-family model and encoding text and images into its shared space.
 
 The rest of the package talks to an :class:`ImageTextEncoder` only, so another
 CLIP-family model (SigLIP, a distilled CLIP, ...) or another inference runtime can be added
@@ -11,20 +26,20 @@ outputs); :class:`HFClipEncoder` runs transformers' CLIP classes with torch, and
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import os
-import socket
-import threading
-import time
-import warnings
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+import importlib.util
+import json
+import os
 from pathlib import Path
+import socket
+import threading
+import time
 from typing import Protocol
 from urllib.parse import urlparse
+import warnings
 
 import cv2
 import numpy as np
@@ -92,7 +107,8 @@ def _looks_like_path(model: str) -> bool:
 
 
 def _hub_reachable() -> bool:
-    """Quick TCP probe of the Hugging Face endpoint.
+    """
+    Quick TCP probe of the Hugging Face endpoint.
 
     transformers retries an unreachable hub for ~25 s with back-off; probing first turns an
     offline start-up into an immediate, explained failure instead of a silent wait.
@@ -110,18 +126,19 @@ def _hub_reachable() -> bool:
 
 def _offline_help(model: str) -> str:
     return (
-        f"To run offline, download the weights once on a machine with internet:\n"
-        f"  python -c \"from transformers import CLIPModel, CLIPProcessor; "
+        f'To run offline, download the weights once on a machine with internet:\n'
+        f'  python -c "from transformers import CLIPModel, CLIPProcessor; '
         f"CLIPModel.from_pretrained('{model}').save_pretrained('clip_model'); "
         f"CLIPProcessor.from_pretrained('{model}').save_pretrained('clip_model')\"\n"
         f"then copy the 'clip_model' folder to the robot and set the 'model' parameter to "
-        f"its absolute path.")
+        f'its absolute path.')
 
 
 def load_encoder(model: str = DEFAULT_HUB_MODEL, device: str = 'auto',
                  half: bool | None = None, allow_download: bool = True,
                  text_cache_size: int = 256, backend: str = 'auto') -> ImageTextEncoder:
-    """Load a CLIP model from a local folder (never touches the network) or a hub id.
+    """
+    Load a CLIP model from a local folder (never touches the network) or a hub id.
 
     A hub id is looked up in the local Hugging Face cache first; it is downloaded only when
     ``allow_download`` is set and the hub answers. ``half`` defaults to fp16 on CUDA and
@@ -167,8 +184,8 @@ def load_encoder(model: str = DEFAULT_HUB_MODEL, device: str = 'auto',
         if not (folder / 'config.json').is_file():
             raise ModelLoadError(
                 f"model folder '{folder}' not found or has no config.json; it must hold a "
-                "model saved with save_pretrained() (config.json, weights, tokenizer and "
-                f"preprocessor files).\n{_offline_help(DEFAULT_HUB_MODEL)}")
+                'model saved with save_pretrained() (config.json, weights, tokenizer and '
+                f'preprocessor files).\n{_offline_help(DEFAULT_HUB_MODEL)}')
     if backend == 'openvino':
         return _load_openvino(model, folder, torch_device, use_half, text_cache_size)
     if backend == 'auto' and _openvino_candidate(folder, torch_device, use_half):
@@ -191,11 +208,11 @@ def load_encoder(model: str = DEFAULT_HUB_MODEL, device: str = 'auto',
             if not allow_download:
                 raise ModelLoadError(
                     f"model '{model}' is not in the local Hugging Face cache and downloads "
-                    f"are disabled (allow_download is false).\n{_offline_help(model)}")
+                    f'are disabled (allow_download is false).\n{_offline_help(model)}')
             if not _hub_reachable():
                 raise ModelLoadError(
                     f"model '{model}' is not in the local Hugging Face cache and the hub "
-                    f"cannot be reached from this machine.\n{_offline_help(model)}")
+                    f'cannot be reached from this machine.\n{_offline_help(model)}')
             local_only = False
     from transformers import CLIPModel
 
@@ -217,8 +234,12 @@ def load_encoder(model: str = DEFAULT_HUB_MODEL, device: str = 'auto',
 
 
 def _openvino_candidate(folder: Path | None, device: torch.device, half: bool) -> bool:
-    """Whether backend 'auto' tries the OpenVINO export: a CPU device in fp32, a model folder
-    with an export, and the openvino package installed (see :func:`load_encoder`)."""
+    """
+    Tell whether backend 'auto' tries the OpenVINO export.
+
+    It does for a CPU device in fp32, a model folder with an export, and the openvino package
+    installed (see :func:`load_encoder`).
+    """
     return (device.type == 'cpu' and not half and folder is not None
             and (folder / OPENVINO_DIR / EXPORT_MANIFEST).is_file()
             and importlib.util.find_spec('openvino') is not None)
@@ -226,15 +247,15 @@ def _openvino_candidate(folder: Path | None, device: torch.device, half: bool) -
 
 def _load_openvino(model: str, folder: Path | None, device: torch.device, half: bool,
                    text_cache_size: int) -> ImageTextEncoder:
-    """The OpenVINO encoder of ``folder``'s export, or ModelLoadError saying why not."""
+    """Load the OpenVINO encoder of ``folder``'s export, or raise ModelLoadError saying why not."""
     export_command = (f'python -m clip_grounding_ros.export {model} --out {folder or "DIR"} '
                       '--int8 --calibration FOLDER_OF_CAMERA_FRAMES')
     if device.type != 'cpu' or half:
-        raise ModelLoadError(f"the openvino backend runs on the CPU in fp32/int8 (device "
+        raise ModelLoadError(f'the openvino backend runs on the CPU in fp32/int8 (device '
                              f"'{device}', half {half} requested): use device 'cpu' or "
                              "backend 'torch'")
     if folder is None:
-        raise ModelLoadError(f"the openvino backend needs a model folder with an export, not "
+        raise ModelLoadError(f'the openvino backend needs a model folder with an export, not '
                              f"the hub id '{model}': export it into a folder with\n  "
                              f'{export_command}\nand set the model to that folder')
     if not (folder / OPENVINO_DIR / EXPORT_MANIFEST).is_file():
@@ -251,9 +272,11 @@ def _load_openvino(model: str, folder: Path | None, device: torch.device, half: 
 
 @contextmanager
 def loading_errors(model: str, hint: str | None = None) -> Iterator[None]:
-    """Any failure inside becomes one :class:`ModelLoadError` naming ``model``, its first
-    line, and ``hint`` (default: how to get a model folder); every backend loads its files
-    inside this.
+    """
+    Turn any failure inside into one :class:`ModelLoadError`.
+
+    The error names ``model``, the failure's first line, and ``hint`` (default: how to get a model
+    folder); every backend loads its files inside this.
 
     transformers' own load report (a warning table of missing keys) is silenced meanwhile:
     the error raised after the load says what it would, in one message.
@@ -270,13 +293,13 @@ def loading_errors(model: str, hint: str | None = None) -> Iterator[None]:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ''
         raise ModelLoadError(
             f"could not load a CLIP model from '{model}': {type(exc).__name__}: {first_line}\n"
-            f"{hint or _offline_help(DEFAULT_HUB_MODEL)}") from None
+            f'{hint or _offline_help(DEFAULT_HUB_MODEL)}') from None
     finally:
         hf_logging.set_verbosity(verbosity)
 
 
 def _check_model_type(model: str, source: str, local_only: bool) -> None:
-    """ModelLoadError unless config.json describes a full CLIP model (both towers)."""
+    """Raise ModelLoadError unless config.json describes a full CLIP model (both towers)."""
     from transformers import PretrainedConfig
 
     config, _ = PretrainedConfig.get_config_dict(source, local_files_only=local_only)
@@ -287,13 +310,17 @@ def _check_model_type(model: str, source: str, local_only: bool) -> None:
               'clip_text_model': 'a text-only checkpoint (CLIPTextModel, no image tower)'}
     what = towers.get(model_type, f"a '{model_type}' model, not a CLIP model")
     raise ModelLoadError(f"'{model}' is {what} (config.json model_type '{model_type}'): "
-                         "grounding needs a full CLIPModel with its image and text towers "
+                         'grounding needs a full CLIPModel with its image and text towers '
                          "(model_type 'clip')")
 
 
 def _weights_problem(loading_info: dict) -> str | None:
-    """What is wrong with the checkpoint's weights as transformers matched them to the
-    model (``from_pretrained(..., output_loading_info=True)``), or None when all fit."""
+    """
+    Tell what is wrong with the checkpoint's weights, or None when all fit.
+
+    The weights as transformers matched them to the model (``from_pretrained(...,
+    output_loading_info=True)``).
+    """
     missing = sorted(loading_info['missing_keys'])
     unexpected = sorted(loading_info['unexpected_keys'])
     mismatched = sorted(loading_info['mismatched_keys'])
@@ -320,7 +347,7 @@ def _examples(keys: list[str], count: int = 3) -> str:
 
 
 def _likely_cause(missing: list[str], unexpected: list[str], mismatched: list) -> str:
-    """The usual reason for this pattern of missing, unexpected and mismatched keys."""
+    """Name the usual reason for this pattern of missing, unexpected and mismatched keys."""
     prefixes = {key[:-len(m)] for key in unexpected for m in missing
                 if key.endswith('.' + m)}
     if len(prefixes) == 1:
@@ -345,21 +372,25 @@ def _likely_cause(missing: list[str], unexpected: list[str], mismatched: list) -
 
 
 def load_tokenizer(source: str, local_only: bool = True):
-    """The CLIPTokenizer saved with the model (a folder or a hub id)."""
+    """Load the CLIPTokenizer saved with the model (a folder or a hub id)."""
     from transformers import CLIPTokenizer
 
     return CLIPTokenizer.from_pretrained(source, local_files_only=local_only)
 
 
 def load_vocabulary(folder: Path | None) -> frozenset[str] | None:
-    """The words of a closed-vocabulary model folder (``vocabulary.json``), or None."""
+    """Load the words of a closed-vocabulary model folder (``vocabulary.json``), or None."""
     path = None if folder is None else folder / VOCABULARY_FILE
     return frozenset(json.loads(path.read_text())) if path and path.is_file() else None
 
 
 def image_processor_class():
-    """The PIL image processor: only its normalisation constants are used, and the default
-    class warns at every load that torchvision (deliberately not installed) is missing."""
+    """
+    Return the PIL image processor class, quietened.
+
+    Only its normalisation constants are used, and the default class warns at every load that
+    torchvision (deliberately not installed) is missing.
+    """
     try:
         from transformers import CLIPImageProcessorPil
         return CLIPImageProcessorPil
@@ -369,7 +400,8 @@ def image_processor_class():
 
 
 class ClipEncoderBase(ABC):
-    """What every CLIP backend shares, behind the :class:`ImageTextEncoder` protocol.
+    """
+    What every CLIP backend shares, behind the :class:`ImageTextEncoder` protocol.
 
     Text: each distinct phrase is tokenised, checked against the context length
     (:class:`TextTooLongError`) and encoded once (an LRU cache of ``text_cache_size``
@@ -406,8 +438,12 @@ class ClipEncoderBase(ABC):
 
     @abstractmethod
     def _text_features(self, tokens: dict[str, torch.Tensor]) -> torch.Tensor:
-        """(N, D) features of the tokenizer's int64 (N, L) 'input_ids' and 'attention_mask'
-        (CPU tensors, padded to the longest phrase)."""
+        """
+        Return the (N, D) features of tokenized phrases.
+
+        From the tokenizer's int64 (N, L) 'input_ids' and 'attention_mask' (CPU tensors, padded to
+        the longest phrase).
+        """
 
     @abstractmethod
     def _image_features(self, pixels: torch.Tensor) -> torch.Tensor:
@@ -415,13 +451,18 @@ class ClipEncoderBase(ABC):
 
     @abstractmethod
     def _dense_features(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """MaskCLIP patch features (rows * cols, D), row-major, and the global features (D,)
-        of normalised pixels (1, 3, rows * patch_size, cols * patch_size)."""
+        """
+        Return the patch features (rows * cols, D) and global features (D,) of one image.
+
+        MaskCLIP patch features, row-major, of normalised pixels (1, 3, rows * patch_size, cols *
+        patch_size).
+        """
 
     # -- text ---------------------------------------------------------------------------
     @torch.inference_mode()
     def encode_text(self, phrases: Sequence[str]) -> torch.Tensor:
-        """Unit-norm text embeddings (N, D) in fp32; each distinct phrase is encoded once.
+        """
+        Unit-norm text embeddings (N, D) in fp32; each distinct phrase is encoded once.
 
         Raises ValueError for no phrase, and :class:`TextTooLongError` (before encoding
         anything) when a phrase has more tokens than the text encoder reads, start and end
@@ -463,9 +504,11 @@ class ClipEncoderBase(ABC):
         return ((pixels - self._mean) / self._std).to(self.dtype)
 
     def image_pixels(self, images: Sequence[np.ndarray]) -> torch.Tensor:
-        """The model's input for RGB uint8 images: CLIP's standard view of each (shortest
-        side to ``image_size``, centre crop), normalised, (N, 3, image_size, image_size)
-        in ``dtype`` on ``device``.
+        """
+        Prepare the model's input for RGB uint8 images: CLIP's standard view of each.
+
+        Shortest side to ``image_size``, centre crop, normalised: (N, 3, image_size, image_size) in
+        ``dtype`` on ``device``.
 
         Done with OpenCV on the whole batch rather than the transformers image processor,
         whose per-image PIL path costs ~2x more per crop here.
@@ -473,9 +516,13 @@ class ClipEncoderBase(ABC):
         return self._pixels(np.stack([center_square(img, self.image_size) for img in images]))
 
     def dense_pixels(self, image: np.ndarray, short_side: int | None = None) -> torch.Tensor:
-        """The dense pass' input for an RGB uint8 image: resized (INTER_AREA) so that its
-        short side is about ``short_side`` px (default ``image_size``) and both sides are
-        multiples of ``patch_size`` (the aspect ratio kept), normalised, (1, 3, H, W)."""
+        """
+        Prepare the dense pass' input for an RGB uint8 image.
+
+        Resized (INTER_AREA) so that its short side is about ``short_side`` px (default
+        ``image_size``) and both sides are multiples of ``patch_size`` (the aspect ratio kept),
+        normalised, (1, 3, H, W).
+        """
         short_side = short_side or self.image_size
         height, width = image.shape[:2]
         scale = short_side / min(height, width)
@@ -485,9 +532,12 @@ class ClipEncoderBase(ABC):
 
     @torch.inference_mode()
     def encode_images(self, images: Sequence[np.ndarray], batch_size: int = 32) -> torch.Tensor:
-        """Unit-norm embeddings (N, D) in fp32 of RGB uint8 images (any sizes), encoded in
-        batches of ``batch_size`` (:meth:`image_pixels` says how each is prepared).
-        ValueError for no image."""
+        """
+        Encode RGB uint8 images (any sizes) to unit-norm embeddings (N, D) in fp32.
+
+        Encoded in batches of ``batch_size`` (:meth:`image_pixels` says how each is prepared).
+        ValueError for no image.
+        """
         if len(images) == 0:
             raise ValueError('encode_images needs at least one image')
         rows = [self._image_features(self.image_pixels(images[start:start + batch_size]))
@@ -497,8 +547,11 @@ class ClipEncoderBase(ABC):
     @torch.inference_mode()
     def encode_dense(self, image: np.ndarray,
                      short_side: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-patch embeddings (rows, cols, D) and the global embedding (D,), unit-norm
-        fp32, of one RGB uint8 image in one pass (:func:`maskclip_features`).
+        """
+        Encode one RGB uint8 image to per-patch and global embeddings in one pass.
+
+        Per-patch embeddings (rows, cols, D) and the global embedding (D,), unit-norm fp32
+        (:func:`maskclip_features`).
 
         The image keeps its aspect ratio (:meth:`dense_pixels`; position embeddings are
         interpolated), so a 640x480 frame is one pass of roughly one crop's cost.
@@ -511,8 +564,11 @@ class ClipEncoderBase(ABC):
 
 
 class HFClipEncoder(ClipEncoderBase):
-    """A transformers ``CLIPModel`` run by torch, behind the :class:`ImageTextEncoder`
-    protocol (backend 'torch fp32' or 'torch fp16')."""
+    """
+    A transformers ``CLIPModel`` run by torch, as an :class:`ImageTextEncoder`.
+
+    Behind that protocol as backend 'torch fp32' or 'torch fp16'.
+    """
 
     def __init__(self, model, tokenizer, image_processor, device: torch.device,
                  text_cache_size: int = 256, vocabulary: frozenset[str] | None = None):
@@ -541,10 +597,12 @@ class HFClipEncoder(ClipEncoderBase):
 
 
 def maskclip_features(clip, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Global image features (N, D) and MaskCLIP patch features (N, rows * cols, D), not
-    normalised, of a transformers ``CLIPModel`` on normalised pixels (N, 3, H, W) whose
-    sides are multiples of the patch size (position embeddings are interpolated for sizes
-    other than the model's).
+    """
+    Compute global image features and MaskCLIP patch features of a ``CLIPModel``.
+
+    Global image features (N, D) and MaskCLIP patch features (N, rows * cols, D), not normalised,
+    of a transformers ``CLIPModel`` on normalised pixels (N, 3, H, W) whose sides are multiples of
+    the patch size (position embeddings are interpolated for sizes other than the model's).
 
     MaskCLIP (Zhou et al., "Extract Free Dense Labels from CLIP", ECCV 2022): the patch
     tokens entering the last transformer block are passed through that block's value and
@@ -563,7 +621,7 @@ def maskclip_features(clip, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.T
 
 
 def center_square(image: np.ndarray, size: int) -> np.ndarray:
-    """CLIP's standard view: shortest side resized to ``size``, then a centred square crop."""
+    """Make CLIP's standard view: shortest side resized to ``size``, then a centred square crop."""
     height, width = image.shape[:2]
     scale = size / min(height, width)
     new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
@@ -574,7 +632,11 @@ def center_square(image: np.ndarray, size: int) -> np.ndarray:
 
 
 def as_features(features) -> torch.Tensor:
-    """transformers 5 returns an output object from get_*_features in some paths."""
+    """
+    Return the features tensor of a get_*_features result.
+
+    transformers 5 returns an output object from get_*_features in some paths.
+    """
     return features if isinstance(features, torch.Tensor) else features.pooler_output
 
 

@@ -1,4 +1,19 @@
-"""Obstacle awareness for the visual servo: obstacle points, a path check, a way around.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Obstacle awareness for the visual servo: obstacle points, a path check, a way around.
 
 Three steps, all plain numpy and fast enough to run at camera rate on a CPU:
 
@@ -24,10 +39,10 @@ non-finite velocities or goals raise ValueError.
 
 from __future__ import annotations
 
-import enum
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+import enum
+import math
 
 import numpy as np
 
@@ -76,8 +91,17 @@ class ObstacleConfig:
                                         minimum=0.01, maximum=20.0)
     heading_resolution: float = setting(0.05, 'Angle between the candidate headings (rad)',
                                         minimum=0.005, maximum=0.5)
-    max_detour: float = setting(0.6, 'Largest angle (rad) between a chosen heading and the '
-                                'goal bearing', minimum=0.0, maximum=3.1416)
+    max_detour: float = setting(1.2, 'Largest angle (rad) between a chosen heading and the '
+                                'goal bearing. Wider than half the camera field of view '
+                                'is fine: the robot turns towards such a heading, and so '
+                                'sees it, before it drives', minimum=0.0, maximum=3.1416)
+    steering_margin: float = setting(0.1, 'Extra clearance (m) beyond safety_margin that a way '
+                                     'around keeps where there is room, so the path check '
+                                     'does not slow or stop the robot on it', minimum=0.0,
+                                     maximum=2.0)
+    obstacle_memory: float = setting(20.0, 'Obstacle points that left the sensor view are '
+                                     'kept this long (s), in the odom frame (in view, each '
+                                     'reading replaces them)', minimum=0.0, maximum=300.0)
 
     def __post_init__(self):
         problems = check_settings(self)
@@ -93,9 +117,13 @@ class ObstacleConfig:
         return self.robot_radius + self.safety_margin
 
     def stopping_distance(self, linear: float) -> float:
-        """Length (m) of the stop zone at forward speed ``linear`` (m/s): the distance covered
-        during ``reaction_time`` plus the braking distance v^2 / (2 deceleration), at least
-        ``min_check_distance``. The safety margin comes on top (the footprint is inflated)."""
+        """
+        Return the length (m) of the stop zone at forward speed ``linear`` (m/s).
+
+        The distance covered during ``reaction_time`` plus the braking distance v^2 / (2
+        deceleration), at least ``min_check_distance``. The safety margin comes on top (the
+        footprint is inflated).
+        """
         speed = abs(linear)
         braking = speed * self.reaction_time + speed * speed / (2.0 * self.deceleration)
         return max(self.min_check_distance, braking)
@@ -117,9 +145,13 @@ _SEVERITY = {Action.FREE: 0, Action.SLOW: 1, Action.STOP: 2}
 
 @dataclass(frozen=True)
 class Verdict:
-    """A safety decision: scale the commanded velocity (linear and angular) by ``scale``
-    (1 for FREE, ``slowdown_ratio`` for SLOW, 0 for STOP). ``nearest`` is the free travel
-    (m) to the nearest obstacle in the checked zones, None when they are clear."""
+    """
+    A safety decision: scale the commanded velocity by ``scale``.
+
+    Both linear and angular velocity; ``scale`` is 1 for FREE, ``slowdown_ratio`` for SLOW, 0 for
+    STOP. ``nearest`` is the free travel (m) to the nearest obstacle in the checked zones, None
+    when they are clear.
+    """
 
     action: Action
     scale: float
@@ -128,8 +160,11 @@ class Verdict:
 
 
 def most_restrictive(verdicts: Iterable[Verdict]) -> Verdict:
-    """The verdict that restricts most (STOP over SLOW over FREE, then the smaller scale), as
-    when several sources or checks vote. ValueError when there is none."""
+    """
+    Return the verdict that restricts most, as when several sources or checks vote.
+
+    STOP over SLOW over FREE, then the smaller scale. ValueError when there is none.
+    """
     verdicts = list(verdicts)
     if not verdicts:
         raise ValueError('most_restrictive needs at least one verdict')
@@ -137,10 +172,13 @@ def most_restrictive(verdicts: Iterable[Verdict]) -> Verdict:
 
 
 def check_source(age: float | None, config: ObstacleConfig) -> Verdict:
-    """Whether the obstacle data may be used: STOP when ``obstacle_source`` needs data and
-    there is none (``age`` None), or it is older than ``obstacle_timeout``, or it is stamped
-    that far in the future (the clock jumped back); FREE otherwise, and always with source
-    'none'. ``age`` is now minus the data's stamp (s)."""
+    """
+    Tell whether the obstacle data may be used.
+
+    STOP when ``obstacle_source`` needs data and there is none (``age`` None), or it is older than
+    ``obstacle_timeout``, or it is stamped that far in the future (the clock jumped back); FREE
+    otherwise, and always with source 'none'. ``age`` is now minus the data's stamp (s).
+    """
     source = config.obstacle_source
     if source == 'none':
         return Verdict(Action.FREE, 1.0, 'obstacle checks are off (obstacle_source none)')
@@ -161,7 +199,8 @@ def check_source(age: float | None, config: ObstacleConfig) -> Verdict:
 
 def points_from_depth(depth_m: np.ndarray, intrinsics: Intrinsics, mount: CameraMount,
                       stride: int, min_height: float, max_height: float) -> np.ndarray:
-    """Obstacle points (N, 2) = (x, y) in the base frame (m) seen in a depth image.
+    """
+    Obstacle points (N, 2) = (x, y) in the base frame (m) seen in a depth image.
 
     ``depth_m`` is (H, W) float, metres along the optical axis (REP-118), with NaN, inf or 0
     where there is no reading; it may have another resolution than ``intrinsics`` describe
@@ -208,7 +247,8 @@ def points_from_depth(depth_m: np.ndarray, intrinsics: Intrinsics, mount: Camera
 def points_from_scan(ranges: Sequence[float] | np.ndarray, angle_min: float,
                      angle_increment: float, range_min: float, range_max: float,
                      sensor_pose: tuple[float, float, float]) -> np.ndarray:
-    """Obstacle points (N, 2) = (x, y) in the base frame (m) from sensor_msgs/LaserScan data.
+    """
+    Obstacle points (N, 2) = (x, y) in the base frame (m) from sensor_msgs/LaserScan data.
 
     Reading i lies at angle ``angle_min + i * angle_increment`` (rad, counter-clockwise from
     the sensor's x axis); readings that are not finite or outside [``range_min``,
@@ -228,6 +268,67 @@ def points_from_scan(ranges: Sequence[float] | np.ndarray, angle_min: float,
     distances, angles = values[keep], angles[keep]
     return np.column_stack([sensor_pose[0] + distances * np.cos(angles),
                             sensor_pose[1] + distances * np.sin(angles)])
+
+
+@dataclass(frozen=True)
+class SensorView:
+    """
+    Where on the floor a sensor reading surely shows any obstacle, in the base frame.
+
+    A sector from the sensor at (``x``, ``y``) (m), centred on ``yaw`` (rad) and
+    ``half_angle`` (rad) wide on each side, between the distances ``near`` and ``far`` (m):
+    measured along ``yaw`` for a camera, from the sensor (``radial``) for a scanner.
+    Remembered obstacle points inside it are replaced by what
+    the new reading shows (a costmap's clearing); outside it (beside the robot, or too
+    near for a downward-looking camera to see the floor) they are kept. A reading with
+    holes (no return from a black or shiny surface) clears what it did not see: give such a
+    sensor a narrower view.
+    """
+
+    x: float
+    y: float
+    yaw: float
+    half_angle: float
+    near: float
+    far: float
+    radial: bool = False
+
+    def contains(self, points: np.ndarray) -> np.ndarray:
+        """(N,) bool: which of the (N, 2) base-frame points lie in the view."""
+        dx, dy = points[:, 0] - self.x, points[:, 1] - self.y
+        c, s = math.cos(self.yaw), math.sin(self.yaw)
+        forward, left = c * dx + s * dy, -s * dx + c * dy
+        distance = np.hypot(forward, left) if self.radial else forward
+        return ((np.abs(np.arctan2(left, forward)) <= self.half_angle) &
+                (distance >= self.near) & (distance <= self.far))
+
+
+def depth_view(intrinsics: Intrinsics, mount: CameraMount, far: float) -> SensorView:
+    """
+    Return the floor a depth camera sees whole, up to ``far`` m ahead.
+
+    Within its narrower horizontal half field of view, and no nearer than where its lowest image
+    row meets the floor (an obstacle standing nearer may be below the image). A camera whose lowest
+    row does not look down sees no floor: its view clears nothing.
+    """
+    half = min(math.atan2(intrinsics.cx + 0.5, intrinsics.fx),
+               math.atan2(intrinsics.width - intrinsics.cx - 0.5, intrinsics.fx))
+    lowest = mount.pitch + math.atan2(intrinsics.height - intrinsics.cy - 0.5, intrinsics.fy)
+    near = mount.z / math.tan(lowest) if lowest > 0 else math.inf
+    return SensorView(mount.x, mount.y, mount.yaw, half, near, far)
+
+
+def scan_view(angle_min: float, angle_max: float, range_min: float, range_max: float,
+              sensor_pose: tuple[float, float, float]) -> SensorView:
+    """
+    Return the sector a LaserScan covers, as :func:`points_from_scan` reads it.
+
+    Angles in rad of the sensor, ranges in m.
+    """
+    x, y, yaw = sensor_pose
+    half = min(abs(angle_max - angle_min) / 2.0, math.pi)
+    centre = yaw + (angle_min + angle_max) / 2.0
+    return SensorView(x, y, centre, half, range_min, range_max, radial=True)
 
 
 def _usable_points(points: np.ndarray | Sequence[Sequence[float]],
@@ -252,8 +353,12 @@ def _usable_points(points: np.ndarray | Sequence[Sequence[float]],
 # -- path check ----------------------------------------------------------------------------
 
 def _travel_straight(points: np.ndarray, direction: float, radius: float) -> np.ndarray:
-    """Free travel (N,) of a disc of ``radius`` at the origin moving along +x (direction 1)
-    or -x (-1) before it touches each point; inf for points it never touches."""
+    """
+    Return the free travel (N,) of a disc moving straight along x before each point.
+
+    A disc of ``radius`` at the origin moving along +x (direction 1) or -x (-1), before it touches
+    each point; inf for points it never touches.
+    """
     along = direction * points[:, 0]
     lateral_sq = points[:, 1] ** 2
     in_band = (lateral_sq <= radius * radius) & (along > 0)
@@ -263,8 +368,11 @@ def _travel_straight(points: np.ndarray, direction: float, radius: float) -> np.
 
 def _travel_on_arc(points: np.ndarray, linear: float, angular: float,
                    radius: float) -> np.ndarray:
-    """Free travel (N,) along the arc of constant (linear, angular) of a disc of ``radius``
-    at the origin before it touches each point; inf for points it never touches.
+    """
+    Return the free travel (N,) of a disc moving on an arc before each point.
+
+    Along the arc of constant (linear, angular) of a disc of ``radius`` at the origin, before it
+    touches each point; inf for points it never touches.
 
     The disc centre moves on the circle of radius |rho|, rho = linear / angular, around
     (0, rho). A point at distance d from that centre is touched when the angle between it
@@ -293,7 +401,8 @@ def _travel_on_arc(points: np.ndarray, linear: float, angular: float,
 
 def check_path(points: np.ndarray | Sequence[Sequence[float]], linear: float, angular: float,
                config: ObstacleConfig, exclude: Iterable[Exclusion] = ()) -> Verdict:
-    """Safety verdict for driving at (``linear`` m/s, ``angular`` rad/s) among ``points``.
+    """
+    Safety verdict for driving at (``linear`` m/s, ``angular`` rad/s) among ``points``.
 
     ``points``: (N, 2) obstacle points (x, y) in the base frame (m). Points inside an
     ``exclude`` disc ((x, y), radius), such as the target the robot drives up to on purpose,
@@ -343,7 +452,8 @@ def check_path(points: np.ndarray | Sequence[Sequence[float]], linear: float, an
 
 @dataclass(frozen=True)
 class Heading:
-    """A free direction of travel in the base frame.
+    """
+    A free direction of travel in the base frame.
 
     ``bearing`` (rad, counter-clockwise from x, in (-pi, pi]); ``detour`` (rad) is bearing
     minus the goal bearing (0: straight at the goal); ``free_distance`` (m) is how far the
@@ -357,9 +467,12 @@ class Heading:
 
 
 def _blocked_half_width(distance: np.ndarray, radius: float, length: float) -> np.ndarray:
-    """Half-width (rad) of the headings, around the bearing of each point at ``distance``
-    (m), along which a disc of ``radius`` travelling ``length`` > 0 in a straight line from
-    the origin comes closer than ``radius`` to it.
+    """
+    Return the half-width (rad) of the blocked headings around each point's bearing.
+
+    The headings, around the bearing of each point at ``distance`` (m), along which a disc of
+    ``radius`` travelling ``length`` > 0 in a straight line from the origin comes closer than
+    ``radius`` to it.
 
     The distance from a point to the swept segment grows with the angle between them, so
     the blocked headings form one interval: up to the tangent angle arcsin(radius / d)
@@ -377,8 +490,10 @@ def _blocked_half_width(distance: np.ndarray, radius: float, length: float) -> n
 
 def choose_heading(points: np.ndarray | Sequence[Sequence[float]], goal: tuple[float, float],
                    config: ObstacleConfig, max_detour: float | None = None,
-                   exclude: Iterable[Exclusion] = ()) -> Heading | None:
-    """The free heading nearest the bearing of ``goal``, or None when there is none.
+                   exclude: Iterable[Exclusion] = (), side: int = 0,
+                   margin: float = 0.0) -> Heading | None:
+    """
+    Return the free heading nearest the bearing of ``goal``, or None when there is none.
 
     Method: a binary polar histogram as in VFH+ (I. Ulrich, J. Borenstein, "VFH+: Reliable
     Obstacle Avoidance for Fast Mobile Robots", ICRA 1998). Candidate headings lie every
@@ -390,23 +505,32 @@ def choose_heading(points: np.ndarray | Sequence[Sequence[float]], goal: tuple[f
     angle arcsin((robot_radius + safety_margin) / d), narrowed for points the travel does
     not reach past (see :func:`_blocked_half_width`); unlike VFH+'s certainty grid it is
     exact for every point, so a chosen heading never passes a point closer than
-    ``robot_radius + safety_margin`` within the needed travel. Of the unblocked candidates
-    the one with the smallest detour is chosen (VFH+'s cost with only its target term); on
-    a tie, the one with the longer free travel, then the left one. Cost: sorting the
-    intervals, O((N + K) log N) for N points and K candidates.
+    ``robot_radius + safety_margin + margin`` within the needed travel. Of the unblocked
+    candidates the one with the smallest detour is chosen (VFH+'s cost with only its target
+    term); on a tie, the one with the longer free travel, then the left one. ``side``
+    commits to one side of the goal bearing, as VFH+'s term against changing direction
+    does: with +1 (left) or -1 (right) only the straight heading and those on that side are
+    taken while one of them is free, so that a robot passing an obstacle on one side does
+    not swing over to the other halfway. Cost: sorting the intervals, O((N + K) log N) for
+    N points and K candidates.
 
     ``points``: (N, 2) obstacle points (x, y), ``goal``: (x, y), both in the base frame (m);
     points inside an ``exclude`` disc ((x, y), radius), such as the goal object itself, are
-    ignored. Directions the sensor does not see look free: keep ``max_detour`` within its
-    field of view, and check every command with :func:`check_path`. ValueError for a goal
-    or max_detour that is not finite, points not of shape (N, 2), or a bad exclusion.
+    ignored. Directions the sensor does not see (and has not seen within obstacle_memory)
+    look free: turn to face a heading before driving along it, and check every command with
+    :func:`check_path`. ValueError for a goal, max_detour or margin that is not finite (or
+    a negative margin), a side not in (-1, 0, 1), points not of shape (N, 2), or a bad
+    exclusion.
     """
     if max_detour is None:
         max_detour = config.max_detour
-    if len(goal) != 2 or not all(math.isfinite(v) for v in (*goal, max_detour)):
-        raise ValueError(f'goal {goal} and max_detour {max_detour} must be finite')
+    if len(goal) != 2 or not all(math.isfinite(v) for v in (*goal, max_detour, margin)):
+        raise ValueError(f'goal {goal}, max_detour {max_detour} and margin {margin} must be '
+                         'finite')
+    if margin < 0 or side not in (-1, 0, 1):
+        raise ValueError(f'margin {margin} must be >= 0 and side {side} one of -1, 0, 1')
     usable = _usable_points(points, exclude)
-    radius = config.inflated_radius
+    radius = config.inflated_radius + margin
     needed = min(config.clearance_distance, math.hypot(*goal))
     goal_bearing = math.atan2(goal[1], goal[0])
     distance = np.hypot(usable[:, 0], usable[:, 1])
@@ -425,6 +549,9 @@ def choose_heading(points: np.ndarray | Sequence[Sequence[float]], goal: tuple[f
     # Open intervals containing each detour: those starting before it minus those ended.
     blocking = np.searchsorted(starts, detours, 'left') - np.searchsorted(ends, detours, 'right')
     free_detours = detours[blocking == 0]
+    committed = free_detours[side * free_detours >= 0]  # all of them when side is 0
+    if committed.size:
+        free_detours = committed
     if not free_detours.size:
         return None
     smallest = np.abs(free_detours).min()
@@ -436,7 +563,8 @@ def choose_heading(points: np.ndarray | Sequence[Sequence[float]], goal: tuple[f
         cos_h, sin_h = math.cos(heading), math.sin(heading)
         ahead = np.column_stack([cos_h * reach[:, 0] + sin_h * reach[:, 1],
                                  cos_h * reach[:, 1] - sin_h * reach[:, 0]])
-        travel = float(_travel_straight(ahead, 1.0, radius).min(initial=math.inf))
+        travel = float(_travel_straight(ahead, 1.0, config.inflated_radius)
+                       .min(initial=math.inf))
         options.append((travel if travel < config.clearance_distance else math.inf,
                         float(detour), heading))
     free_distance, detour, heading = max(options, key=lambda option: option[0])

@@ -1,6 +1,22 @@
-"""CLIP on the CPU with OpenVINO: the encoder for an export that
-``python -m clip_grounding_ros.export`` wrote into a model folder (fp32, or int8 with
-static activation quantization calibrated by NNCF).
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+CLIP on the CPU with OpenVINO.
+
+The encoder for an export that ``python -m clip_grounding_ros.export`` wrote into a model folder
+(fp32, or int8 with static activation quantization calibrated by NNCF).
 
 Imported only when :func:`~clip_grounding_ros.core.model.load_encoder` selects this
 backend, so the ``openvino`` package is needed only where it runs.
@@ -31,13 +47,13 @@ import openvino as ov
 import torch
 
 from .model import (
-    EXPORT_MANIFEST,
-    OPENVINO_DIR,
     ClipEncoderBase,
-    ModelLoadError,
+    EXPORT_MANIFEST,
     load_tokenizer,
     load_vocabulary,
     loading_errors,
+    ModelLoadError,
+    OPENVINO_DIR,
 )
 
 EXPORT_FORMAT = 1
@@ -53,8 +69,12 @@ WEIGHT_SUFFIXES = ('.safetensors', '.bin')
 
 
 def weights_sha256(folder: Path) -> str:
-    """SHA-256 over the names and contents of the model folder's weight files (*.safetensors,
-    *.bin directly in it); reads them whole (about 1 s for ViT-B/32's 600 MB)."""
+    """
+    Hash the names and contents of the model folder's weight files with SHA-256.
+
+    The weight files are *.safetensors, *.bin directly in it; reads them whole (about 1 s for
+    ViT-B/32's 600 MB).
+    """
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.iterdir()
                        if p.suffix in WEIGHT_SUFFIXES and p.is_file()):
@@ -66,8 +86,11 @@ def weights_sha256(folder: Path) -> str:
 
 
 def read_manifest(export_dir: Path) -> dict:
-    """The manifest of an export folder (``<model>/openvino``); OSError or ValueError when it
-    cannot be read or is not an export of this format."""
+    """
+    Read the manifest of an export folder (``<model>/openvino``).
+
+    OSError or ValueError when it cannot be read or is not an export of this format.
+    """
     manifest = json.loads((export_dir / EXPORT_MANIFEST).read_text())
     if not isinstance(manifest, dict) or manifest.get('format') != EXPORT_FORMAT:
         raise ValueError(f'not an export of format {EXPORT_FORMAT}')
@@ -75,9 +98,12 @@ def read_manifest(export_dir: Path) -> dict:
 
 
 def export_problem(folder: Path) -> str | None:
-    """Why the OpenVINO export of model folder ``folder`` cannot be used, or None: no or an
-    unreadable manifest, or made from other weights than the folder holds now (this reads
-    the weights: :func:`weights_sha256`)."""
+    """
+    Tell why the OpenVINO export of model folder ``folder`` cannot be used, or None.
+
+    Reasons: no or an unreadable manifest, or made from other weights than the folder holds now
+    (this reads the weights: :func:`weights_sha256`).
+    """
     try:
         manifest = read_manifest(folder / OPENVINO_DIR)
     except (OSError, ValueError) as error:
@@ -89,14 +115,17 @@ def export_problem(folder: Path) -> str | None:
 
 
 def _export_again(folder: Path) -> str:
-    return (f"export again with\n  python -m clip_grounding_ros.export {folder} --out {folder} "
+    return (f'export again with\n  python -m clip_grounding_ros.export {folder} --out {folder} '
             "[--int8 --calibration ...]\nor use backend 'torch'")
 
 
 def load_openvino_encoder(folder: Path, text_cache_size: int = 256) -> OpenVINOClipEncoder:
-    """The encoder of model folder ``folder``'s export, with the folder's tokenizer and
-    vocabulary. :class:`ModelLoadError` when the export is missing, stale (see
-    :func:`export_problem`) or unreadable."""
+    """
+    Load the encoder of model folder ``folder``'s OpenVINO export.
+
+    With the folder's tokenizer and vocabulary. :class:`ModelLoadError` when the export is missing,
+    stale (see :func:`export_problem`) or unreadable.
+    """
     problem = export_problem(folder)
     if problem:
         raise ModelLoadError(f"the OpenVINO export of '{folder}' cannot be used: {problem}")
@@ -107,9 +136,11 @@ def load_openvino_encoder(folder: Path, text_cache_size: int = 256) -> OpenVINOC
 
 
 class OpenVINOClipEncoder(ClipEncoderBase):
-    """An OpenVINO export of a CLIP model behind the
-    :class:`~clip_grounding_ros.core.model.ImageTextEncoder` protocol (backend
-    'openvino fp32' or 'openvino int8'); CPU only, returns CPU tensors.
+    """
+    An OpenVINO export of a CLIP model behind the ImageTextEncoder protocol.
+
+    The protocol is :class:`~clip_grounding_ros.core.model.ImageTextEncoder` (backend 'openvino
+    fp32' or 'openvino int8'); CPU only, returns CPU tensors.
 
     Pre-processing, the text cache and the length check are
     :class:`~clip_grounding_ros.core.model.ClipEncoderBase`'s, as for torch. Three compiled
@@ -156,7 +187,10 @@ class OpenVINOClipEncoder(ClipEncoderBase):
 
 
 def _infer(compiled: ov.CompiledModel, inputs: dict) -> dict:
-    """One inference on a request of its own, so that threads may share the encoder as they
-    share a torch model (a compiled model's own request serves one caller at a time); the
-    outputs are copies."""
+    """
+    Run one inference on a request of its own, so that threads may share the encoder.
+
+    They share it as they share a torch model (a compiled model's own request serves one caller at
+    a time); the outputs are copies.
+    """
     return compiled.create_infer_request().infer(inputs)

@@ -1,4 +1,19 @@
-"""Node parameters as plain data: name, default, description, type, range and choices.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Node parameters as plain data: name, default, description, type, range and choices.
 
 One declaration serves three readers: the core configuration dataclasses validate their
 values with it (:func:`check_settings`), the nodes declare ROS parameters from it (with the
@@ -12,15 +27,19 @@ a node only (its rate, frames, model) are :class:`ParamSpec` values in the node 
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
+import math
 from typing import Any
 
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """One parameter. ``minimum``/``maximum`` bound numbers (inclusive); ``choices`` list
-    the allowed strings; ``read_only`` parameters need a restart to change."""
+    """
+    One parameter, its bounds or choices, and whether it is read-only.
+
+    ``minimum``/``maximum`` bound numbers (inclusive); ``choices`` list the allowed strings;
+    ``read_only`` parameters need a restart to change.
+    """
 
     name: str
     default: Any
@@ -32,12 +51,12 @@ class ParamSpec:
 
     @property
     def kind(self) -> type:
-        """The parameter's fixed type: bool, int, float, str, or tuple (an array)."""
+        """Return the parameter's fixed type: bool, int, float, str, or tuple (an array)."""
         return tuple if isinstance(self.default, (list, tuple)) else type(self.default)
 
     @property
     def constraints(self) -> str:
-        """The range and choices in words, for descriptions and error messages."""
+        """Say the range and choices in words, for descriptions and error messages."""
         parts = []
         if self.minimum is not None or self.maximum is not None:
             parts.append(f'range [{_text(self.minimum, "-inf")}, {_text(self.maximum, "inf")}]')
@@ -46,8 +65,11 @@ class ParamSpec:
         return '; '.join(parts)
 
     def coerce(self, value: Any) -> Any:
-        """``value`` as this parameter's type (an integer for a float parameter becomes that
-        float; arrays become tuples); raises ValueError when it is of another type."""
+        """
+        Return ``value`` as this parameter's type; ValueError when it is of another type.
+
+        An integer for a float parameter becomes that float; arrays become tuples.
+        """
         kind = self.kind
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
@@ -80,21 +102,25 @@ def _text(bound: float | None, unbounded: str) -> str:
 def setting(default: Any, description: str, *, minimum: float | None = None,
             maximum: float | None = None, choices: tuple[str, ...] = (),
             read_only: bool = False) -> Any:
-    """A config dataclass field that is also a node parameter of the same name."""
-    spec = dict(default=default, description=description, minimum=minimum, maximum=maximum,
-                choices=choices, read_only=read_only)
+    """Declare a config dataclass field that is also a node parameter of the same name."""
+    spec = {'default': default, 'description': description, 'minimum': minimum,
+            'maximum': maximum, 'choices': choices, 'read_only': read_only}
     return dataclasses.field(default=default, metadata={'param': spec})
 
 
 def parameter_specs(config_class: type) -> tuple[ParamSpec, ...]:
-    """The :class:`ParamSpec` of every :func:`setting` field of a config dataclass."""
+    """Return the :class:`ParamSpec` of every :func:`setting` field of a config dataclass."""
     return tuple(ParamSpec(name=f.name, **f.metadata['param'])
                  for f in dataclasses.fields(config_class) if 'param' in f.metadata)
 
 
 def check_settings(config: Any) -> list[str]:
-    """Coerce the :func:`setting` fields of a (frozen) config dataclass instance in place and
-    return what is wrong with their values. Meant for ``__post_init__``."""
+    """
+    Coerce a config dataclass instance's settings and return what is wrong with them.
+
+    Coerces the :func:`setting` fields of a (frozen) config dataclass instance in place. Meant for
+    ``__post_init__``.
+    """
     problems = []
     for spec in parameter_specs(type(config)):
         value = getattr(config, spec.name)

@@ -1,4 +1,19 @@
-"""grounding_node's logic without ROS: commands in; frames grounded, placed and reported.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+grounding_node's logic without ROS: commands in; frames grounded, placed and reported.
 
 The node converts messages to a :class:`Frame` and back; everything between (parsing,
 encoding the phrase once, grounding, choosing the object a step means and following it,
@@ -11,22 +26,28 @@ Times are seconds on the caller's clock (ROS time in the node).
 
 from __future__ import annotations
 
-import math
-import uuid
 from collections import deque
 from dataclasses import dataclass, replace
+import math
+import uuid
 
 import numpy as np
 
-from .commands import Command, CommandError, Step, parse_command
-from .geometry import CameraMount, GeometryError, Intrinsics, TargetPoint, locate_box
+from .commands import Command, CommandError, parse_command, Step
+from .geometry import CameraMount, GeometryError, Intrinsics, locate_box, TargetPoint
 from .grounding import Candidate, Grounder, GroundingResult, UnknownWordsError
 from .images import ImageError
 from .memory import base_to_odom, odom_to_base
 from .model import TextTooLongError
 from .parameters import check_settings, setting
-from .referring import (Placed, ResolutionError, associate, choose_among_matches,
-                        place_candidate, resolve)
+from .referring import (
+    associate,
+    choose_among_matches,
+    place_candidate,
+    Placed,
+    ResolutionError,
+    resolve,
+)
 from .session import GroundingSession
 from .status import ActionStatus, GroundingState, GroundingStatus
 from .timing import ClockWatch, fresh
@@ -36,14 +57,20 @@ RECENT_FRAMES = 30  # frames kept to replay the tracker from a grounding's frame
 
 
 def _together(stamp: float, other: float | None, skew: float) -> bool:
-    """Whether an input stamped ``other`` (None: taken with the frame) may be combined with
-    a frame stamped ``stamp``."""
+    """
+    Tell whether an input may be combined with a frame stamped ``stamp``.
+
+    The input is stamped ``other`` (None: taken with the frame).
+    """
     return other is None or fresh(stamp, other, skew)
 
 
 def _phrases(step: Step) -> list[str]:
-    """What CLIP must ground for a step: its target, and the reference object of a relation
-    ("the box next to the red ball")."""
+    """
+    Return the phrases CLIP must ground for a step.
+
+    Its target, and the reference object of a relation ("the box next to the red ball").
+    """
     reference = step.referring.reference if step.referring is not None else ''
     return [phrase for phrase in (step.target, reference) if phrase]
 
@@ -54,7 +81,8 @@ def _gap(stamp: float, other: float) -> str:
 
 @dataclass(frozen=True)
 class Frame:
-    """One camera frame as the core sees it.
+    """
+    One camera frame as the core sees it.
 
     ``rgb`` is (H, W, 3) uint8; ``intrinsics`` describe that image, or are None and
     ``calibration_problem`` says why (no or unusable camera_info); ``depth`` is in metres,
@@ -78,8 +106,11 @@ class Frame:
 
 @dataclass(frozen=True)
 class PerceptionUpdate:
-    """What one grounded frame produced: the status to publish, and the target (base frame)
-    when the phrase was found and placed."""
+    """
+    What one grounded frame produced: the status to publish, and the target.
+
+    The target (base frame) is there when the phrase was found and placed.
+    """
 
     status: GroundingStatus
     result: GroundingResult | None = None
@@ -89,8 +120,12 @@ class PerceptionUpdate:
 
 @dataclass(frozen=True)
 class PerceptionSettings:
-    """How long inputs may be missing or apart, and the target's frame: grounding node
-    parameters. ``mount`` (not a parameter itself: see MountSettings) places targets."""
+    """
+    How long inputs may be missing or apart, and the target's frame.
+
+    These are grounding node parameters. ``mount`` (not a parameter itself: see MountSettings)
+    places targets.
+    """
 
     lost_timeout: float = setting(2.0, 'Seconds (ROS time) without a match before the state '
                                   'becomes lost', minimum=0.01, maximum=3600.0)
@@ -117,9 +152,12 @@ class PerceptionSettings:
 
 @dataclass(frozen=True)
 class Grounding:
-    """The heavy part of a frame's processing, done without touching the session (a worker
-    thread may run it): for the step it was started on, the head phrase's result, the
-    reference phrase's (relations to another object), or the classification."""
+    """
+    The heavy part of a frame's processing, done without touching the session.
+
+    A worker thread may run it. For the step it was started on: the head phrase's result, the
+    reference phrase's (relations to another object), or the classification.
+    """
 
     command_id: int
     step: int
@@ -129,7 +167,8 @@ class Grounding:
 
 
 class Perception:
-    """Commands and frames in; perception state, targets and statuses out.
+    """
+    Commands and frames in; perception state, targets and statuses out.
 
     A grounded frame picks the object the step means among the matches: the referring
     expression's rule (core.referring), or, with several matches and none, the nearest.
@@ -171,15 +210,20 @@ class Perception:
 
     # -- commands ---------------------------------------------------------------------------
     def on_command(self, text: str, now: float) -> Command | None:
-        """Parse ``text`` and encode every phrase of every step once, here, so a word the
-        model cannot read refuses the command before anything moves; None (and an error
-        state whose message says why) when it cannot be acted on."""
+        """
+        Parse ``text`` and encode every phrase of every step once, here.
+
+        So a word the model cannot read refuses the command before anything moves. None (and an
+        error state whose message says why) when it cannot be acted on.
+        """
         self.last_text = text
         try:
             command = parse_command(text)
             for step in command.steps:
                 for phrase in _phrases(step):
                     self.grounder.phrase_embedding(phrase)
+                if step.prompts:
+                    self.grounder.prompt_embeddings(step.prompts)
         except (CommandError, UnknownWordsError, TextTooLongError) as error:
             self.session.on_bad_command(str(error))
             self._forget()
@@ -189,18 +233,22 @@ class Perception:
         return command
 
     def on_step_outcome(self, status: ActionStatus, now: float) -> bool:
-        """The action node's progress (action/status): a step done moves to the next, a
-        failed one ends the command. True when the session changed."""
+        """
+        Take in the action node's progress (action/status).
+
+        A step done moves to the next, a failed one ends the command. True when the session
+        changed.
+        """
         if status.run_id != self.run_id:
             return False  # about another run's command (this node was restarted)
         changed = self.session.on_step_outcome(status.command_id, status.step, status.state,
-                                                status.reason, now)
+                                               status.reason, now)
         if changed:
             self._forget()
         return changed
 
     def _forget(self) -> None:
-        """A new command or step: nothing chosen, nothing tracked."""
+        """Start afresh for a new command or step: nothing chosen, nothing tracked."""
         self.last_result, self.last_target, self.last_frame = None, None, None
         self.classification, self.choice, self.chosen = [], '', None
         self.grounded_stamp, self.target_source = None, ''
@@ -212,10 +260,13 @@ class Perception:
         return self.session.grounding or self.session.classifying
 
     def check_clock(self, now: float) -> str:
-        """Notice ROS time going back: what was timed on the old clock (the lost timer, the
-        wait for frames) restarts now. Returns a warning, or ''. Under use_sim_time ROS time
-        is 0 until the first /clock: a command dated then starts its timers when the clock
-        does (else a command given at start-up would count as lost at once)."""
+        """
+        Notice ROS time going back: what was timed on the old clock restarts now.
+
+        What restarts: the lost timer, the wait for frames. Returns a warning, or ''. Under
+        use_sim_time ROS time is 0 until the first /clock: a command dated then starts its timers
+        when the clock does (else a command given at start-up would count as lost at once).
+        """
         latest = self.clock.latest
         reason = self.clock.describe(now) if latest is not None else ''
         if latest == 0.0 and now > 0.0:
@@ -229,9 +280,13 @@ class Perception:
         return f'{reason}: timers restarted'
 
     def note_frame(self, stamp: float, now: float) -> str:
-        """A frame arrived (``stamp``: its header's, s). Returns a warning when its stamp is
+        """
+        Note a frame's arrival; warn when its stamp cannot date it.
+
+        A frame arrived (``stamp``: its header's, s). Returns a warning when its stamp is
         zero, repeats the previous one or goes back: such frames are still grounded (each new
-        message is a new frame), but their targets cannot be dated."""
+        message is a new frame), but their targets cannot be dated.
+        """
         self.frame_received = now
         previous, self.last_stamp = self.last_stamp, stamp
         if stamp == 0.0:
@@ -243,8 +298,12 @@ class Perception:
         return ''
 
     def check_frames(self, now: float) -> bool:
-        """Whether frames arrive; after image_timeout without one, the state becomes an
-        error that says so. A command just given gets image_timeout for the first frame."""
+        """
+        Check that frames arrive; after image_timeout without one, report an error.
+
+        The state becomes an error that says so. A command just given gets image_timeout for the
+        first frame.
+        """
         received = self.frame_received
         since = self.session.command_time if received is None else received
         if now - since <= self.settings.image_timeout:
@@ -266,8 +325,10 @@ class Perception:
         if session.classifying:
             return replace(grounding, classification=tuple(
                 self.grounder.classify(frame.rgb, step.prompts)))
-        reference = step.referring.reference if step.referring is not None else ''
-        return replace(grounding, result=self.grounder.ground(frame.rgb, step.target),
+        referring = step.referring
+        reference = referring.reference if referring is not None else ''
+        counted = referring.ordinal if referring is not None else 0
+        return replace(grounding, result=self.grounder.ground(frame.rgb, step.target, counted),
                        reference=self.grounder.ground(frame.rgb, reference) if reference
                        else None)
 
@@ -276,9 +337,12 @@ class Perception:
         return self.apply(frame, self.ground(frame), now)
 
     def apply(self, frame: Frame, grounding: Grounding, now: float) -> PerceptionUpdate | None:
-        """Take a grounding of ``frame`` into the session: choose or follow the meant object,
-        place it, update the state. None when the command or step changed meanwhile (the
-        grounding answers a question no longer asked)."""
+        """
+        Take a grounding of ``frame`` into the session.
+
+        Choose or follow the meant object, place it, update the state. None when the command or
+        step changed meanwhile (the grounding answers a question no longer asked).
+        """
         session = self.session
         if (grounding.command_id, grounding.step) != (session.command_id, session.step_index):
             return None
@@ -315,11 +379,19 @@ class Perception:
 
     def _choose(self, frame: Frame, grounding: Grounding, intrinsics: Intrinsics,
                 depth: np.ndarray | None) -> tuple[GroundingResult, str]:
-        """The head result with the meant object first, found or not, and the message."""
+        """Return the head result with the meant object first, found or not, and the message."""
         result, step = grounding.result, self.session.step
         threshold = result.threshold
         placed = [place_candidate(c, intrinsics, self.settings.mount, depth)
                   for c in result.candidates]
+        again = ''
+        if self.chosen is not None and step.referring is None and \
+                self.session.state == GroundingState.LOST:
+            # Not seen for lost_timeout: where it was remembered may have been wrong (a
+            # first sighting placed on an occluder's depth), so the next match is chosen
+            # afresh, as the action node's memory expires too. A relation's choice is kept:
+            # re-evaluating "on the left" after turning would pick another object.
+            self.chosen, again = None, 'chosen again after it was lost: '
         if self.chosen is None:
             try:
                 if step.referring is not None:
@@ -335,7 +407,7 @@ class Perception:
             if choice is None:
                 return replace(result, found=False), result.message
             self._remember(placed[choice.index], frame)
-            self.choice = choice.explanation
+            self.choice = again + choice.explanation
             index = choice.index
         else:
             index = associate(self._chosen_in_base(frame), placed, self.settings.association_gate,
@@ -366,8 +438,12 @@ class Perception:
 
     def _calibration(self, frame: Frame, warnings: list[str]
                      ) -> tuple[Intrinsics, np.ndarray | None]:
-        """The intrinsics of ``frame``'s image, and its depth when fresh enough for the frame
-        (else None, and the reason in ``warnings``: targets go on the floor plane)."""
+        """
+        Return the intrinsics of ``frame``'s image, and its depth when fresh enough.
+
+        The depth is None when not fresh enough for the frame, and the reason is in ``warnings``:
+        targets go on the floor plane.
+        """
         skew = self.settings.max_input_skew
         if frame.intrinsics is None:
             raise GeometryError(frame.calibration_problem)
@@ -392,9 +468,12 @@ class Perception:
         self.recent.append(frame)
 
     def _anchor_tracker(self, frame: Frame, box) -> None:
-        """Re-anchor the tracker on a grounding: keep the track when it agrees, else start on
-        the grounded frame and replay the frames taken since (a grounding describes a frame
-        the camera has moved past by its latency)."""
+        """
+        Re-anchor the tracker on a grounding.
+
+        Keep the track when it agrees, else start on the grounded frame and replay the frames taken
+        since (a grounding describes a frame the camera has moved past by its latency).
+        """
         if self.tracker.active and self.tracker.reconcile(box, frame.stamp):
             return
         if self.tracker.start(frame.rgb, box, frame.stamp).box is None:
@@ -404,9 +483,12 @@ class Perception:
                 return
 
     def track(self, frame: Frame, now: float) -> PerceptionUpdate | None:
-        """Follow the chosen box onto ``frame`` (a frame no grounding has seen): a target at
-        camera rate. None when nothing is tracked or the track is lost or moves to another
-        object; the grounding goes on either way."""
+        """
+        Follow the chosen box onto ``frame`` (a frame no grounding has seen).
+
+        This gives a target at camera rate. None when nothing is tracked or the track is lost or
+        moves to another object; the grounding goes on either way.
+        """
         # Only while a grounding found it within lost_timeout: the tracker bridges groundings,
         # it never keeps a target alive that CLIP no longer confirms.
         if not (self.tracker.active and self.session.grounding and self.chosen is not None and
@@ -430,8 +512,12 @@ class Perception:
 
     # -- status -----------------------------------------------------------------------------
     def status(self, now: float | None = None) -> GroundingStatus:
-        """The current perception state with what the last grounded or tracked frame
-        showed; ``grounding_age`` (s since the last grounded frame) needs ``now``."""
+        """
+        Return the current perception state.
+
+        With what the last grounded or tracked frame showed; ``grounding_age`` (s since the last
+        grounded frame) needs ``now``.
+        """
         session, command, result = self.session, self.session.command, self.last_result
         step = session.step
         status = GroundingStatus(

@@ -1,4 +1,19 @@
-"""Class-agnostic box proposals and box utilities for crop scoring.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Class-agnostic box proposals and box utilities for crop scoring.
 
 Two sources: colour segments (regions of similar colour, plus unions of touching
 segments so that an object shaded differently on two faces is still proposed whole) and
@@ -7,8 +22,8 @@ multi-scale sliding windows as a fallback for objects segmentation splits or mis
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+import math
 
 import cv2
 import numpy as np
@@ -45,7 +60,7 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Indices of boxes kept by greedy non-maximum suppression, best score first."""
+    """Return the indices of boxes kept by greedy non-maximum suppression, best score first."""
     order = np.argsort(-np.asarray(scores), kind='stable')
     keep: list[int] = []
     while order.size:
@@ -74,7 +89,8 @@ def window_proposals(width: int, height: int, config: ProposalConfig) -> np.ndar
 
 
 def segment_proposals(image: np.ndarray, config: ProposalConfig) -> np.ndarray:
-    """Boxes of colour segments, most object-like first, then unions of touching segments.
+    """
+    Boxes of colour segments, most object-like first, then unions of touching segments.
 
     Colours are clustered with k-means in Lab with lightness down-weighted, so shading
     across an object's faces splits it less than a change of hue does. A segment looks like
@@ -143,22 +159,34 @@ def propose(image: np.ndarray, config: ProposalConfig, max_boxes: int) -> np.nda
 
 
 def square_crop(image: np.ndarray, box, size: int, context: float = 0.15) -> np.ndarray:
-    """A ``size`` x ``size`` view of ``box`` with some context, keeping the aspect ratio.
+    """
+    Cut a ``size`` x ``size`` view of ``box`` with some context, keeping the aspect ratio.
 
-    The square is centred on the box with side max(w, h) * (1 + 2 * context); parts outside
-    the frame are filled with mid grey, so shapes are not stretched. Training renders crops
-    with this same function, so the model sees at run time what it was trained on.
+    The square is centred on the box with side max(w, h) * (1 + 2 * context). Only the box
+    and a margin of ``context`` * max(w, h) around it show the image; the rest of the square
+    (beside a tall box, above and below a wide one) and parts outside the frame are mid
+    grey.
+    Why: the score must come from what the box holds; with the whole square shown, a thin
+    box along an obstacle's top edge scored as the object standing behind it (ReCLIP
+    isolates a proposal the same way, by cropping). Shapes are not stretched. Training
+    renders crops with this same function, so the model sees at run time what it was
+    trained on.
     """
     x1, y1, x2, y2 = (float(v) for v in box)
-    side = max(x2 - x1, y2 - y1, 2.0) * (1.0 + 2.0 * context)
+    longest = max(x2 - x1, y2 - y1, 2.0)
+    side = longest * (1.0 + 2.0 * context)
     cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
     left, top = int(round(cx - side / 2)), int(round(cy - side / 2))
     side_px = max(2, int(round(side)))
     height, width = image.shape[:2]
-    src = image[max(top, 0):min(top + side_px, height), max(left, 0):min(left + side_px, width)]
-    pad = (max(0, -top), max(0, top + side_px - height), max(0, -left),
-           max(0, left + side_px - width))
-    if any(pad):
-        src = cv2.copyMakeBorder(src, *pad, cv2.BORDER_CONSTANT, value=(128, 128, 128))
+    margin = context * longest
+    shown_x1 = max(left, 0, int(round(x1 - margin)))
+    shown_x2 = min(left + side_px, width, int(round(x2 + margin)))
+    shown_y1 = max(top, 0, int(round(y1 - margin)))
+    shown_y2 = min(top + side_px, height, int(round(y2 + margin)))
+    src = np.full((side_px, side_px, 3), 128, dtype=np.uint8)
+    if shown_x2 > shown_x1 and shown_y2 > shown_y1:
+        src[shown_y1 - top:shown_y2 - top, shown_x1 - left:shown_x2 - left] = \
+            image[shown_y1:shown_y2, shown_x1:shown_x2]
     interpolation = cv2.INTER_AREA if side_px > size else cv2.INTER_LINEAR
     return cv2.resize(src, (size, size), interpolation=interpolation)

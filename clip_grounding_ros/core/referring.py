@@ -1,5 +1,22 @@
-"""Which grounded candidate a referring expression means: "the box on the left", "the
-second ball from the right", "the box next to the red ball".
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Which grounded candidate a referring expression means.
+
+For example "the box on the left", "the second ball from the right", "the box next to the red
+ball".
 
 CLIP scores what a region shows but is weak at spatial relations between regions. ReCLIP
 (Subramanian et al., "ReCLIP: A Strong Zero-Shot Baseline for Referring Expression
@@ -14,7 +31,10 @@ Rules every relation shares:
 
 - competition: only candidates with score >= ``min_score`` compete, and overlapping
   duplicates (IoU > 0.5, as the grounder's NMS) count once: the higher-scored one stands
-  for both;
+  for both; and a box that holds another competitor (more than 80 % of that one's area)
+  is dropped: it frames two objects at once, such as a proposal around the named object
+  and the obstacle in front of it, and its position (its bottom edge, its depth) would be
+  the nearer object's;
 - geometry first: a rule measures in the base frame when every competitor (and the
   reference object) has a position, else in the image, and the explanation then says so;
 - ties: equal measures go to the higher score, then to the lower candidate index.
@@ -26,9 +46,9 @@ changes as the robot drives.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -41,6 +61,7 @@ if TYPE_CHECKING:
     from .grounding import Candidate
 
 DUPLICATE_IOU = 0.5    # boxes overlapping more than this show the same object
+CONTAINED = 0.8        # a box holding this much of a smaller competitor's area frames both
 IN_LINE_M = 0.5        # in front of / behind: largest sideways offset from the sight line
 MAX_EXPLANATION = 160  # characters
 AMBIGUITY_HINT = "say 'the one on the left' to choose"
@@ -59,7 +80,8 @@ class ResolutionError(ValueError):
 
 @dataclass(frozen=True)
 class Placed:
-    """One grounded candidate and where it is.
+    """
+    One grounded candidate and where it is.
 
     ``box`` is (x1, y1, x2, y2) in source-image pixels; ``score`` the probability that it
     shows the phrase, in [0, 1]; ``position`` (x, y) in the base frame in metres, None when
@@ -77,23 +99,30 @@ class Placed:
         return (self.box[0] + self.box[2]) / 2.0
 
     @property
-    def range(self) -> float | None:
+    def range(self) -> float | None:  # noqa: A003
         """Horizontal distance from the base origin (m), None without a position."""
         return None if self.position is None else math.hypot(*self.position)
 
     @property
     def bearing(self) -> float | None:
-        """Angle counter-clockwise from straight ahead (rad, left positive), None without a
-        position."""
+        """
+        Return the bearing of a candidate from straight ahead (rad, left positive).
+
+        The angle counter-clockwise from straight ahead; None without a position.
+        """
         return None if self.position is None else math.atan2(self.position[1],
                                                              self.position[0])
 
 
 @dataclass(frozen=True)
 class Choice:
-    """The chosen candidate (an index into the candidates given), a one-line explanation
-    for the user (at most ``MAX_EXPLANATION`` characters) and the other candidates that
-    competed under the rule, best first (for ordinals: in the order counted)."""
+    """
+    The chosen candidate, a one-line explanation and the competitors.
+
+    The chosen candidate is an index into the candidates given; the explanation is for the user (at
+    most ``MAX_EXPLANATION`` characters); the competitors are the other candidates that competed
+    under the rule, best first (for ordinals: in the order counted).
+    """
 
     index: int
     explanation: str
@@ -102,7 +131,10 @@ class Choice:
 
 def place_candidate(candidate: Candidate, intrinsics: Intrinsics, mount: CameraMount,
                     depth_m: np.ndarray | None = None) -> Placed:
-    """``candidate`` (box in pixels of the intrinsics' image) with its base-frame position
+    """
+    Place ``candidate`` in the base frame and measure its pinhole width.
+
+    ``candidate`` (box in pixels of the intrinsics' image) with its base-frame position
     from :func:`.geometry.locate_box` (depth if it has a reading there, else the floor point
     under the box) and its pinhole width: box width (px) x optical-axis depth of that
     point (m) / fx (px). Position and width are None when the box cannot be placed (its
@@ -118,7 +150,8 @@ def place_candidate(candidate: Candidate, intrinsics: Intrinsics, mount: CameraM
 
 def resolve(referring: Referring, candidates: Sequence[Placed], references: Sequence[Placed] = (),
             image_width: int = 0, min_score: float = 0.5, phrase: str = '') -> Choice:
-    """The candidate of ``phrase`` that ``referring`` means.
+    """
+    Return the candidate of ``phrase`` that ``referring`` means.
 
     ``referring`` holds the relation, the reference phrase and the 1-based ordinal;
     ``candidates`` are the placed candidates of the head phrase and ``references``
@@ -174,7 +207,8 @@ def resolve(referring: Referring, candidates: Sequence[Placed], references: Sequ
 
 def choose_among_matches(candidates: Sequence[Placed], min_score: float = 0.5,
                          phrase: str = '') -> Choice | None:
-    """The candidate to take when the command names no relation but several match.
+    """
+    Choose the candidate to take when the command names no relation but several match.
 
     Rule (issue 11, item 3): of the distinct candidates reaching ``min_score`` (duplicates
     suppressed as in :func:`resolve`), the nearest, measured as NEAREST (range, else the
@@ -196,8 +230,11 @@ def choose_among_matches(candidates: Sequence[Placed], min_score: float = 0.5,
 
 def associate(previous: tuple[float, float], candidates: Sequence[Placed], gate_m: float,
               min_score: float = 0.0) -> int | None:
-    """Index of the candidate whose position is nearest ``previous`` (x, y; m), within
-    ``gate_m`` metres: how the node keeps following the object it chose.
+    """
+    Return the index of the candidate nearest ``previous``, within ``gate_m`` metres.
+
+    The candidate whose position is nearest ``previous`` (x, y; m): how the node keeps following
+    the object it chose.
 
     ``previous`` and the positions must be in one frame: the base frame will do when
     ``gate_m`` covers the robot's motion between two frames plus the position noise.
@@ -221,8 +258,12 @@ def associate(previous: tuple[float, float], candidates: Sequence[Placed], gate_
 # -- rules ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Measure:
-    """A rule's measure of each competitor: sort keys (smaller wins), the values as shown,
-    the format of the chosen one's value and a note when it fell back to the image."""
+    """
+    A rule's measure of each competitor.
+
+    Sort keys (smaller wins), the values as shown, the format of the chosen one's value and a note
+    when it fell back to the image.
+    """
 
     keys: list[float]
     shown: list[str]
@@ -231,17 +272,32 @@ class _Measure:
 
 
 def _distinct(candidates: Sequence[Placed], min_score: float) -> list[int]:
-    """Indices of the candidates reaching ``min_score``, duplicates suppressed as by NMS."""
+    """
+    Return the indices of the distinct candidates reaching ``min_score``.
+
+    Duplicates are suppressed as by NMS and boxes holding another competitor dropped (see the
+    module's competition rule).
+    """
     strong = [i for i, c in enumerate(candidates) if c.score >= min_score]
     if not strong:
         return []
     boxes = np.array([candidates[i].box for i in strong], dtype=np.float64).reshape(-1, 4)
     keep = nms(boxes, np.array([candidates[i].score for i in strong]), DUPLICATE_IOU)
-    return sorted(strong[k] for k in keep)
+    kept = boxes[keep]
+    x1 = np.maximum(kept[:, None, 0], kept[None, :, 0])
+    y1 = np.maximum(kept[:, None, 1], kept[None, :, 1])
+    x2 = np.minimum(kept[:, None, 2], kept[None, :, 2])
+    y2 = np.minimum(kept[:, None, 3], kept[None, :, 3])
+    overlap = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area = (kept[:, 2] - kept[:, 0]) * (kept[:, 3] - kept[:, 1])
+    # holds[i, j]: box i holds more than CONTAINED of the smaller box j
+    holds = (overlap > CONTAINED * area[None, :]) & (area[:, None] > area[None, :])
+    return sorted(strong[k] for k, framing_two in zip(keep, holds.any(axis=1), strict=True)
+                  if not framing_two)
 
 
 def _measure(relation: Relation, items: list[Placed], image_width: int) -> _Measure:
-    """The measure of a relation that needs no reference object."""
+    """Return the measure of a relation that needs no reference object."""
     placed = all(p.position is not None for p in items)
     if relation in (Relation.NEAREST, Relation.FARTHEST):
         sign = 1.0 if relation == Relation.NEAREST else -1.0
@@ -310,8 +366,12 @@ def _resolve_to_reference(referring: Referring, candidates: Sequence[Placed], gr
 
 
 def _sides_in_base(relation: Relation, items: list[Placed], reference: Placed) -> list[bool]:
-    """Whether each item is on the relation's side, from its offsets along and across the
-    robot's line of sight through the reference (across > 0: left of that line)."""
+    """
+    Tell whether each item is on the relation's side, in the base frame.
+
+    From its offsets along and across the robot's line of sight through the reference (across > 0:
+    left of that line).
+    """
     rx, ry = reference.position
     length = max(math.hypot(rx, ry), 1e-9)
     sides = []
@@ -326,9 +386,12 @@ def _sides_in_base(relation: Relation, items: list[Placed], reference: Placed) -
 
 
 def _sides_in_image(relation: Relation, items: list[Placed], reference: Placed) -> list[bool]:
-    """Whether each item is on the relation's side in the image: by box centre column for
-    left and right, by bottom edge (lower is nearer) with overlapping columns for in front
-    and behind."""
+    """
+    Tell whether each item is on the relation's side in the image.
+
+    By box centre column for left and right, by bottom edge (lower is nearer) with overlapping
+    columns for in front and behind.
+    """
     x1, _, x2, bottom = reference.box
     sides = []
     for p in items:
@@ -349,15 +412,19 @@ def _rank(indices: list[int], keys: list[float], candidates: Sequence[Placed]) -
 
 def _choice(order: list[int], position: int, indices: list[int], measure: _Measure,
             sentence: str, hint: str = '') -> Choice:
-    """The ``position``-th of ``order``, explained as ``sentence`` with the measures (the
-    chosen one's, then as many of the others' as fit), the fall-back note and ``hint``."""
+    """
+    Make the choice of the ``position``-th of ``order``, with its explanation.
+
+    The ``position``-th of ``order``, explained as ``sentence`` with the measures (the
+    chosen one's, then as many of the others' as fit), the fall-back note and ``hint``.
+    """
     chosen = order[position]
     rest = [k for k in order if k != chosen]
     note = f'; {measure.note}' if measure.note else ''
     tail = f'; {hint}' if hint else ''
     for listed in range(min(3, len(rest)), -1, -1):
         others = [measure.shown[k] for k in rest[:listed]] + (['…'] if len(rest) > listed
-                                                               else [])
+                                                              else [])
         versus = f" vs {', '.join(others)}" if others else ''
         explanation = f'{sentence} ({measure.form.format(measure.shown[chosen])}{versus}' \
                       f'{note}){tail}'

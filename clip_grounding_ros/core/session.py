@@ -1,4 +1,19 @@
-"""The grounding node's command and perception state over time, kept apart from ROS.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The grounding node's command and perception state over time, kept apart from ROS.
 
 A command is a sequence of steps (one, usually). The session holds the current step and the
 perception state for it (:class:`~.status.GroundingState`): idle until a command, once it is
@@ -34,7 +49,7 @@ class GroundingSession:
 
     @property
     def step(self) -> Step | None:
-        """The current step, or None without a command."""
+        """Return the current step, or None without a command."""
         return None if self.command is None else self.command.steps[self.step_index]
 
     @property
@@ -75,7 +90,8 @@ class GroundingSession:
 
     def on_step_outcome(self, command_id: int | None, step: int, state: ActionState,
                         reason: str, now: float) -> bool:
-        """The action node's progress on a step; returns True when the session changed.
+        """
+        Take in the action node's progress on a step; return True when the session changed.
 
         A step is done when the robot reached its goal, or, for a facing step followed by
         another, faces the target. Then the next step begins; after the last, the command is
@@ -103,11 +119,11 @@ class GroundingSession:
         return True
 
     def restart_timers(self, now: float) -> None:
-        """The clock went back: the lost timer and the wait for frames start again now."""
+        """Restart the lost timer and the wait for frames now: the clock went back."""
         self.command_time, self.last_found = now, None
 
     def on_bad_command(self, message: str) -> None:
-        """A command that could not be parsed stops whatever was going on."""
+        """Stop whatever was going on, for a command that could not be parsed."""
         self.command, self.step_index, self.finished = None, 0, False
         self.command_id += 1
         self.state, self.message = GroundingState.ERROR, message

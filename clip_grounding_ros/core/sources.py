@@ -1,3 +1,17 @@
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Local frame sources for robots without a camera driver: a webcam, a video, a folder."""
 
 from __future__ import annotations
@@ -15,7 +29,8 @@ class SourceError(RuntimeError):
 
 
 class FrameSource:
-    """Reads RGB frames from a device index ("0"), a video file or a folder of images.
+    """
+    Reads RGB frames from a device index ("0"), a video file or a folder of images.
 
     At the end of a video or folder it starts again when ``loop`` is set, else
     :meth:`read` returns None.

@@ -1,4 +1,19 @@
-"""The status contract: every state and every status message the nodes exchange, in one place.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The status contract: every state and every status message the nodes exchange, in one place.
 
 Each status topic carries one JSON object (std_msgs/String) described by a dataclass here:
 ``grounding/status`` (:class:`GroundingStatus`), ``action/status`` (:class:`ActionStatus`) and
@@ -13,10 +28,10 @@ the bare ``NaN`` that Python's json module would emit and other parsers reject.
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
 from dataclasses import dataclass, field
 from enum import Enum
+import json
+import math
 from typing import Any, ClassVar
 
 # Bumped when a field changes meaning or is removed; adding a field keeps the version
@@ -25,8 +40,11 @@ SCHEMA_VERSION = 1
 
 
 class StatusError(ValueError):
-    """A status message that is not valid JSON, has another schema version or an unknown
-    state."""
+    """
+    A status message that is invalid or of another version.
+
+    Not valid JSON, another schema version or an unknown state.
+    """
 
 
 class GroundingState(str, Enum):
@@ -76,8 +94,12 @@ class CameraState(str, Enum):
 
 
 def strict_json_value(value: Any) -> Any:
-    """``value`` with every non-finite float replaced by None (JSON has no NaN or inf),
-    tuples as lists and enums as their values."""
+    """
+    Return ``value`` made strict-JSON-safe.
+
+    Every non-finite float replaced by None (JSON has no NaN or inf), tuples as lists and enums as
+    their values.
+    """
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, float):
@@ -90,8 +112,11 @@ def strict_json_value(value: Any) -> Any:
 
 
 def dumps_strict(payload: Any) -> str:
-    """Compact strict JSON (see :func:`strict_json_value`); raises ValueError if anything
-    non-finite were left, which cannot happen after the replacement."""
+    """
+    Dump compact strict JSON (see :func:`strict_json_value`).
+
+    Raises ValueError if anything non-finite were left, which cannot happen after the replacement.
+    """
     return json.dumps(strict_json_value(payload), separators=(',', ':'), allow_nan=False)
 
 
@@ -132,7 +157,8 @@ def _reject_constant(name: str):
 
 @dataclass
 class GroundingStatus(_Status):
-    """``grounding/status``: what grounding_node is looking for and what it found.
+    """
+    ``grounding/status``: what grounding_node is looking for and what it found.
 
     Boxes are [x1, y1, x2, y2] in the source image's pixels; ``position`` is [x, y, z] in
     metres in ``base_frame`` (REP-103), ``distance`` its horizontal range (m) and
@@ -175,7 +201,8 @@ class GroundingStatus(_Status):
 
 @dataclass
 class ActionStatus(_Status):
-    """``action/status``: the motion state, the reason for it and the velocity sent.
+    """
+    ``action/status``: the motion state, the reason for it and the velocity sent.
 
     ``linear`` (m/s) and ``angular`` (rad/s, left positive) are the last cmd_vel;
     ``target`` is [x, y] in the base frame (m) of the target being driven to.
@@ -202,7 +229,7 @@ class CameraStatus(_Status):
     STATE: ClassVar[type[Enum]] = CameraState
 
     state: CameraState = CameraState.WAITING
-    input: str = ''
+    input: str = ''  # noqa: A003
     received: int = 0
     published: int = 0
     rate_limited: int = 0
@@ -213,7 +240,8 @@ class CameraStatus(_Status):
 
 
 class RecentWarnings:
-    """The distinct warnings of the last ``keep_s`` seconds, newest last, at most ``limit``.
+    """
+    The distinct warnings of the last ``keep_s`` seconds, newest last, at most ``limit``.
 
     For the ``warnings`` field of a status: a message dropped, a QoS mismatch, frozen image
     stamps. Times are the caller's, on a clock that only moves forward (monotonic): how long

@@ -1,4 +1,19 @@
-"""Comparisons on ROS time that survive the clock going backwards.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Comparisons on ROS time that survive the clock going backwards.
 
 ROS time jumps back when a simulation resets or a bag loops. Every component that compares
 times (timeouts, rate limits, ages) keeps a :class:`ClockWatch`: a time earlier than the
@@ -29,8 +44,12 @@ class ClockWatch:
 
 
 class RateLimiter:
-    """Lets an event through at most ``rate_hz`` times per second of ROS time (0: always);
-    a clock that goes back restarts it rather than blocking until time catches up."""
+    """
+    Lets an event through at most ``rate_hz`` times per second of ROS time.
+
+    ``rate_hz`` 0: always. A clock that goes back restarts it rather than blocking until time
+    catches up.
+    """
 
     def __init__(self, rate_hz: float = 0.0):
         self.rate_hz = rate_hz
@@ -46,14 +65,20 @@ class RateLimiter:
 
 
 def age(now: float, stamp: float) -> float:
-    """``now - stamp`` (s); NaN when either is not finite. Negative means the stamp is in the
-    future: callers must treat that as undatable, not as fresh."""
+    """
+    Return ``now - stamp`` (s); NaN when either is not finite.
+
+    Negative means the stamp is in the future: callers must treat that as undatable, not as fresh.
+    """
     if not (math.isfinite(now) and math.isfinite(stamp)):
         return math.nan
     return now - stamp
 
 
 def fresh(now: float, stamp: float | None, timeout: float) -> bool:
-    """Whether ``stamp`` is at most ``timeout`` seconds from ``now``, either way (a stamp
-    further in the future than that is as undatable as an old one)."""
+    """
+    Tell whether ``stamp`` is at most ``timeout`` seconds from ``now``, either way.
+
+    A stamp further in the future than that is as undatable as an old one.
+    """
     return stamp is not None and abs(age(now, stamp)) <= timeout

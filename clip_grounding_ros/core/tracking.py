@@ -1,4 +1,19 @@
-"""Following a grounded box from frame to frame, between groundings, at camera rate.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Following a grounded box from frame to frame, between groundings, at camera rate.
 
 CLIP grounds a few frames per second; :class:`BoxTracker` carries the last grounded box
 through every camera frame in between, so the target can be updated at camera rate.
@@ -67,10 +82,10 @@ Not thread-safe: one caller (one executor thread) drives a tracker.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+import math
 
 import cv2
 import numpy as np
@@ -84,8 +99,11 @@ Box = tuple[float, float, float, float]
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    """How the box tracker samples, filters and gives up; the settings are node parameters
-    (prefixed ``track_`` so they read unambiguously among a node's other parameters).
+    """
+    How the box tracker samples, filters and gives up.
+
+    The settings are node parameters (prefixed ``track_`` so they read unambiguously among a node's
+    other parameters).
 
     Pixel thresholds are in source-image pixels whatever the working resolution. Working on
     a copy 320 wide: at 640x480 it tracked as accurately as full resolution (mean lowest IoU
@@ -150,7 +168,8 @@ class TrackerConfig:
 
 @dataclass(frozen=True)
 class TrackUpdate:
-    """Where the tracked box is on one frame, or why it was dropped.
+    """
+    Where the tracked box is on one frame, or why it was dropped.
 
     ``box``: (x1, y1, x2, y2) edges in source-image pixels, clipped to the image; None when
     the track is lost (or was never started). ``confidence`` in [0, 1]: the fraction of the
@@ -182,7 +201,7 @@ class BoxTracker:
 
     @property
     def box(self) -> Box | None:
-        """The latest tracked box, clipped to the image; None when not active."""
+        """Return the latest tracked box, clipped to the image; None when not active."""
         return self._clipped(self._history[-1][1]) if self.active else None
 
     def reset(self) -> None:
@@ -190,7 +209,8 @@ class BoxTracker:
         self._drop('reset')
 
     def start(self, frame: np.ndarray, box: Sequence[float], stamp: float) -> TrackUpdate:
-        """(Re-)anchor on ``box`` as seen on ``frame`` (the frame it was grounded on).
+        """
+        (Re-)anchor on ``box`` as seen on ``frame`` (the frame it was grounded on).
 
         ``frame``: (H, W, 3) uint8 RGB; ``box``: (x1, y1, x2, y2) source pixels; ``stamp``:
         the frame's time (s). Returns the starting box (clipped, confidence 1), or box None
@@ -211,7 +231,8 @@ class BoxTracker:
         return TrackUpdate(self.box, 1.0)
 
     def update(self, frame: np.ndarray, stamp: float) -> TrackUpdate:
-        """Follow the box onto ``frame`` ((H, W, 3) uint8 RGB, taken at ``stamp`` s).
+        """
+        Follow the box onto ``frame`` ((H, W, 3) uint8 RGB, taken at ``stamp`` s).
 
         Returns the moved box with its confidence, or box None and the reason when the track
         is lost on this frame (the tracker then drops itself) or was not active. Raises
@@ -244,7 +265,8 @@ class BoxTracker:
         return TrackUpdate(self.box, confidence)
 
     def reconcile(self, grounded_box: Sequence[float], stamp: float | None = None) -> bool:
-        """A new grounding arrived: does it agree with the track?
+        """
+        Check whether a new grounding agrees with the track.
 
         ``grounded_box``: (x1, y1, x2, y2) source pixels, grounded on the frame taken at
         ``stamp`` (s); it is compared with the box tracked on the frame nearest that stamp
@@ -289,7 +311,7 @@ class BoxTracker:
 
     # -- internals ------------------------------------------------------------------------
     def _to_grey(self, frame: np.ndarray) -> np.ndarray:
-        """The frame in grey at the working size; ImageError unless (H, W, 3) uint8."""
+        """Convert the frame to grey at the working size; ImageError unless (H, W, 3) uint8."""
         if not isinstance(frame, np.ndarray):
             raise ImageError(f'expected a numpy array, got {type(frame).__name__}')
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
@@ -306,14 +328,17 @@ class BoxTracker:
         return grey
 
     def _follow(self, grey: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, float, str]:
-        """Median flow from the previous grey frame to ``grey``: (moved box, confidence,
-        problem); the problem is empty when the box could be moved."""
+        """
+        Follow the box by median flow from the previous grey frame to ``grey``.
+
+        Returns (moved box, confidence, problem); the problem is empty when the box could be moved.
+        """
         config = self.config
         sx, sy = self._scale
         start_box = box * (sx, sy, sx, sy)
         start = self._grid(start_box, grey.shape)
-        lk = dict(winSize=(config.window, config.window), maxLevel=config.pyramid_levels,
-                  criteria=(cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 20, 0.03))
+        lk = {'winSize': (config.window, config.window), 'maxLevel': config.pyramid_levels,
+              'criteria': (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 20, 0.03)}
         forward, found, _ = cv2.calcOpticalFlowPyrLK(self._grey, grey, start, None, **lk)
         back, found_back, _ = cv2.calcOpticalFlowPyrLK(grey, self._grey, forward, None, **lk)
         start, forward = start[:, 0], forward[:, 0]
@@ -353,9 +378,13 @@ class BoxTracker:
         return np.concatenate([centre - half, centre + half]), confidence, ''
 
     def _grid(self, box: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-        """(N, 1, 2) float32 points, the cell centres of a grid over the part of ``box``
-        (working-image edges) inside an image of ``shape``, in OpenCV pixel-centre
-        coordinates (edge coordinate - 0.5)."""
+        """
+        Return the grid points over the part of ``box`` inside the image, for OpenCV.
+
+        (N, 1, 2) float32 points, the cell centres of a grid over the part of ``box``
+        (working-image edges) inside an image of ``shape``, in OpenCV pixel-centre coordinates
+        (edge coordinate - 0.5).
+        """
         height, width = shape
         x1, x2 = np.clip(box[[0, 2]], 0.0, width)
         y1, y2 = np.clip(box[[1, 3]], 0.0, height)
@@ -389,8 +418,11 @@ class BoxTracker:
 
 
 def _check_box(box: Sequence[float]) -> np.ndarray:
-    """``box`` as a float64 (4,) array; ValueError unless four finite numbers with
-    x2 > x1 and y2 > y1."""
+    """
+    Return ``box`` as a float64 (4,) array, checked.
+
+    ValueError unless four finite numbers with x2 > x1 and y2 > y1.
+    """
     try:
         values = np.asarray(box, dtype=np.float64)
     except (TypeError, ValueError):
@@ -414,8 +446,11 @@ def _area(box: np.ndarray) -> float:
 
 
 def _carry(box: np.ndarray, source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """``box`` moved and scaled, per axis, as ``source`` maps onto ``target`` (all
-    (x1, y1, x2, y2))."""
+    """
+    Move and scale ``box``, per axis, as ``source`` maps onto ``target``.
+
+    All are (x1, y1, x2, y2).
+    """
     gain = (target[2:] - target[:2]) / (source[2:] - source[:2])
     return np.concatenate([target[:2] + (box[:2] - source[:2]) * gain,
                            target[:2] + (box[2:] - source[:2]) * gain])

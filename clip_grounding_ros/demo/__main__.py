@@ -1,4 +1,19 @@
-"""The simulated demo: a robot in MuJoCo hears a command and drives to the named object.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The simulated demo: a robot in MuJoCo hears a command and drives to the named object.
 
     python -m clip_grounding_ros.demo [--command "go to the blue box"] [--scene boxes]
                                       [--model PATH_OR_HUB_ID] [--speed 1.0]
@@ -14,17 +29,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from pathlib import Path
+import sys
 
 import cv2
 
-from .episode import EpisodeResult, EpisodeSpec, default_environment, run_episode
+from .episode import default_environment, EpisodeResult, EpisodeSpec, run_episode
 from ..sim import COLORS, load_scene
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--command', default='go to the blue box', help='what to say')
     parser.add_argument('--scene', default='boxes',
                         help="'boxes', 'mixed', 'random:<seed>' or a scene YAML file")
@@ -89,12 +104,12 @@ def write_artifacts(result: EpisodeResult, output: Path) -> None:
 
 
 def plot_top_down(result: EpisodeResult, path: Path) -> None:
-    """The scene from above: objects in their colours, the meant objects ringed, the path."""
+    """Plot the scene from above: objects in their colours, the meant objects ringed, the path."""
     import matplotlib
 
     matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
     from matplotlib import patches, transforms
+    import matplotlib.pyplot as plt
 
     scene = load_scene(result.spec.scene)
     figure, axes = plt.subplots(figsize=(6.4, 6.4), dpi=100)

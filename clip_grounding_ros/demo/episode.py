@@ -1,4 +1,19 @@
-"""One simulated episode of the whole ROS pipeline, observed from outside.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+One simulated episode of the whole ROS pipeline, observed from outside.
 
 Starts sim_node, camera_node, grounding_node and action_node as separate processes (as
 `ros2 launch` would; in one process the simulator's thread would be starved by the
@@ -10,27 +25,26 @@ so all three judge episodes the same way.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from enum import Enum
 import json
 import math
 import os
+from pathlib import Path
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
-from enum import Enum
-from pathlib import Path
 
 import numpy as np
 
-from ..core.commands import CommandError, Intent, Step, parse_command
+from .judge import judge_approach, judge_facing, judge_motion, meant_objects, Pose, StepVerdict
+from ..core.commands import CommandError, Intent, parse_command, Step
 from ..core.status import ActionState, ActionStatus, GroundingState, GroundingStatus
 from ..resources import find_resource
-from ..sim import Scene, load_scene
-from .judge import (Pose, StepVerdict, judge_approach, judge_facing, judge_motion,
-                    meant_objects)
+from ..sim import load_scene, Scene
 
 # Each node's module, run as `python -m` (what its console script runs).
 NODE_MODULES = {'sim_node': 'clip_grounding_ros.sim.sim_node',
@@ -101,7 +115,7 @@ class EpisodeResult:
 
     @property
     def meant_objects(self) -> list[str]:
-        """The objects the command's steps name (what the demo rings)."""
+        """Return the objects the command's steps name (what the demo rings)."""
         return [name for step in self.steps for name in step.meant]
 
     def summary(self) -> dict:
@@ -123,8 +137,11 @@ class EpisodeResult:
 
 
 class NodeProcesses:
-    """The four node processes and the spec's extra ones, with their output in
-    ``log_dir/<name>.log``."""
+    """
+    The four node processes and the spec's extra ones, with their logs.
+
+    Their output goes to ``log_dir/<name>.log``.
+    """
 
     def __init__(self, spec: EpisodeSpec, log_dir: Path):
         params = spec.params_file or str(find_resource('config/sim_demo.yaml'))
@@ -182,9 +199,9 @@ class Observer:
     """A node in this process that sends the command and records what the pipeline does."""
 
     def __init__(self, context):
-        import rclpy
         from geometry_msgs.msg import Twist
         from nav_msgs.msg import Odometry
+        import rclpy
         from sensor_msgs.msg import Image
         from std_msgs.msg import String
 
@@ -230,7 +247,7 @@ class Observer:
             self.truth = truth
 
     def _on_odom(self, msg) -> None:
-        """The simulator's odometry is its true pose (world frame)."""
+        """Record the simulator's odometry, which is its true pose (world frame)."""
         with self.lock:
             self.sim_time = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
             position, orientation = msg.pose.pose.position, msg.pose.pose.orientation
@@ -250,8 +267,11 @@ class Observer:
         self.last_cmd = (msg.linear.x, msg.angular.z)
 
     def send(self, text: str, subscribers: int, timeout: float) -> bool:
-        """Publish once both nodes listening on `command` have matched (like
-        `ros2 topic pub --once`, which waits for a subscription)."""
+        """
+        Publish once both nodes listening on `command` have matched.
+
+        Like `ros2 topic pub --once`, which waits for a subscription.
+        """
         from std_msgs.msg import String
 
         deadline = time.monotonic() + timeout
@@ -487,10 +507,13 @@ def _stop_distance(spec: EpisodeSpec) -> float:
 
 
 def default_environment() -> str:
-    """Keep the episode's DDS traffic on this machine, and on a DDS domain of this process's
-    own, unless the caller chose otherwise: two demos (or benchmarks) run at once must not
-    hear each other's commands, clocks and robots. Returns the domain used (for the user's
-    `ros2 topic echo`: ROS_DOMAIN_ID=<it>)."""
+    """
+    Keep the episode's DDS traffic on this machine, on a DDS domain of its own.
+
+    The domain is this process's own, unless the caller chose otherwise: two demos (or benchmarks)
+    run at once must not hear each other's commands, clocks and robots. Returns the domain used
+    (for the user's `ros2 topic echo`: ROS_DOMAIN_ID=<it>).
+    """
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     # 1..101: the domains ROS 2 documents as safe on Linux (0 is everyone's default).
     return os.environ.setdefault('ROS_DOMAIN_ID', str(1 + os.getpid() % 101))

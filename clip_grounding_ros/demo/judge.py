@@ -1,4 +1,19 @@
-"""Judging a simulated episode against the scene's ground truth, step by step.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Judging a simulated episode against the scene's ground truth, step by step.
 
 What the command meant is worked out here from the scene itself (true positions and sizes,
 the robot's true pose), independently of the pipeline under test: an approach must end
@@ -11,8 +26,8 @@ truth, so a wrong choice by the pipeline is caught rather than repeated.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
+import math
 
 from ..core.commands import Intent, Relation, Step
 from ..sim import Scene, SceneObject
@@ -62,9 +77,13 @@ def range_to(obj: SceneObject, pose: Pose) -> float:
 
 
 def meant_objects(step: Step, scene: Scene, pose: Pose, half_fov: float) -> list[SceneObject]:
-    """The objects the step refers to, seen from ``pose``: those its phrase names, narrowed
-    by its referring expression among those in view (within ``half_fov`` rad of the
-    heading), or, with several in view and none, the nearest. Empty: the step names none."""
+    """
+    Return the objects the step refers to, seen from ``pose``.
+
+    Those its phrase names, narrowed by its referring expression among those in view (within
+    ``half_fov`` rad of the heading), or, with several in view and none, the nearest. Empty: the
+    step names none.
+    """
     named = list(scene.objects_named(step.target))
     in_view = [o for o in named if abs(bearing_to(o, pose)) <= half_fov] or named
     referring = step.referring
@@ -92,8 +111,11 @@ def meant_objects(step: Step, scene: Scene, pose: Pose, half_fov: float) -> list
 
 def _relative_to_reference(step: Step, scene: Scene, pose: Pose, candidates: list,
                            half_fov: float) -> list[SceneObject]:
-    """NEXT_TO, LEFT_OF, RIGHT_OF, IN_FRONT_OF, BEHIND: from the robot's point of view,
-    relative to the nearest object the reference phrase names."""
+    """
+    Judge NEXT_TO, LEFT_OF, RIGHT_OF, IN_FRONT_OF and BEHIND from the robot's view.
+
+    Relative to the nearest object the reference phrase names.
+    """
     references = [o for o in scene.objects_named(step.referring.reference)
                   if abs(bearing_to(o, pose)) <= half_fov]
     if not references:
@@ -121,8 +143,11 @@ def _relative_to_reference(step: Step, scene: Scene, pose: Pose, candidates: lis
 
 def judge_approach(verdict: StepVerdict, scene: Scene, end: Pose,
                    stop_distance: float) -> None:
-    """Stopped within stop_distance + SUCCESS_MARGIN of a meant object, and nearer to it
-    than to anything else."""
+    """
+    Judge an approach: stopped near a meant object, nearer to it than to anything else.
+
+    Near: within stop_distance + SUCCESS_MARGIN.
+    """
     distances = {o.name: range_to(o, end) for o in scene.objects}
     verdict.reached = min(distances, key=distances.get)
     if not verdict.meant:
@@ -155,8 +180,12 @@ def judge_facing(verdict: StepVerdict, scene: Scene, end: Pose) -> None:
 
 def judge_motion(verdict: StepVerdict, step: Step, start: Pose, end: Pose,
                  turned: float) -> None:
-    """A move: the displacement along the start heading (m); a turn: the unwrapped yaw
-    change ``turned`` (rad) measured on the way."""
+    """
+    Measure a move or turn as done: its displacement (m) or yaw change (rad).
+
+    A move: the displacement along the start heading (m); a turn: the unwrapped yaw change
+    ``turned`` (rad) measured on the way.
+    """
     if step.intent == Intent.MOVE:
         along = (end[0] - start[0]) * math.cos(start[2]) + (end[1] - start[1]) * math.sin(start[2])
         verdict.commanded, verdict.achieved = step.distance, along

@@ -1,4 +1,19 @@
-"""action_node: grounded targets, odometry and obstacles in, safe velocity commands out.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+action_node: grounded targets, odometry and obstacles in, safe velocity commands out.
 
 Subscribes `grounding/status` (the current command step), `grounding/target`, `odom`
 (nav_msgs/Odometry: moves and turns by an amount, the target memory, searching), the
@@ -20,25 +35,43 @@ from __future__ import annotations
 import math
 import time
 
-import numpy as np
 from geometry_msgs.msg import PoseStamped, Twist, TwistStamped
 from nav_msgs.msg import Odometry
+import numpy as np
 from rclpy.clock import Clock, ClockType, JumpThreshold
 from rclpy.duration import Duration
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
 from std_msgs.msg import String
 
+from .common import (
+    camera_info_to_intrinsics,
+    CommandIntake,
+    ConfigError,
+    declare_parameters,
+    depth_image_to_metres,
+    Faults,
+    LATEST_QOS,
+    now_seconds,
+    publish_status,
+    SENSOR_QOS,
+    stamp_seconds,
+    STATUS_QOS,
+    watch_parameters,
+)
 from ..core.commands import CommandError, Intent, parse_command
 from ..core.control import MotionConfig, MotionController, MotionOutput, Task
 from ..core.geometry import MountSettings
 from ..core.memory import MemoryConfig
-from ..core.obstacles import ObstacleConfig, points_from_depth, points_from_scan
-from ..core.parameters import ParamSpec, parameter_specs
+from ..core.obstacles import (
+    depth_view,
+    ObstacleConfig,
+    points_from_depth,
+    points_from_scan,
+    scan_view,
+)
+from ..core.parameters import parameter_specs, ParamSpec
 from ..core.status import ActionStatus, GroundingStatus
-from .common import (LATEST_QOS, SENSOR_QOS, STATUS_QOS, CommandIntake, ConfigError, Faults,
-                     camera_info_to_intrinsics, declare_parameters, depth_image_to_metres,
-                     now_seconds, publish_status, stamp_seconds, watch_parameters)
 
 STATUS_PERIOD_S = 0.5  # action/status at least this often (ROS time), and on every change
 NODE_PARAMS = (
@@ -64,7 +97,7 @@ PARAMS = MOTION_PARAMS + OBSTACLE_PARAMS + MEMORY_PARAMS + MOUNT_PARAMS + NODE_P
 
 def _configure(values: dict) -> tuple[MotionConfig, ObstacleConfig, MemoryConfig,
                                       MountSettings, dict]:
-    """The core configurations from parameter values; ConfigError when they do not fit."""
+    """Make the core configurations from parameter values; ConfigError when they do not fit."""
     if not values['base_frame']:
         raise ConfigError('base_frame must not be empty')
     try:
@@ -76,12 +109,13 @@ def _configure(values: dict) -> tuple[MotionConfig, ObstacleConfig, MemoryConfig
 
 
 def task_of(status: GroundingStatus) -> Task:
-    """The step a grounding status asks for; raises ValueError for an unknown intent."""
+    """Return the step a grounding status asks for; raise ValueError for an unknown intent."""
     return Task(status.command_id, status.step, Intent(status.intent) if status.intent else None,
                 status.motion_distance, status.motion_angle, status.run_id)
 
 
 class ActionNode(Node):
+
     def __init__(self, **kwargs):
         super().__init__('action_node', **kwargs)
         motion, obstacles, memory, self.mount, values = _configure(
@@ -163,11 +197,13 @@ class ActionNode(Node):
             self.faults.warn('depth image without camera/camera_info: no obstacle points')
             return
         config = self.controller.obstacle_config
-        points = points_from_depth(depth_image_to_metres(msg),
-                                   camera_info_to_intrinsics(self.camera_info),
+        intrinsics = camera_info_to_intrinsics(self.camera_info)
+        points = points_from_depth(depth_image_to_metres(msg), intrinsics,
                                    self.mount.mount, config.depth_stride,
                                    config.obstacle_min_height, config.obstacle_max_height)
-        self.controller.on_obstacles(points, stamp_seconds(msg.header.stamp))
+        view = depth_view(intrinsics, self.mount.mount,
+                          config.clearance_distance + config.inflated_radius)
+        self.controller.on_obstacles(points, stamp_seconds(msg.header.stamp), view)
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         self.camera_info = msg
@@ -176,11 +212,13 @@ class ActionNode(Node):
         if self.controller.obstacle_config.obstacle_source != 'scan':
             return
         values = self.values
+        sensor_pose = (values['scan_x'], values['scan_y'], math.radians(values['scan_yaw_deg']))
         points = points_from_scan(np.asarray(msg.ranges, dtype=np.float64), msg.angle_min,
                                   msg.angle_increment, msg.range_min, msg.range_max,
-                                  (values['scan_x'], values['scan_y'],
-                                   math.radians(values['scan_yaw_deg'])))
-        self.controller.on_obstacles(points, stamp_seconds(msg.header.stamp))
+                                  sensor_pose)
+        view = scan_view(msg.angle_min, msg.angle_max, msg.range_min, msg.range_max,
+                         sensor_pose)
+        self.controller.on_obstacles(points, stamp_seconds(msg.header.stamp), view)
 
     def _on_odometry(self, msg: Odometry) -> None:
         self.odom_frame = msg.header.frame_id or self.odom_frame
@@ -256,7 +294,7 @@ class ActionNode(Node):
             self.cmd_pub.publish(twist)
 
     def on_shutdown(self) -> None:
-        """A node that goes away leaves the robot stopped."""
+        """Stop the robot: a node that goes away leaves it stopped."""
         self.controller.stop()
         self._publish_velocity(0.0, 0.0)
         # The node is destroyed next: a zero lost in transit could not be resent then.

@@ -1,4 +1,19 @@
-"""camera_node: camera topics or a local source in, newest rgb8 frames out.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+camera_node: camera topics or a local source in, newest rgb8 frames out.
 
 Subscribes `camera/image_raw` (or `camera/image_raw/compressed`) and `camera/camera_info`
 with sensor-data QoS, or reads a local OpenCV source; publishes `grounding/image` (rgb8,
@@ -19,16 +34,29 @@ from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header, String
 
+from .common import (
+    camera_info_for_image,
+    compressed_to_rgb,
+    ConfigError,
+    declare_parameters,
+    Faults,
+    image_to_rgb,
+    intrinsics_to_camera_info,
+    LATEST_QOS,
+    now_seconds,
+    publish_status,
+    rgb_to_image,
+    SENSOR_QOS,
+    stamp_seconds,
+    STATUS_QOS,
+    watch_parameters,
+)
 from ..core.geometry import GeometryError, Intrinsics
 from ..core.images import ImageError
 from ..core.parameters import ParamSpec
 from ..core.sources import FrameSource, SourceError
 from ..core.status import CameraState, CameraStatus
 from ..core.timing import RateLimiter
-from .common import (LATEST_QOS, SENSOR_QOS, STATUS_QOS, ConfigError, Faults,
-                     camera_info_for_image, compressed_to_rgb, declare_parameters,
-                     image_to_rgb, intrinsics_to_camera_info, now_seconds, publish_status,
-                     rgb_to_image, stamp_seconds, watch_parameters)
 
 INPUTS = ('raw', 'compressed', 'opencv')
 PARAMS = (
@@ -57,6 +85,7 @@ PARAMS = (
 
 
 class CameraNode(Node):
+
     def __init__(self, **kwargs):
         super().__init__('camera_node', **kwargs)
         self._settings = declare_parameters(self, PARAMS)
@@ -141,8 +170,12 @@ class CameraNode(Node):
         return cv2.resize(rgb, (max_width, height), interpolation=cv2.INTER_AREA)
 
     def _camera_info_for(self, rgb: np.ndarray, header: Header, local: bool):
-        """The CameraInfo of the published frame (stamped like it), or None, with the reason
-        reported, when the camera's is missing, too old for the frame or inconsistent."""
+        """
+        Make the CameraInfo of the published frame (stamped like it), or None.
+
+        None, with the reason reported, when the camera's is missing, too old for the frame or
+        inconsistent.
+        """
         height, width = rgb.shape[:2]
         if local:
             intrinsics = Intrinsics.from_fov(width, height, self._settings['opencv_hfov_deg'])

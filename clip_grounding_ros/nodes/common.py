@@ -1,7 +1,23 @@
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """What every node shares: QoS profiles, message conversions, parameters, status, main()."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 import json
 import math
 import re
@@ -10,32 +26,40 @@ import sys
 import threading
 import time
 import traceback
-from collections import OrderedDict
 from typing import Any
-from collections.abc import Callable, Sequence
 
 import numpy as np
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+    ParameterType,
+    SetParametersResult,
+)
 import rclpy
-import yaml
-from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
-                                ParameterType, SetParametersResult)
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from std_msgs.msg import Header, String
+import yaml
+
+from ..core.geometry import (
+    GeometryError,
+    image_region,
+    Intrinsics,
+    region_camera_matrix,
+    scale_camera_matrix,
+)
+from ..core.images import decode_compressed, depth_to_metres, to_rgb8
+from ..core.parameters import ParamSpec
+from ..core.status import dumps_strict, RecentWarnings
 
 try:
     from rclpy.event_handler import SubscriptionEventCallbacks
 except ImportError:  # Humble names the module qos_event
     from rclpy.qos_event import SubscriptionEventCallbacks
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from rclpy.signals import SignalHandlerOptions
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image
-from std_msgs.msg import Header, String
-
-from ..core.geometry import (GeometryError, Intrinsics, image_region, region_camera_matrix,
-                             scale_camera_matrix)
-from ..core.images import decode_compressed, depth_to_metres, to_rgb8
-from ..core.parameters import ParamSpec
-from ..core.status import RecentWarnings, dumps_strict
 
 # REP-2003: subscribe to sensor data best-effort and keep only the newest sample, so a
 # slow consumer never works through a backlog and best-effort drivers (Gazebo) connect.
@@ -63,7 +87,7 @@ class ConfigError(ValueError):
 
 # -- messages ---------------------------------------------------------------------------
 def now_seconds(node: Node) -> float:
-    """The node's ROS time in seconds (simulated time under use_sim_time)."""
+    """Return the node's ROS time in seconds (simulated time under use_sim_time)."""
     return node.get_clock().now().nanoseconds * 1e-9
 
 
@@ -93,18 +117,24 @@ def rgb_to_image(rgb: np.ndarray, header: Header) -> Image:
 
 
 def camera_info_to_intrinsics(msg: CameraInfo) -> Intrinsics:
-    """Intrinsics of the image ``msg`` describes (its region of interest and binning
-    applied). Raises GeometryError for an uncalibrated (all-zero K), zero-size or
-    inconsistent camera_info."""
+    """
+    Return the intrinsics of the image ``msg`` describes.
+
+    Its region of interest and binning applied. Raises GeometryError for an uncalibrated (all-zero
+    K), zero-size or inconsistent camera_info.
+    """
     return Intrinsics.from_camera_info(list(msg.k), msg.width, msg.height, msg.binning_x,
                                        msg.binning_y, _roi(msg))
 
 
 def camera_info_for_image(msg: CameraInfo, width: int, height: int) -> CameraInfo:
-    """A CameraInfo that describes exactly a ``width`` x ``height`` image made from the
-    image ``msg`` describes (its region of interest and binning applied, then resized), so
-    a reader needs neither. Distortion and rectification are passed on unchanged. Raises
-    GeometryError when ``msg``'s region does not fit its sensor."""
+    """
+    Make a CameraInfo that describes exactly a ``width`` x ``height`` image.
+
+    The image is made from the image ``msg`` describes (its region of interest and binning applied,
+    then resized), so a reader needs neither. Distortion and rectification are passed on unchanged.
+    Raises GeometryError when ``msg``'s region does not fit its sensor.
+    """
     if width < 1 or height < 1:
         raise GeometryError(f'cannot describe a {width}x{height} image')
     (x0, y0, region_width, region_height), (bx, by) = image_region(
@@ -139,7 +169,7 @@ def publish_status(publisher, status) -> None:
 
 # -- parameters -------------------------------------------------------------------------
 def parameter_descriptor(spec: ParamSpec) -> ParameterDescriptor:
-    """The ROS descriptor of ``spec``: fixed type, description, range, read-only."""
+    """Make the ROS descriptor of ``spec``: fixed type, description, range, read-only."""
     descriptor = ParameterDescriptor(
         name=spec.name, type=_PARAMETER_TYPES[spec.kind] if spec.kind is not tuple else
         _array_type(spec.default), description=spec.description, read_only=spec.read_only,
@@ -164,7 +194,8 @@ def _array_type(default) -> int:
 
 
 def declare_parameters(node: Node, specs: Sequence[ParamSpec]) -> dict[str, Any]:
-    """Declare ``specs`` with their descriptors and return the values, coerced to their types.
+    """
+    Declare ``specs`` with their descriptors and return the values, coerced to their types.
 
     Types are fixed. A params file or ``-p`` giving an integer for a float parameter
     (``rate_hz: 5``) is taken as that float: rclpy offers no public way to read an override
@@ -192,7 +223,7 @@ def declare_parameters(node: Node, specs: Sequence[ParamSpec]) -> dict[str, Any]
 
 def parameter_values(node: Node, specs: Sequence[ParamSpec],
                      changes: Sequence[rclpy.Parameter] = ()) -> dict[str, Any]:
-    """Current values, with pending ``changes`` applied; arrays as tuples."""
+    """Return the current values, with pending ``changes`` applied; arrays as tuples."""
     values = {spec.name: node.get_parameter(spec.name).value for spec in specs}
     values.update({change.name: change.value for change in changes if change.name in values})
     for spec in specs:
@@ -206,7 +237,8 @@ def parameter_values(node: Node, specs: Sequence[ParamSpec],
 def watch_parameters(node: Node, specs: Sequence[ParamSpec],
                      configure: Callable[[dict[str, Any]], Any],
                      apply: Callable[[Any], None]) -> None:
-    """Validate and apply parameter changes made at run time (``ros2 param set``).
+    """
+    Validate and apply parameter changes made at run time (``ros2 param set``).
 
     Two steps, as ROS 2 intends: the set callback validates (``configure`` builds the new
     configuration from all values, raising ValueError for an invalid one, which refuses the
@@ -251,7 +283,8 @@ def watch_parameters(node: Node, specs: Sequence[ParamSpec],
 
 # -- faults -----------------------------------------------------------------------------
 class Faults:
-    """What went wrong in a node without stopping it, for its status topic.
+    """
+    What went wrong in a node without stopping it, for its status topic.
 
     :meth:`guard` wraps a subscription or timer callback: an exception while handling one
     message drops that message, is logged and kept in :attr:`warnings`, and the node runs on
@@ -274,8 +307,12 @@ class Faults:
         return self.warnings.current(time.monotonic())
 
     def guard(self, what: str, callback: Callable, with_info: bool = False) -> Callable:
-        """``callback`` that survives its own exceptions (``what`` names it in the report).
-        ``with_info``: a subscription callback that takes (message, MessageInfo)."""
+        """
+        Wrap ``callback`` so that it survives its own exceptions.
+
+        ``what`` names it in the report. ``with_info``: a subscription callback that takes
+        (message, MessageInfo).
+        """
         def run(*args):
             try:
                 callback(*args)
@@ -293,7 +330,7 @@ class Faults:
         return SubscriptionEventCallbacks(incompatible_qos=incompatible)
 
     def subscribe(self, msg_type, topic: str, callback: Callable, qos: QoSProfile):
-        """A guarded subscription that reports QoS mismatches."""
+        """Make a guarded subscription that reports QoS mismatches."""
         return self.node.create_subscription(
             msg_type, topic, self.guard(f'message on {topic}', callback), qos,
             event_callbacks=self.qos_events(topic))
@@ -310,8 +347,10 @@ MAX_PUBLISHERS = 256  # command publishers remembered (each `ros2 topic pub` is 
 
 
 class CommandIntake:
-    """Receives `command` however it is published, each message once, and relays it to the
-    node's peers on `command/relay`.
+    """
+    Receives `command` however it is published, each message once, and relays it.
+
+    It relays it to the node's peers on `command/relay`.
 
     ``ros2 topic pub --once`` waits for ONE matched subscription, publishes and exits: when
     action_node's subscription matched first, grounding_node never heard the command. So
@@ -359,8 +398,12 @@ class CommandIntake:
         self._deliver(str(payload['text']), None if key is None else str(key))
 
     def _deliver(self, text: str, key: str | None) -> bool:
-        """Act on a command once, and never on one older than a command of the same
-        publisher already acted on; False when it was not acted on."""
+        """
+        Act on a command once, and never on one older than one already acted on.
+
+        Older than a command of the same publisher already acted on. False when it was not acted
+        on.
+        """
         now = time.monotonic()
         if key is not None:
             publisher, _, sequence = key.rpartition(':')
@@ -389,7 +432,7 @@ def _message_info_supported() -> bool:
 
 
 def _publication_key(info) -> str | None:
-    """Publisher GID and sequence number: the same for every copy of one publication."""
+    """Return publisher GID and sequence number: the same for every copy of one publication."""
     if not info or not info.get('publisher_gid') or info.get('publication_sequence_number') \
             is None:
         return None
@@ -401,7 +444,8 @@ CONFIG_ERROR_EXIT = 2  # launch_support.CONFIG_ERROR_EXIT: launch does not resta
 
 
 def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> int:
-    """Create and spin a node; shut down cleanly on Ctrl-C or SIGTERM.
+    """
+    Create and spin a node; shut down cleanly on Ctrl-C or SIGTERM.
 
     rclpy's own signal handler would invalidate the context before the node could send
     its last messages (the action node's zero velocity), so SIGINT and SIGTERM are turned
@@ -465,8 +509,11 @@ def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> int:
 
 
 def check_params_files(args: Sequence[str]) -> None:
-    """Raise ConfigError naming a ``--params-file`` that is missing or not YAML, before rcl
-    reads it (rcl's own error is a multi-line trace with C source locations)."""
+    """
+    Raise ConfigError naming a ``--params-file`` that is missing or not YAML.
+
+    Before rcl reads it (rcl's own error is a multi-line trace with C source locations).
+    """
     for flag, path in zip(args, args[1:], strict=False):
         if flag != '--params-file':
             continue
@@ -481,7 +528,7 @@ def check_params_files(args: Sequence[str]) -> None:
 
 
 def _one_line(error: BaseException) -> str:
-    """The error's message on one line, without rcl's C source locations."""
+    """Put the error's message on one line, without rcl's C source locations."""
     text = ' '.join(str(error).split()) or type(error).__name__
     if type(error).__name__ == 'UnknownROSArgsError':
         text = f'unknown ROS arguments {text}'

@@ -1,4 +1,19 @@
-"""``grounding/detections`` as vision_msgs/Detection2DArray, where vision_msgs is installed.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+``grounding/detections`` as vision_msgs/Detection2DArray, where vision_msgs is installed.
 
 vision_msgs is the conventional detection output (RViz and Foxglove show it) and comes with
 every ROS 2 distribution, but not with a plain pip install; without it the node runs on and
@@ -19,9 +34,13 @@ except ImportError:  # not installed: no detections topic
 
 
 def detection_array(header: Header, result: GroundingResult):
-    """Detection2DArray of ``result``'s matches: the phrase as class_id, its probability as
-    score, the box centre and size in source-image pixels, the image's header. Empty when
-    nothing matched, so a consumer can tell "nothing" from "no news"."""
+    """
+    Make a Detection2DArray of ``result``'s matches.
+
+    The phrase as class_id, its probability as score, the box centre and size in source-image
+    pixels, the image's header. Empty when nothing matched, so a consumer can tell "nothing" from
+    "no news".
+    """
     array = Detection2DArray(header=header)
     for rank, candidate in enumerate(result.matches):
         x1, y1, x2, y2 = candidate.box

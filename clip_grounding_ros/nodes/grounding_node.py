@@ -1,4 +1,19 @@
-"""grounding_node: commands in, grounded targets out.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+grounding_node: commands in, grounded targets out.
 
 Subscribes `command` (std_msgs/String), `grounding/image`, `grounding/camera_info`, `odom`
 (optional: follows the chosen object by position while the robot moves), `action/status`
@@ -20,31 +35,44 @@ from __future__ import annotations
 import math
 import threading
 
-import torch
 from geometry_msgs.msg import Point, PoseStamped, Vector3
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import ColorRGBA, Header, String
+import torch
 from visualization_msgs.msg import Marker, MarkerArray
 
-from ..core.drawing import MarkerSpec, annotate, target_markers
+from .common import (
+    camera_info_to_intrinsics,
+    CommandIntake,
+    ConfigError,
+    declare_parameters,
+    depth_image_to_metres,
+    Faults,
+    image_to_rgb,
+    LATEST_QOS,
+    now_seconds,
+    publish_status,
+    rgb_to_image,
+    SENSOR_QOS,
+    stamp_seconds,
+    STATUS_QOS,
+    watch_parameters,
+)
+from .detections import DetectionPublisher
+from ..core.drawing import annotate, MarkerSpec, target_markers
 from ..core.geometry import GeometryError, MountSettings
 from ..core.grounding import Grounder, GrounderConfig, GroundingResult
 from ..core.images import ImageError
 from ..core.memory import Pose, PoseHistory
-from ..core.model import BACKENDS, DEFAULT_HUB_MODEL, ModelLoadError, load_encoder
-from ..core.parameters import ParamSpec, parameter_specs
+from ..core.model import BACKENDS, DEFAULT_HUB_MODEL, load_encoder, ModelLoadError
+from ..core.parameters import parameter_specs, ParamSpec
 from ..core.perception import Frame, Perception, PerceptionSettings, PerceptionUpdate
 from ..core.status import ActionStatus
 from ..core.timing import RateLimiter
 from ..core.tracking import TrackerConfig
 from ..resources import resolve_model
-from .common import (LATEST_QOS, SENSOR_QOS, STATUS_QOS, CommandIntake, ConfigError, Faults,
-                     camera_info_to_intrinsics, declare_parameters, depth_image_to_metres,
-                     image_to_rgb, now_seconds, publish_status, rgb_to_image, stamp_seconds,
-                     watch_parameters)
-from .detections import DetectionPublisher
 
 HEARTBEAT_S = 1.0       # longest time without a status (the action node watches for it)
 TRACKED_STATUS_HZ = 10  # statuses while tracking at camera rate (targets go out every frame)
@@ -82,8 +110,11 @@ PARAMS = NODE_PARAMS + GROUNDER_PARAMS + PERCEPTION_PARAMS + TRACKER_PARAMS + MO
 
 
 def _configure(values: dict) -> tuple:
-    """(GrounderConfig, PerceptionSettings, TrackerConfig, values) from parameter values;
-    ConfigError when they do not fit."""
+    """
+    Make (GrounderConfig, PerceptionSettings, TrackerConfig, values) from parameters.
+
+    From parameter values; ConfigError when they do not fit.
+    """
     try:
         mount = MountSettings(**{p.name: values[p.name] for p in MOUNT_PARAMS}).mount
         return (GrounderConfig(**{p.name: values[p.name] for p in GROUNDER_PARAMS}),
@@ -95,6 +126,7 @@ def _configure(values: dict) -> tuple:
 
 
 class GroundingNode(Node):
+
     def __init__(self, **kwargs):
         super().__init__('grounding_node', **kwargs)
         values = declare_parameters(self, PARAMS)
@@ -256,7 +288,7 @@ class GroundingNode(Node):
             self._publish_status(status)  # still alive, still saying why
 
     def _ground_frames(self) -> None:
-        """The worker: ground the newest frame not yet grounded, each time the timer says."""
+        """Ground the newest frame not yet grounded, each time the timer says (the worker)."""
         guarded = self.faults.guard('grounding worker', self._ground_newest)
         while not self.stopping.is_set():
             if self.due.wait(timeout=0.2):
@@ -296,9 +328,13 @@ class GroundingNode(Node):
         self._publish_status(update.status)
 
     def _frame(self, msg: Image) -> Frame:
-        """The core's view of a frame: pixels, calibration, depth (when used) and the robot's
+        """
+        Make the core's view of a frame, with the stamp of each part.
+
+        The core's view of a frame: pixels, calibration, depth (when used) and the robot's
         pose in odom when it was taken, with the stamps of each so the core can tell whether
-        they belong together."""
+        they belong together.
+        """
         inputs = {}
         stamp = stamp_seconds(msg.header.stamp)
         if self.camera_info is not None:

@@ -1,4 +1,19 @@
-"""Simulated world for grounding tests and training data: MuJoCo, no ROS.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Simulated world for grounding tests and training data: MuJoCo, no ROS.
 
 Scenes of coloured objects (scene.py) and a camera robot driving among them (world.py).
 world.py (and with it MuJoCo and an OpenGL backend) is imported on first use of one of its
@@ -7,20 +22,20 @@ already rendered views, does not need MuJoCo installed.
 """
 
 from clip_grounding_ros.sim.scene import (
+    available_scenes,
     COLOR_WORDS,
     COLORS,
-    ROBOT_RADIUS,
-    SHAPE_WORDS,
-    SHAPES,
     Light,
-    Scene,
-    SceneError,
-    SceneObject,
-    available_scenes,
     load_scene,
     random_scene,
+    ROBOT_RADIUS,
+    Scene,
     scene_from_dict,
     scene_to_dict,
+    SceneError,
+    SceneObject,
+    SHAPE_WORDS,
+    SHAPES,
 )
 
 _WORLD_NAMES = ('CameraSpec', 'SimWorld', 'VisibleObject', 'build_mjcf', 'camera_pose_in_base')

@@ -1,4 +1,19 @@
-"""Scene descriptions for the simulated world: what stands where, in which colour.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Scene descriptions for the simulated world: what stands where, in which colour.
 
 A scene is plain data (frozen dataclasses) so that the simulator, the training-data renderer and
 the benchmarks share one validated description, loadable from YAML or generated from a seed.
@@ -6,9 +21,9 @@ the benchmarks share one validated description, loadable from YAML or generated 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, fields
 import math
 import numbers
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +61,14 @@ SHAPE_WORDS = {'box': ('box', 'cube', 'crate', 'block'),
 COLOR_WORDS = {name: (name,) for name in COLORS} | {'purple': ('purple', 'violet')}
 
 
-
 class SceneError(ValueError):
     """A scene description is invalid; the message names the file and the offending field."""
 
 
 @dataclass(frozen=True)
 class SceneObject:
-    """One static object resting on the floor.
+    """
+    One static object resting on the floor.
 
     `size` depends on `shape`: box -> half extents (hx, hy, hz); sphere -> (radius,);
     cylinder -> (radius, half_height). `position` is (x, y) on the floor in the world frame.
@@ -80,13 +95,13 @@ class SceneObject:
             )
         if self.color not in COLORS:
             raise SceneError(
-                f"{where}: color: unknown colour {self.color!r}; "
+                f'{where}: color: unknown colour {self.color!r}; '
                 f"known colours: {', '.join(COLORS)}"
             )
         expected = SIZE_FIELDS[self.shape]
         if len(self.size) != len(expected):
             raise SceneError(
-                f"{where}: size: a {self.shape} needs {len(expected)} size value(s) "
+                f'{where}: size: a {self.shape} needs {len(expected)} size value(s) '
                 f"({', '.join(expected)}), got {len(self.size)}"
             )
         if any(not s > 0.0 for s in self.size):
@@ -109,11 +124,12 @@ class SceneObject:
 
     @property
     def phrase(self) -> str:
-        """The natural-language name a user would say, e.g. "blue box"."""
+        """Return the natural-language name a user would say, e.g. "blue box"."""
         return f'{self.color} {self.shape}'
 
     def surface_distance(self, x: float, y: float) -> float:
-        """Horizontal distance from (x, y) to the object's footprint (0 inside it).
+        """
+        Horizontal distance from (x, y) to the object's footprint (0 inside it).
 
         Boxes use the exact rotated rectangle; round shapes their circle.
         """
@@ -218,15 +234,15 @@ class Scene:
             if math.hypot(x - start_x, y - start_y) < obj.footprint_radius + ROBOT_RADIUS:
                 raise SceneError(f'object {obj.name!r}: position: overlaps the robot start')
         for i, first in enumerate(self.objects):
-            for second in self.objects[i + 1 :]:
+            for second in self.objects[i + 1:]:
                 gap = math.dist(first.position, second.position)
                 if gap < first.footprint_radius + second.footprint_radius:
                     raise SceneError(
                         f'object {first.name!r}: position: overlaps object {second.name!r}'
                     )
 
-    def object(self, name: str) -> SceneObject:
-        """The object called `name` (KeyError listing the known names otherwise)."""
+    def object(self, name: str) -> SceneObject:  # noqa: A003
+        """Return the object called `name` (KeyError listing the known names otherwise)."""
         for obj in self.objects:
             if obj.name == name:
                 return obj
@@ -247,8 +263,11 @@ class Scene:
         )
 
     def objects_named(self, phrase: str) -> tuple[SceneObject, ...]:
-        """Objects a phrase such as "blue crate" or "the red ball" refers to (synonyms
-        understood); empty when it names no colour or shape of this world."""
+        """
+        Return the objects a phrase such as "blue crate" or "the red ball" refers to.
+
+        Synonyms are understood; empty when it names no colour or shape of this world.
+        """
         words = set(phrase.lower().replace(',', ' ').split())
         colors = [c for c, names in COLOR_WORDS.items() if words & set(names)]
         shapes = [s for s, names in SHAPE_WORDS.items() if words & set(names)]
@@ -306,7 +325,7 @@ def scene_from_dict(data: Any) -> Scene:
 
 
 def scene_to_dict(scene: Scene) -> dict[str, Any]:
-    """The YAML structure of `scene` (inverse of scene_from_dict)."""
+    """Return the YAML structure of `scene` (inverse of scene_from_dict)."""
     x, y, yaw = scene.robot_start
     light = scene.light
     return {
@@ -356,7 +375,7 @@ def _resolve(name_or_path: str | Path) -> Path:
         if candidate.is_file():
             return candidate
     raise SceneError(
-        f"unknown scene {str(name_or_path)!r}; available scenes: {available_scenes()} "
+        f'unknown scene {str(name_or_path)!r}; available scenes: {available_scenes()} '
         "(or a path to a .yaml file, or 'random:<seed>')"
     )
 
@@ -398,7 +417,8 @@ def random_scene(
     colors: list[str] | tuple[str, ...] | None = None,
     shapes: list[str] | tuple[str, ...] | None = None,
 ) -> Scene:
-    """A reproducible random scene in front of a robot at the origin facing +x.
+    """
+    Make a reproducible random scene in front of a robot at the origin facing +x.
 
     `n_objects` is an inclusive (min, max) range; `colors`/`shapes` restrict the choices.
     Objects keep RANDOM_MIN_GAP metres between their footprint circles.

@@ -1,4 +1,19 @@
-"""sim_node: a MuJoCo world with a differential-drive robot, as a ROS robot would look.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+sim_node: a MuJoCo world with a differential-drive robot, as a ROS robot would look.
 
 Subscribes `cmd_vel` (Twist, or TwistStamped with twist_stamped:=true); publishes
 `camera/image_raw`, `camera/camera_info`, optionally `camera/depth/image_raw` (32FC1) and
@@ -14,9 +29,9 @@ import math
 import threading
 import time
 
-import numpy as np
 from geometry_msgs.msg import Twist, TwistStamped
 from nav_msgs.msg import Odometry
+import numpy as np
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.time import Time as RosTime
@@ -24,13 +39,19 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header, String
 
+from . import CameraSpec, load_scene, SceneError, SimWorld
 from ..core.geometry import Intrinsics
 from ..core.images import encode_compressed
-from . import CameraSpec, SceneError, SimWorld, load_scene
 from ..core.parameters import ParamSpec
 from ..core.status import dumps_strict
-from ..nodes.common import (LATEST_QOS, STATUS_QOS, ConfigError, declare_parameters,
-                            intrinsics_to_camera_info, rgb_to_image)
+from ..nodes.common import (
+    ConfigError,
+    declare_parameters,
+    intrinsics_to_camera_info,
+    LATEST_QOS,
+    rgb_to_image,
+    STATUS_QOS,
+)
 
 _CAMERA = CameraSpec()
 PARAMS = (
@@ -78,6 +99,7 @@ PARAMS = (
 
 
 class SimNode(Node):
+
     def __init__(self, **kwargs):
         super().__init__('sim_node', **kwargs)
         self.settings = values = declare_parameters(self, PARAMS)

@@ -1,4 +1,19 @@
-"""MuJoCo world for a scene: a differential-drive robot with a forward camera among static objects.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+MuJoCo world for a scene: a differential-drive robot with a forward camera among static objects.
 
 Plain Python (no ROS) so the ROS node, the training-data renderer and the closed-loop tests all
 drive the same simulator and read the same ground truth.
@@ -7,9 +22,9 @@ drive the same simulator and read the same ground truth.
 from __future__ import annotations
 
 import ctypes.util
+from dataclasses import dataclass
 import math
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 # MuJoCo picks its OpenGL backend from MUJOCO_GL when it is first imported. Robots and CI have no
@@ -18,10 +33,9 @@ from typing import TYPE_CHECKING
 if 'MUJOCO_GL' not in os.environ:
     os.environ['MUJOCO_GL'] = 'osmesa' if ctypes.util.find_library('OSMesa') else 'egl'
 
+from clip_grounding_ros.sim.scene import COLORS, ROBOT_RADIUS, Scene, SceneObject
 import mujoco
 import numpy as np
-
-from clip_grounding_ros.sim.scene import COLORS, ROBOT_RADIUS, Scene, SceneObject
 
 if TYPE_CHECKING:
     from typing import Self  # annotations only: keeps Python 3.10 importing this module
@@ -56,7 +70,8 @@ class CameraSpec:
     antialias: bool = True  # 4x multisampling; False renders about twice as fast in software GL
 
     def intrinsics(self) -> tuple[float, float, float, float]:
-        """Pinhole (fx, fy, cx, cy) in pixels, matching MuJoCo's renders exactly.
+        """
+        Pinhole (fx, fy, cx, cy) in pixels, matching MuJoCo's renders exactly.
 
         OpenGL puts pixel i's centre at window coordinate i + 0.5 and the optical axis at
         width/2; in the OpenCV/ROS convention (pixel centres at integers) that axis lies at
@@ -68,7 +83,8 @@ class CameraSpec:
 
 
 def camera_pose_in_base(camera: CameraSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Position and rotation of the camera's optical frame in the robot base frame.
+    """
+    Position and rotation of the camera's optical frame in the robot base frame.
 
     Optical frame as in ROS/OpenCV: x right, y down, z along the viewing direction. The rotation
     matrix's columns are those axes expressed in the base frame (x forward, y left, z up).
@@ -137,7 +153,7 @@ def _robot_body(camera: CameraSpec) -> str:
 
 
 def build_mjcf(scene: Scene, camera: CameraSpec = CameraSpec(), timestep: float = 0.005) -> str:
-    """The MJCF XML for `scene`; objects and walls are static geoms of the world body."""
+    """Build the MJCF XML for `scene`; objects and walls are static geoms of the world body."""
     light = scene.light
     # Floor and ceiling reach under the walls so no crack shows the void at the edges.
     plane_half = scene.room_size / 2.0 + WALL_THICKNESS
@@ -210,7 +226,8 @@ class VisibleObject:
 
 
 class SimWorld:
-    """A steppable, renderable MuJoCo world built from a Scene.
+    """
+    A steppable, renderable MuJoCo world built from a Scene.
 
     Frames follow REP-103: world x/y on the floor and z up; base x forward, y left; positive
     yaw rate turns left.
@@ -263,7 +280,7 @@ class SimWorld:
     # -- motion ----------------------------------------------------------------------------
     @property
     def time(self) -> float:
-        """Simulated seconds since start/reset (counted in whole steps, so it never drifts)."""
+        """Count simulated seconds since start/reset (in whole steps, so it never drifts)."""
         return self._steps * self.timestep
 
     def set_velocity(self, v: float, w: float) -> None:
@@ -359,7 +376,8 @@ class SimWorld:
     def visible_objects(
         self, min_pixels: int = 20, segmentation: np.ndarray | None = None
     ) -> dict[str, VisibleObject]:
-        """Objects with at least `min_pixels` visible pixels, keyed by name.
+        """
+        Objects with at least `min_pixels` visible pixels, keyed by name.
 
         Pass a segmentation rendered earlier to describe exactly that frame.
         """

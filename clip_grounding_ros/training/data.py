@@ -1,5 +1,21 @@
-"""Training data for the simulator CLIP model: rendered crops, whole frames with per-patch
-labels, and captions from a grammar.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Training data for the simulator CLIP model.
+
+Rendered crops, whole frames with per-patch labels, and captions from a grammar.
 
 Crops are made the way grounding makes them at run time (the same proposals and the same
 square crop), so the model learns to rank exactly what it will be asked to rank: tight
@@ -11,17 +27,17 @@ tokens can be trained towards the text of what they show.
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+import math
+import re
 
 import cv2
 import numpy as np
 
 from ..core.grounding import DEFAULT_BACKGROUND_PROMPTS
-from ..core.proposals import ProposalConfig, box_iou, propose, square_crop
-from ..sim import COLOR_WORDS, COLORS, ROBOT_RADIUS, SHAPE_WORDS, SHAPES, Scene, random_scene
+from ..core.proposals import box_iou, ProposalConfig, propose, square_crop
+from ..sim import COLOR_WORDS, COLORS, random_scene, ROBOT_RADIUS, Scene, SHAPE_WORDS, SHAPES
 
 COLOUR_NAMES = tuple(COLORS)
 # Held out of training entirely (images and captions) to measure generalisation to new
@@ -50,7 +66,7 @@ CLASSES = 1 + len(COLOUR_NAMES) * len(SHAPES)
 
 
 def class_index(colour, shape):
-    """The class of colour and shape indices (ints or arrays): 1 + colour * shapes + shape."""
+    """Give the class of colour and shape indices (ints or arrays): 1 + colour * shapes + shape."""
     return 1 + colour * len(SHAPES) + shape
 
 
@@ -68,7 +84,8 @@ def _with_articles(text: str) -> list[str]:
 
 
 class CaptionBank:
-    """Every caption the grammar makes, tokenized once, with its meaning.
+    """
+    Every caption the grammar makes, tokenized once, with its meaning.
 
     Sampling a batch's captions is then index arithmetic, not string building and
     tokenizing per step (which starved the GPU). ``kind``, ``colour`` and ``shape`` say
@@ -112,10 +129,14 @@ class CaptionBank:
 
     def sample(self, rng: np.random.Generator, colour: np.ndarray, shape: np.ndarray,
                weight: np.ndarray, unknown: int) -> np.ndarray:
-        """Caption indices for a batch of regions: first the run-time background prompts
-        (the references a region's run-time score is taken against), then one caption per
-        region and, for each object region, a hard negative (:meth:`hard_negative`), then
-        ``unknown`` captions of objects the simulator does not have (negatives only)."""
+        """
+        Sample caption indices for a batch of regions.
+
+        First the run-time background prompts (the references a region's run-time score is taken
+        against), then one caption per region and, for each object region, a hard negative
+        (:meth:`hard_negative`), then ``unknown`` captions of objects the simulator does not have
+        (negatives only).
+        """
         chosen, negatives = [], []
         for c, s, w in zip(colour, shape, weight, strict=True):
             if c < 0 or w < 0.5:
@@ -132,9 +153,12 @@ class CaptionBank:
                               ).astype(np.int64)
 
     def hard_negative(self, rng: np.random.Generator, colour: int, shape: int) -> int:
-        """A caption of a combination that differs from (colour, shape) in one attribute
-        only ("purple ball" for a blue ball, "blue box" for a blue ball): the confusions
-        grounding must not make. Held-out combinations are never used."""
+        """
+        Return a caption that differs from (colour, shape) in one attribute only.
+
+        A caption of such a combination ("purple ball" for a blue ball, "blue box" for a blue
+        ball): the confusions grounding must not make. Held-out combinations are never used.
+        """
         while True:
             if rng.random() < 0.5:
                 drawn = int(rng.integers(len(COLOUR_NAMES) - 1))
@@ -147,9 +171,12 @@ class CaptionBank:
 
 
 def vocabulary() -> list[str]:
-    """The words of every caption that describes something in the simulator (object and
-    background captions; the unknown-object negatives are not vocabulary). Saved with the
-    model, so grounding can refuse phrases the model was never taught."""
+    """
+    Return the words of every caption that describes something in the simulator.
+
+    Object and background captions; the unknown-object negatives are not vocabulary. Saved with the
+    model, so grounding can refuse phrases the model was never taught.
+    """
     bank = CaptionBank()
     words = {word for text, kind in zip(bank.texts, bank.kind, strict=True) if kind != UNKNOWN
              for word in re.findall(r'[a-z]+', text.lower())}
@@ -162,7 +189,8 @@ def caption_corpus() -> list[str]:
 
 
 def class_agreement(kind: np.ndarray, colour: np.ndarray, shape: np.ndarray) -> np.ndarray:
-    """(CLASSES x captions) 0/1: which captions describe each class correctly.
+    """
+    (CLASSES x captions) 0/1: which captions describe each class correctly.
 
     Background (row 0) agrees with the background captions; a colour-shape class with the
     object captions whose stated colour and shape (-1: not stated) are its own. Unknown-object
@@ -178,8 +206,12 @@ def class_agreement(kind: np.ndarray, colour: np.ndarray, shape: np.ndarray) -> 
 
 
 def crop_classes(colour: np.ndarray, shape: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """(crops x CLASSES) class distribution of crops: ``weight`` on the crop's object class
-    (1 for a good crop, less for a partial one), the rest on background (colour -1: all)."""
+    """
+    Return the (crops x CLASSES) class distribution of crops.
+
+    ``weight`` on the crop's object class (1 for a good crop, less for a partial one), the rest on
+    background (colour -1: all).
+    """
     distribution = np.zeros((len(colour), CLASSES), np.float32)
     is_object = colour >= 0
     rows = np.flatnonzero(is_object)
@@ -191,7 +223,8 @@ def crop_classes(colour: np.ndarray, shape: np.ndarray, weight: np.ndarray) -> n
 def match_weights(images_colour: np.ndarray, images_shape: np.ndarray,
                   images_weight: np.ndarray, kind: np.ndarray, colour: np.ndarray,
                   shape: np.ndarray) -> np.ndarray:
-    """(images x captions) soft match matrix used as the contrastive targets.
+    """
+    (images x captions) soft match matrix used as the contrastive targets.
 
     An object crop matches every caption whose stated colour and shape agree with it, with
     its weight (1 for a good crop, less for a partial one); the rest of its mass goes to
@@ -204,8 +237,12 @@ def match_weights(images_colour: np.ndarray, images_shape: np.ndarray,
 
 @dataclass
 class CropSet:
-    """Rendered crops (N, S, S, 3) with labels: colour/shape index (-1 for background) and
-    the crop's weight as a view of its object (1 tight ... 0 background)."""
+    """
+    Rendered crops (N, S, S, 3) with labels and weights.
+
+    Labels: colour/shape index (-1 for background); weight: the crop's weight as a view of its
+    object (1 tight ... 0 background).
+    """
 
     images: np.ndarray
     colour: np.ndarray
@@ -217,7 +254,7 @@ class CropSet:
 
 
 def training_scene(seed: int) -> Scene:
-    """A random scene whose held-out colour-shape combinations are recoloured."""
+    """Make a random scene whose held-out colour-shape combinations are recoloured."""
     scene = random_scene(seed, n_objects=(3, 7))
     rng = np.random.default_rng(seed + 1_000_003)
     objects = []
@@ -251,7 +288,8 @@ def _crop_weight(iou: float) -> float:
 
 def crops_from_view(image: np.ndarray, objects: np.ndarray, proposals: np.ndarray,
                     rng: np.random.Generator, size: int, max_proposals: int = 10):
-    """Labelled crops of one rendered view: jittered true boxes and run-time proposals.
+    """
+    Labelled crops of one rendered view: jittered true boxes and run-time proposals.
 
     ``objects`` rows are (colour, shape, x1, y1, x2, y2) of each visible object;
     ``proposals`` rows are boxes from ``propose`` on this view.
@@ -294,11 +332,15 @@ def _fraction_inside(truth: np.ndarray, box: np.ndarray) -> np.ndarray:
 
 @dataclass
 class ViewSet:
-    """Rendered views stored compactly: lossless PNG bytes (~6 kB per 320x240 view), each
+    """
+    Rendered views stored compactly, to cut crops and dense frames from on demand.
+
+    Rendered views stored compactly: lossless PNG bytes (~6 kB per 320x240 view), each
     view's class label map (PNG, ~1 kB: :func:`class_index` per pixel, 0 for background, from
     the segmentation render), its visible objects and its run-time proposals. Crops and
     dense frames are cut from it on demand, so one file of views feeds any number of
-    differently jittered crops."""
+    differently jittered crops.
+    """
 
     png: np.ndarray           # uint8, all PNG files back to back
     offsets: np.ndarray       # int64 (views + 1,), start of each view in ``png``
@@ -371,9 +413,13 @@ def _encode_png(image: np.ndarray) -> np.ndarray:
 def render_views(seeds: range, views_per_scene: int,
                  scene_for_seed: Callable[[int], Scene], min_pixels: int = 30,
                  workers: int = 1) -> ViewSet:
-    """Render views of the scenes ``scene_for_seed`` makes (training_scene or
-    evaluation_scene) with their class label maps, visible objects and proposals; scenes
-    are split over ``workers`` processes (the result does not depend on their number)."""
+    """
+    Render views of the scenes ``scene_for_seed`` makes, in parallel.
+
+    Scenes: training_scene or evaluation_scene; the views come with their class label maps, visible
+    objects and proposals. Scenes are split over ``workers`` processes (the result does not depend
+    on their number).
+    """
     chunks = [(seeds[start:start + 50], views_per_scene, scene_for_seed, min_pixels)
               for start in range(0, len(seeds), 50)]
     if workers > 1:
@@ -417,8 +463,11 @@ def _render_scenes(seeds: range, views_per_scene: int, scene_for_seed: Callable[
 
 
 def evaluation_scene(seed: int) -> Scene:
-    """A random scene in which one object has a held-out colour-shape combination, so that
-    evaluation covers both seen and held-out combinations."""
+    """
+    Make a random scene in which one object has a held-out colour-shape combination.
+
+    So that evaluation covers both seen and held-out combinations.
+    """
     scene = random_scene(seed, n_objects=(3, 7))
     rng = np.random.default_rng(seed + 2_000_003)
     colour, shape = HELD_OUT_COMBOS[int(rng.integers(len(HELD_OUT_COMBOS)))]
@@ -452,8 +501,12 @@ def _with_shared_views(function: Callable, chunk: tuple):
 
 
 def _map_views(function: Callable, views: ViewSet, chunks: list[tuple], workers: int) -> list:
-    """``function(views, *chunk)`` for every chunk, in ``workers`` forked processes that
-    inherit ``views`` (passing them with each chunk would pickle the whole set every time)."""
+    """
+    Call ``function(views, *chunk)`` for every chunk, in forked processes.
+
+    ``workers`` forked processes that inherit ``views`` (passing them with each chunk would pickle
+    the whole set every time).
+    """
     global _SHARED_VIEWS
     if workers <= 1:
         return [function(views, *chunk) for chunk in chunks]
@@ -468,7 +521,7 @@ def _map_views(function: Callable, views: ViewSet, chunks: list[tuple], workers:
 
 
 def crop_pool(views: ViewSet, passes: int, seed: int, size: int, workers: int = 1) -> CropSet:
-    """``passes`` differently jittered crop sets of every view, cut in parallel."""
+    """Cut ``passes`` differently jittered crop sets of every view, in parallel."""
     chunks = [(range(start, min(start + 256, len(views))), seed * 1_000 + p * 97 + i, size)
               for p in range(passes) for i, start in enumerate(range(0, len(views), 256))]
     parts = _map_views(cut_crops, views, chunks, workers)
@@ -478,18 +531,25 @@ def crop_pool(views: ViewSet, passes: int, seed: int, size: int, workers: int = 
 
 def dense_input_size(width: int, height: int, short_side: int, patch_size: int
                      ) -> tuple[int, int]:
-    """(width, height) in pixels the dense pass resizes a ``width`` x ``height`` frame to:
-    short side about ``short_side``, aspect ratio kept, both sides multiples of
-    ``patch_size`` (the rule of ``ClipEncoderBase.dense_pixels``, which the tests check)."""
+    """
+    Return the (width, height) in pixels the dense pass resizes a frame to.
+
+    For a ``width`` x ``height`` frame: short side about ``short_side``, aspect ratio kept, both
+    sides multiples of ``patch_size`` (the rule of ``ClipEncoderBase.dense_pixels``, which the
+    tests check).
+    """
     scale = short_side / min(height, width)
     return (max(patch_size, round(width * scale / patch_size) * patch_size),
             max(patch_size, round(height * scale / patch_size) * patch_size))
 
 
 def patch_classes(labels: np.ndarray, cols: int, rows: int) -> np.ndarray:
-    """(rows, cols, CLASSES) share of each patch's area that each class covers, from a class
-    label map (H, W) of the frame that the patch grid divides into ``rows`` x ``cols``
-    equal cells (area-averaged, so a patch half on a ball is 0.5 ball, 0.5 background)."""
+    """
+    Return the (rows, cols, CLASSES) share of each patch's area each class covers.
+
+    From a class label map (H, W) of the frame that the patch grid divides into ``rows`` x ``cols``
+    equal cells (area-averaged, so a patch half on a ball is 0.5 ball, 0.5 background).
+    """
     shares = np.zeros((rows, cols, CLASSES), np.float32)
     for label in np.unique(labels):
         mask = (labels == label).astype(np.float32)
@@ -509,8 +569,12 @@ class FrameSet:
 
 
 def cut_frames(views: ViewSet, view_indices, image_size: int, patch_size: int) -> FrameSet:
-    """The dense pass' input (short side ``image_size``) of the given views, and the class
-    distribution of each of its ``patch_size`` patches."""
+    """
+    Cut the dense pass' input of the given views, and each patch's class distribution.
+
+    The input has short side ``image_size``; the distribution is of each of its ``patch_size``
+    patches.
+    """
     images, classes = [], []
     for view in view_indices:
         image = views.image(view)

@@ -1,4 +1,19 @@
-"""Build a small CLIP model, tokenizer and processor in the Hugging Face layout.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Build a small CLIP model, tokenizer and processor in the Hugging Face layout.
 
 The result saves with ``save_pretrained`` and loads with the same ``from_pretrained`` calls
 as ``openai/clip-vit-base-patch32``; the tests build a tiny one of these, the training
@@ -7,11 +22,11 @@ script a larger one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+import json
 
-from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
+from tokenizers import models, normalizers, pre_tokenizers, Regex, Tokenizer, trainers
 from transformers import CLIPConfig, CLIPModel, CLIPProcessor, CLIPTokenizer
 
 from ..core.model import image_processor_class
@@ -23,7 +38,8 @@ CLIP_WORDS = Regex(r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+
 
 @dataclass(frozen=True)
 class ModelSize:
-    """Architecture of a small CLIPModel (ViT image tower, transformer text tower).
+    """
+    Architecture of a small CLIPModel (ViT image tower, transformer text tower).
 
     The defaults are the bundled simulator model's: 4-pixel patches give the dense pass a
     16-row patch grid at its default input size (the model's ``image_size`` on the short
@@ -49,7 +65,8 @@ TINY = ModelSize(image_size=32, patch_size=8, vision_width=32, vision_layers=2, 
 
 
 def build_tokenizer(corpus: Iterable[str], vocab_size: int) -> CLIPTokenizer:
-    """A byte-level BPE vocabulary learnt from ``corpus``, in CLIP's tokenizer format.
+    """
+    Learn a byte-level BPE vocabulary from ``corpus``, in CLIP's tokenizer format.
 
     Uses CLIP's own normalisation and pre-tokenisation, so ``CLIPTokenizer`` reproduces it
     from vocab and merges. Every byte, alone and as a word end, is in the vocabulary: a
@@ -77,23 +94,23 @@ def build_tokenizer(corpus: Iterable[str], vocab_size: int) -> CLIPTokenizer:
 
 def build_clip(size: ModelSize, tokenizer: CLIPTokenizer, seed: int = 0
                ) -> tuple[CLIPModel, CLIPProcessor]:
-    """A randomly initialised CLIPModel and a matching processor."""
+    """Make a randomly initialised CLIPModel and a matching processor."""
     import torch
 
     torch.manual_seed(seed)
     config = CLIPConfig(
-        text_config=dict(hidden_size=size.text_width, intermediate_size=4 * size.text_width,
-                         num_hidden_layers=size.text_layers,
-                         num_attention_heads=size.text_heads, vocab_size=len(tokenizer),
-                         max_position_embeddings=size.max_text_tokens,
-                         bos_token_id=tokenizer.bos_token_id,
-                         eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id),
-        vision_config=dict(hidden_size=size.vision_width,
-                           intermediate_size=4 * size.vision_width,
-                           num_hidden_layers=size.vision_layers,
-                           num_attention_heads=size.vision_heads,
-                           image_size=size.image_size, patch_size=size.patch_size),
+        text_config={'hidden_size': size.text_width, 'intermediate_size': 4 * size.text_width,
+                     'num_hidden_layers': size.text_layers,
+                     'num_attention_heads': size.text_heads, 'vocab_size': len(tokenizer),
+                     'max_position_embeddings': size.max_text_tokens,
+                     'bos_token_id': tokenizer.bos_token_id,
+                     'eos_token_id': tokenizer.eos_token_id,
+                     'pad_token_id': tokenizer.pad_token_id},
+        vision_config={'hidden_size': size.vision_width,
+                       'intermediate_size': 4 * size.vision_width,
+                       'num_hidden_layers': size.vision_layers,
+                       'num_attention_heads': size.vision_heads,
+                       'image_size': size.image_size, 'patch_size': size.patch_size},
         projection_dim=size.projection_dim)
     tokenizer.model_max_length = size.max_text_tokens
     image_processor = image_processor_class()(

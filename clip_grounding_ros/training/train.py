@@ -1,4 +1,19 @@
-"""Train the small CLIP model that ships with the package, on simulator renders.
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Train the small CLIP model that ships with the package, on simulator renders.
 
     python -m clip_grounding_ros.training.train --out models/sim_clip [--device cuda]
 
@@ -23,27 +38,27 @@ openai/clip-vit-base-patch32.
 from __future__ import annotations
 
 import argparse
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
 import json
 import math
+from pathlib import Path
 import shlex
 import sys
 import time
-from contextlib import nullcontext
-from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..sim import SHAPES
 from . import data
-from ..core.model import VOCABULARY_FILE, as_features, maskclip_features
-from .factory import ModelSize, build_clip, build_tokenizer
+from .factory import build_clip, build_tokenizer, ModelSize
+from ..core.model import as_features, maskclip_features, VOCABULARY_FILE
+from ..sim import SHAPES
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--out', required=True, help='output folder (Hugging Face layout)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--device', default='cpu')
@@ -79,8 +94,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def load_or_build_tokenizer(folder: Path, vocab_size: int):
-    """The tokenizer learnt from the caption grammar, saved beside the rendered views so a
-    run elsewhere (another transformers version, a GPU machine) uses the very same one."""
+    """
+    Load or learn the tokenizer of the caption grammar.
+
+    The tokenizer learnt from the caption grammar, saved beside the rendered views so a
+    run elsewhere (another transformers version, a GPU machine) uses the very same one.
+    """
     from transformers import CLIPTokenizer
 
     if not (folder / 'tokenizer.json').exists():
@@ -90,7 +109,7 @@ def load_or_build_tokenizer(folder: Path, vocab_size: int):
 
 def load_or_render(path: Path, seeds: range, views: int, scene_for_seed,
                    workers: int) -> data.ViewSet:
-    """Rendered views from ``path`` if it exists, else rendered now (and saved there)."""
+    """Load rendered views from ``path`` if it exists, else render (and save) them now."""
     if path.exists():
         return data.ViewSet.load(path)
     views_set = data.render_views(seeds, views, scene_for_seed, workers=workers)
@@ -101,22 +120,31 @@ def load_or_render(path: Path, seeds: range, views: int, scene_for_seed,
 
 @dataclass
 class Batch:
-    """One step's inputs. Captions: the run-time background prompts first (columns
+    """
+    One step's inputs: images, captions and soft targets.
+
+    One step's inputs. Captions: the run-time background prompts first (columns
     0 .. references - 1), then data.CaptionBank.sample's others. Targets are soft: a
-    region's share of what each caption describes."""
+    region's share of what each caption describes.
+    """
 
     crop_pixels: torch.Tensor    # (B, 3, S, S) normalised
     frame_pixels: torch.Tensor   # (F, 3, H, W) normalised, H and W multiples of the patch
     tokens: dict                 # tokenised captions, (T, L)
     crop_targets: torch.Tensor   # (B, T)
     patch_targets: torch.Tensor  # (F * rows * cols, T), patches row-major per frame
+    patch_weights: torch.Tensor  # (F * rows * cols,) mean 1: see balanced_weights
     references: int              # how many run-time background prompts lead the captions
     judged: torch.Tensor         # (T,) bool: captions of objects (decision loss columns)
 
 
 class Batcher:
-    """Random batches of augmented crops and frames, with the captions of what they show,
-    hard negatives, the run-time background prompts and unknown-object captions."""
+    """
+    Random batches of augmented crops and frames, with their captions.
+
+    The captions of what they show, hard negatives, the run-time background prompts and
+    unknown-object captions.
+    """
 
     def __init__(self, crops: data.CropSet, frames: data.FrameSet, tokenizer, mean, std,
                  device, seed: int):
@@ -134,8 +162,11 @@ class Batcher:
 
     def pixels(self, images: np.ndarray, augment: bool, flip: np.ndarray | None = None
                ) -> torch.Tensor:
-        """Normalised (N, 3, H, W) pixels of uint8 (N, H, W, 3) images; augmented: flipped
-        where ``flip`` says, random gain, contrast and noise."""
+        """
+        Normalise (and augment) uint8 (N, H, W, 3) images to (N, 3, H, W) pixels.
+
+        Augmented: flipped where ``flip`` says, random gain, contrast and noise.
+        """
         batch = torch.from_numpy(images).to(self.device).permute(0, 3, 1, 2).float() / 255.0
         if augment:
             n = batch.shape[0]
@@ -172,7 +203,8 @@ class Batcher:
         agreement = data.class_agreement(bank.kind[chosen], bank.colour[chosen],
                                          bank.shape[chosen])
         crop_targets = data.crop_classes(colour, shape, weight) @ agreement
-        patch_targets = classes.reshape(-1, data.CLASSES) @ agreement
+        classes = classes.reshape(-1, data.CLASSES)
+        patch_targets = classes @ agreement
         rows = torch.from_numpy(chosen).to(self.device)
         mask = self.attention_mask[rows]
         length = int(mask.sum(1).max())
@@ -185,13 +217,34 @@ class Batcher:
                     'attention_mask': mask[:, :length]},
             crop_targets=torch.from_numpy(crop_targets).float().to(self.device),
             patch_targets=torch.from_numpy(patch_targets).float().to(self.device),
+            patch_weights=torch.from_numpy(balanced_weights(1.0 - classes[:, 0])).to(
+                self.device),
             references=len(bank.run_time_background),
             judged=torch.from_numpy(bank.kind[chosen] != data.BACKGROUND).to(self.device))
 
 
+def balanced_weights(object_share: np.ndarray) -> np.ndarray:
+    """
+    Weigh patches so that objects and background have equal say in the patch losses.
+
+    Weights have mean 1. Objects cover about a tenth of a frame, so unweighted, the patches that
+    ground anything would hardly count. A patch weighs its object share plus its background share
+    times (object area / background area) of the batch.
+    """
+    objects = float(object_share.sum())
+    if objects == 0.0:
+        return np.ones_like(object_share, dtype=np.float32)
+    weights = object_share + (1.0 - object_share) * objects / float((1.0 - object_share).sum())
+    return (weights / weights.mean()).astype(np.float32)
+
+
 def training_progress(step: int, steps: int, elapsed_s: float, max_minutes: float) -> float:
-    """Fraction of training done: by steps, or by time when a time limit is given, so a
-    run stopped by the clock still ends its learning-rate schedule properly."""
+    """
+    Return the fraction of training done: by steps, or by time when limited.
+
+    By time when a time limit is given, so a run stopped by the clock still ends its learning-rate
+    schedule properly.
+    """
     by_time = elapsed_s / (60.0 * max_minutes) if max_minutes else 0.0
     return max(step / steps, by_time)
 
@@ -204,30 +257,43 @@ def learning_rate_factor(progress: float, warmup: float = 0.05) -> float:
 
 
 def similarity_logits(region_features, text_features, logit_scale) -> torch.Tensor:
-    """(regions, captions) logits: ``logit_scale`` times the cosine similarity, as grounding
-    computes them at run time."""
+    """
+    Return the (regions, captions) logits, as grounding computes them at run time.
+
+    ``logit_scale`` times the cosine similarity.
+    """
     return logit_scale * F.normalize(region_features.float(), dim=-1) @ \
         F.normalize(text_features.float(), dim=-1).T
 
 
 def soft_clip_loss(logits, targets) -> torch.Tensor:
-    """Symmetric contrastive loss with soft targets on (images, captions) ``logits``;
-    captions no image matches (unknown objects) only act as negatives in the image-to-text
-    direction."""
+    """
+    Compute the symmetric contrastive loss with soft targets on ``logits``.
+
+    ``logits`` are (images, captions); captions no image matches (unknown objects) only act as
+    negatives in the image-to-text direction.
+    """
     has_match = targets.sum(0) > 0
     column_targets = targets[:, has_match] / targets[:, has_match].sum(0, keepdim=True)
     text_to_image = -(column_targets * F.log_softmax(logits[:, has_match], dim=0)).sum(0).mean()
     return (soft_cross_entropy(logits, targets) + text_to_image) / 2
 
 
-def soft_cross_entropy(logits, targets) -> torch.Tensor:
-    """Mean over rows of the cross-entropy between softmax(logits) over the captions and the
-    row's targets normalised to sum 1 (every row has at least one matching caption)."""
-    return -(targets / targets.sum(1, keepdim=True) * F.log_softmax(logits, dim=1)).sum(1).mean()
+def soft_cross_entropy(logits, targets, weights=None) -> torch.Tensor:
+    """
+    Compute the weighted mean soft cross-entropy over rows.
+
+    Mean over rows (weighted by ``weights``, mean 1) of the cross-entropy between softmax(logits)
+    over the captions and the row's targets normalised to sum 1 (every row has at least one
+    matching caption).
+    """
+    rows = -(targets / targets.sum(1, keepdim=True) * F.log_softmax(logits, dim=1)).sum(1)
+    return (rows if weights is None else rows * weights).mean()
 
 
-def decision_loss(logits, targets, references: int, judged) -> torch.Tensor:
-    """Binary cross-entropy of the run-time score of every (region, object caption) pair.
+def decision_loss(logits, targets, references: int, judged, weights=None) -> torch.Tensor:
+    """
+    Binary cross-entropy of the run-time score of every (region, object caption) pair.
 
     Grounding scores a region r for a phrase q as P = softmax over (q, background prompts)
     of the logits, taken at q (Grounder._target_probability): P = sigmoid(z) with
@@ -236,16 +302,17 @@ def decision_loss(logits, targets, references: int, judged) -> torch.Tensor:
     differing in one attribute, for background, or for an unknown object), so that the
     run-time threshold (0.5) separates present from absent. ``logits`` (N, T) have the
     run-time background prompts in their first ``references`` columns; ``judged`` (T,)
-    marks the object and unknown-object captions.
+    marks the object and unknown-object captions; rows are weighted by ``weights`` (mean 1).
     """
     z = logits[:, judged] - torch.logsumexp(logits[:, :references], dim=1, keepdim=True)
     target = targets[:, judged].clamp(0.0, 1.0)
-    return -(target * F.logsigmoid(z) + (1.0 - target) * F.logsigmoid(-z)).mean()
+    rows = -(target * F.logsigmoid(z) + (1.0 - target) * F.logsigmoid(-z)).mean(1)
+    return (rows if weights is None else rows * weights).mean()
 
 
 def training_loss(model, batch: Batch, dense_weight: float, decision_weight: float,
                   autocast) -> tuple[torch.Tensor, dict]:
-    """The step's loss and its parts (floats, for the log)."""
+    """Compute the step's loss and its parts (floats, for the log)."""
     with autocast():
         crop_features = as_features(model.get_image_features(pixel_values=batch.crop_pixels))
         _, patch_features = maskclip_features(model, batch.frame_pixels)
@@ -258,9 +325,9 @@ def training_loss(model, batch: Batch, dense_weight: float, decision_weight: flo
         'crops': soft_clip_loss(crop_logits, batch.crop_targets),
         'crop_decision': decision_loss(crop_logits, batch.crop_targets, batch.references,
                                        batch.judged),
-        'patches': soft_cross_entropy(patch_logits, batch.patch_targets),
+        'patches': soft_cross_entropy(patch_logits, batch.patch_targets, batch.patch_weights),
         'patch_decision': decision_loss(patch_logits, batch.patch_targets, batch.references,
-                                        batch.judged)}
+                                        batch.judged, batch.patch_weights)}
     loss = (parts['crops'] + decision_weight * parts['crop_decision'] +
             dense_weight * (parts['patches'] + decision_weight * parts['patch_decision']))
     return loss, {name: value.item() for name, value in parts.items()}
@@ -268,10 +335,14 @@ def training_loss(model, batch: Batch, dense_weight: float, decision_weight: flo
 
 @torch.inference_mode()
 def evaluate(model, batcher: Batcher, crops: data.CropSet, frames: data.FrameSet) -> dict:
-    """Zero-shot accuracy among all colour-shape phrases plus the background prompts:
+    """
+    Measure zero-shot accuracy on object and background crops and patches.
+
+    Zero-shot accuracy among all colour-shape phrases plus the background prompts:
     of good object crops and of patches mostly (>= 60 %) covered by one object, split into
     seen and held-out combinations; and how many background crops and patches (>= 95 %
-    background) are recognised as background."""
+    background) are recognised as background.
+    """
     phrases = [f'a photo of a {c} {s}.' for c in data.COLOUR_NAMES for s in SHAPES]
     labels = phrases + list(data.DEFAULT_BACKGROUND_PROMPTS)
     text = F.normalize(as_features(model.get_text_features(**batcher.tokens(labels))), dim=-1)
