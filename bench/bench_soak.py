@@ -277,6 +277,7 @@ def main() -> int:
     parser.add_argument('--image', choices=('sim', 'synthetic'), default='sim')
     parser.add_argument('--log-dir', default='')
     args = parser.parse_args()
+    from clip_grounding_ros.demo.episode import exit_on_sigterm
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
 
@@ -292,6 +293,7 @@ def main() -> int:
     feeder = Feeder(context, frames, intrinsics, args.fps)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(feeder.node)
+    exit_on_sigterm()  # a terminated soak stops its nodes too (the finally below)
     processes = start_nodes(log_dir)
     try:
         started = time.monotonic()

@@ -21,8 +21,10 @@ running.
 
 import math
 import os
+import signal
 import subprocess
 import sys
+import time
 
 from clip_grounding_ros.core.commands import parse_command
 from clip_grounding_ros.demo.judge import (
@@ -103,3 +105,41 @@ def test_each_demo_process_takes_a_dds_domain_of_its_own_unless_one_is_given():
                            'ROS_DOMAIN_ID': '42'}, text=True, capture_output=True,
                            check=True).stdout.strip()
     assert given == '42'
+
+
+def _children(pid: int) -> set[int]:
+    children = set()
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                with open(f'/proc/{entry}/stat') as stat:
+                    parent = int(stat.read().rsplit(')', 1)[1].split()[1])
+            except OSError:
+                continue
+            if parent == pid:
+                children.add(int(entry))
+    return children
+
+
+@pytest.mark.slow
+def test_a_terminated_episode_stops_the_processes_it_started(tmp_path):
+    """SIGTERM to the episode runner (pkill, a CI timeout) must not leave nodes running."""
+    script = ('from clip_grounding_ros.demo.episode import EpisodeSpec, default_environment, '
+              'run_episode\n'
+              'default_environment()\n'
+              f"run_episode(EpisodeSpec(scene='boxes', command='go to the blue box', "
+              f"model='', realtime_factor=1.0, timeout=300.0, log_dir={str(tmp_path)!r}))\n")
+    runner = subprocess.Popen([sys.executable, '-c', script])
+    try:
+        deadline = time.monotonic() + 120.0
+        while len(_children(runner.pid)) < 4 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        nodes = _children(runner.pid)
+        assert len(nodes) >= 4, 'the episode did not start its four processes'
+        runner.terminate()
+        assert runner.wait(timeout=30.0) == 128 + signal.SIGTERM
+        left = {pid for pid in nodes if os.path.exists(f'/proc/{pid}')}
+        assert not left, f'still running after the runner ended: {left}'
+    finally:
+        if runner.poll() is None:
+            runner.kill()

@@ -298,6 +298,7 @@ def run_episode(spec: EpisodeSpec, progress=None) -> EpisodeResult:
     executor.add_node(observer.node)
     spinner = threading.Thread(target=_spin, args=(executor, context), daemon=True)
     spinner.start()
+    previous_handler = exit_on_sigterm()
     processes = NodeProcesses(spec, log_dir)
     try:
         return Episode(spec, scene, observer, processes, log_dir).run(progress)
@@ -307,6 +308,25 @@ def run_episode(spec: EpisodeSpec, progress=None) -> EpisodeResult:
         observer.node.destroy_node()
         context.try_shutdown()
         spinner.join(timeout=5.0)
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
+
+
+def exit_on_sigterm():
+    """
+    Make SIGTERM unwind the episode as Ctrl-C does, so its node processes are stopped.
+
+    Python's default SIGTERM action ends the process at once, and the simulator and the
+    nodes it started would run on (pkill, a CI job's timeout, a supervisor). Returns the
+    previous handler; None off the main thread, where signals cannot be handled.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, terminate)
 
 
 def _spin(executor, context) -> None:
