@@ -48,6 +48,17 @@ def test_robot_reaches_the_named_object_and_stops(scene, command, target, tmp_pa
     assert result.touched == [] and result.robot_stopped
 
 
+def test_classification_ends_the_episode_with_the_ranking_and_no_motion(tmp_path):
+    """A classification moves nothing: the episode is done once a frame is classified."""
+    result = run_episode(EpisodeSpec(scene='boxes', command='classify: a red box, a blue ball',
+                                     realtime_factor=1.0, timeout=30.0, log_dir=str(tmp_path)))
+    assert result.outcome == 'done' and result.success, result.summary()
+    (step,) = result.steps
+    assert step.reason.startswith("classified: '") and 'a red box' in step.reason
+    assert result.grounding_status.state == 'classifying'
+    assert result.robot_stopped and result.touched == []
+
+
 def test_unknown_word_is_refused_and_the_robot_never_moves(tmp_path):
     """A word the bundled model was never taught is refused before grounding."""
     result = run_episode(EpisodeSpec(scene='boxes', command='go to the piano',

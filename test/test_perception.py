@@ -24,6 +24,7 @@ the model weights.
 
 import math
 
+from clip_grounding_ros.core.commands import EXAMPLES
 from clip_grounding_ros.core.geometry import CameraMount, Intrinsics
 from clip_grounding_ros.core.grounding import Candidate, Grounder, GroundingResult
 from clip_grounding_ros.core.perception import Frame, Grounding, Perception, PerceptionSettings
@@ -230,3 +231,13 @@ def test_words_a_closed_vocabulary_model_cannot_read_refuse_the_whole_command(te
     assert perception.on_command(text, 0.0) is None
     assert perception.session.state.value == 'error'
     assert f"does not know '{word}'" in perception.session.message
+
+
+@pytest.mark.parametrize('example', [*EXAMPLES, 'find the red ball, then pick it up'])
+def test_every_example_a_refusal_suggests_works_with_the_bundled_model(example):
+    from clip_grounding_ros.core.model import load_encoder
+    from clip_grounding_ros.resources import BUNDLED_MODEL_URI, resolve_model
+
+    perception = Perception(Grounder(load_encoder(resolve_model(BUNDLED_MODEL_URI),
+                                                  device='cpu', backend='torch')))
+    assert perception.on_command(example, 0.0) is not None, perception.session.message

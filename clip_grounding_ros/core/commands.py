@@ -131,13 +131,14 @@ MAX_COMMAND_CHARS = 400          # bounds the parser's work on pasted text
 _GROUNDED = (Intent.APPROACH, Intent.FACE, Intent.FIND, Intent.PICK)
 _VERB_TEXT = {Intent.APPROACH: 'go to', Intent.FACE: 'look at', Intent.FIND: 'find',
               Intent.PICK: 'pick up'}
-_EXAMPLE = {Intent.APPROACH: 'go to the blue box', Intent.FACE: 'look at the person',
-            Intent.FIND: 'find the yellow cube', Intent.PICK: 'pick up the red apple',
-            Intent.STOP: 'stop', Intent.CLASSIFY: 'classify: a cat, a dog, a bird',
+# Examples use words the bundled simulator model knows too, so a suggestion always works.
+_EXAMPLE = {Intent.APPROACH: 'go to the blue box', Intent.FACE: 'look at the white pillar',
+            Intent.FIND: 'find the yellow cube', Intent.PICK: 'pick up the red ball',
+            Intent.STOP: 'stop', Intent.CLASSIFY: 'classify: a red box, a blue ball',
             Intent.MOVE: 'move forward 1 meter', Intent.TURN: 'turn left 90 degrees'}
 _REFERRING_EXAMPLE = 'go to the second box from the left'
 _SEQUENCE_EXAMPLE = 'go to the blue box, then the red ball'
-_PRONOUN_EXAMPLE = 'find the red apple, then pick it up'
+_PRONOUN_EXAMPLE = 'find the red ball, then pick it up'
 EXAMPLES = (*_EXAMPLE.values(), _REFERRING_EXAMPLE, _SEQUENCE_EXAMPLE)
 
 # The grammar, case-insensitive, over words (WORD: any word the grammar does not name).

@@ -439,7 +439,9 @@ class Episode:
         step = self.steps[min(current, len(self.steps) - 1)]
         facing = step.intent in (Intent.FACE, Intent.FIND) and action.state == ActionState.FACING
         record.facing_since = _held_since(facing, record.facing_since, now)
-        done = action.state == ActionState.REACHED or (
+        # Classification moves nothing: it is done once a frame has been classified.
+        classified = step.intent == Intent.CLASSIFY and bool(observer.grounding.classification)
+        done = action.state == ActionState.REACHED or classified or (
             record.facing_since is not None and now - record.facing_since >= FACING_HOLD)
         if done and record.end is None:
             record.end, record.end_turned = pose, turned
@@ -486,6 +488,10 @@ class Episode:
         elif step.intent in (Intent.MOVE, Intent.TURN):
             judge_motion(verdict, step, record.start, record.end,
                          record.end_turned - record.start_turned)
+        elif step.intent == Intent.CLASSIFY:
+            ranked = ', '.join(f"'{c['prompt']}' {c['probability']:.2f}"
+                               for c in self.observer.grounding.classification)
+            verdict.success, verdict.reason = True, f'classified: {ranked}'
         else:
             verdict.success, verdict.reason = True, f'{step.intent} done'
         return verdict
