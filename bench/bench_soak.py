@@ -41,7 +41,7 @@ At the end: each node's memory growth after the warm-up minute (the first), in %
 The clock starts once the first frame has been grounded (start-up is not a minute).
 Nothing is asserted; a node that exits ends the run with status 1.
 
-    ROS_DOMAIN_ID=84 .venv/bin/python bench/bench_soak.py [--minutes 10] [--fps 30]
+    .venv/bin/python bench/bench_soak.py [--minutes 10] [--fps 30]
         [--width 640] [--height 480] [--image sim|synthetic] [--log-dir DIR]
 """
 
@@ -61,8 +61,6 @@ import time
 import numpy as np
 
 os.environ.setdefault('MUJOCO_GL', 'osmesa')  # before MuJoCo is imported
-# Keep the soak's DDS traffic on this machine unless the caller chose otherwise.
-os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
 
 NODE_MODULES = {'camera_node': 'clip_grounding_ros.nodes.camera_node',
                 'grounding_node': 'clip_grounding_ros.nodes.grounding_node',
@@ -277,7 +275,8 @@ def main() -> int:
     parser.add_argument('--image', choices=('sim', 'synthetic'), default='sim')
     parser.add_argument('--log-dir', default='')
     args = parser.parse_args()
-    from clip_grounding_ros.demo.episode import exit_on_sigterm
+    from clip_grounding_ros.demo.episode import default_environment, exit_on_sigterm
+    default_environment()  # a DDS domain of its own, before rclpy reads it
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
 
