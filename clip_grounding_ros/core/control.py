@@ -38,7 +38,16 @@ import math
 import numpy as np
 
 from .commands import Intent
-from .memory import base_to_odom, MemoryConfig, odom_to_base, Pose, PoseHistory, TargetMemory
+from .memory import (
+    base_points_to_odom,
+    base_to_odom,
+    MemoryConfig,
+    odom_points_to_base,
+    odom_to_base,
+    Pose,
+    PoseHistory,
+    TargetMemory,
+)
 from .obstacles import (
     Action,
     check_path,
@@ -288,10 +297,11 @@ class ObstacleMap:
             return
         while self.frames and stamp - self.frames[0][0] > keep:
             self.frames.popleft()
+        where = (pose.x, pose.y, pose.yaw)
         if view is not None:
-            self.frames = deque((seen, odom[~view.contains(_to_base(odom, pose))])
+            self.frames = deque((seen, odom[~view.contains(odom_points_to_base(odom, where))])
                                 for seen, odom in self.frames)
-        odom = _to_odom(points_base, pose)
+        odom = base_points_to_odom(points_base, where)
         odom = np.unique(np.round(odom / self.GRID), axis=0) * self.GRID if len(odom) else odom
         self.frames.append((stamp, odom))
 
@@ -299,23 +309,12 @@ class ObstacleMap:
         """(N, 2) obstacle points in the base frame of ``pose`` (the current one)."""
         if pose is None or not self.frames:
             return self.latest
-        return _to_base(np.concatenate([points for _, points in self.frames]), pose)
+        return odom_points_to_base(np.concatenate([points for _, points in self.frames]),
+                                   (pose.x, pose.y, pose.yaw))
 
     def clear(self) -> None:
         self.frames.clear()
         self.latest, self.stamp = np.empty((0, 2)), None
-
-
-def _to_base(odom: np.ndarray, pose: Pose) -> np.ndarray:
-    dx, dy = odom[:, 0] - pose.x, odom[:, 1] - pose.y
-    c, s = math.cos(pose.yaw), math.sin(pose.yaw)
-    return np.column_stack([c * dx + s * dy, -s * dx + c * dy])
-
-
-def _to_odom(points: np.ndarray, pose: Pose) -> np.ndarray:
-    c, s = math.cos(pose.yaw), math.sin(pose.yaw)
-    return np.column_stack([pose.x + c * points[:, 0] - s * points[:, 1],
-                            pose.y + s * points[:, 0] + c * points[:, 1]])
 
 
 # States in which the robot is at rest and no motion command needs it: quiet after a while.

@@ -50,6 +50,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 import math
 
+import numpy as np
+
 from .parameters import check_settings, setting
 
 
@@ -103,18 +105,30 @@ def _time(value: float, what: str) -> float:
 
 def base_to_odom(point_base: Sequence[float], pose: Sequence[float]) -> tuple[float, float]:
     """Return a base-frame point (x, y) as seen from ``pose`` (x, y, yaw in odom), in odom (m)."""
-    px, py, yaw = pose
-    cos_yaw, sin_yaw = math.cos(yaw), math.sin(yaw)
-    x, y = point_base
-    return px + cos_yaw * x - sin_yaw * y, py + sin_yaw * x + cos_yaw * y
+    x, y = base_points_to_odom(np.array([point_base], dtype=np.float64), pose)[0]
+    return float(x), float(y)
 
 
 def odom_to_base(point_odom: Sequence[float], pose: Sequence[float]) -> tuple[float, float]:
     """Return an odom-frame point (x, y) in the base frame of the robot at ``pose`` (m)."""
+    x, y = odom_points_to_base(np.array([point_odom], dtype=np.float64), pose)[0]
+    return float(x), float(y)
+
+
+def base_points_to_odom(points: np.ndarray, pose: Sequence[float]) -> np.ndarray:
+    """Return (N, 2) base-frame points seen from ``pose`` (x, y, yaw in odom) in odom (m)."""
     px, py, yaw = pose
-    cos_yaw, sin_yaw = math.cos(yaw), math.sin(yaw)
-    dx, dy = point_odom[0] - px, point_odom[1] - py
-    return cos_yaw * dx + sin_yaw * dy, -sin_yaw * dx + cos_yaw * dy
+    c, s = math.cos(yaw), math.sin(yaw)
+    return np.column_stack([px + c * points[:, 0] - s * points[:, 1],
+                            py + s * points[:, 0] + c * points[:, 1]])
+
+
+def odom_points_to_base(points: np.ndarray, pose: Sequence[float]) -> np.ndarray:
+    """Return (N, 2) odom-frame points in the base frame of the robot at ``pose`` (m)."""
+    px, py, yaw = pose
+    c, s = math.cos(yaw), math.sin(yaw)
+    dx, dy = points[:, 0] - px, points[:, 1] - py
+    return np.column_stack([c * dx + s * dy, -s * dx + c * dy])
 
 
 @dataclass(frozen=True)
