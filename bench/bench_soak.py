@@ -39,7 +39,9 @@ p50/p99:
   delivery.
 At the end: each node's memory growth after the warm-up minute (the first), in %.
 The clock starts once the first frame has been grounded (start-up is not a minute).
-Nothing is asserted; a node that exits ends the run with status 1.
+Nothing is asserted; a node that exits ends the run with status 1. All processes use the
+package's Fast DDS profile (clip_grounding_ros.dds; 640x480 frames over shared memory) unless
+FASTDDS_DEFAULT_PROFILES_FILE is set: set it empty for Fast DDS's defaults, the baseline.
 
     .venv/bin/python bench/bench_soak.py [--minutes 10] [--fps 30]
         [--width 640] [--height 480] [--image sim|synthetic] [--log-dir DIR]
@@ -190,6 +192,7 @@ class Feeder:
         self.command_pub.publish(String(data=COMMAND))
         self.targets = 0
         self.newest_command = 0  # the highest command_id seen, and whether it was found
+        self.sent_after = 0  # the highest command_id seen when the last command was sent
         self.newest_found_at: float | None = None
         self.node.create_subscription(PoseStamped, 'grounding/target', self._on_target,
                                       SENSOR_QOS)
@@ -221,7 +224,8 @@ class Feeder:
     def send(self, text: str) -> None:
         from std_msgs.msg import String
 
-        self.newest_found_at = None
+        # Statuses of the earlier command (its id is the newest seen so far) do not count.
+        self.sent_after, self.newest_found_at = self.newest_command, None
         self.command_pub.publish(String(data=text))
 
     def _on_grounding(self, msg) -> None:
@@ -230,13 +234,14 @@ class Feeder:
         command_id = status.get('command_id') or 0
         if command_id > self.newest_command:
             self.newest_command, self.newest_found_at = command_id, None
-        if command_id == self.newest_command and status.get('found') and \
+        if command_id == self.newest_command > self.sent_after and status.get('found') and \
                 self.newest_found_at is None:
             self.newest_found_at = time.monotonic()
         total = status.get('timings_ms', {}).get('total_ms')
         stamp = status.get('image_stamp')
-        if total is None or stamp is None or stamp == self.last_stamp:
-            return  # not a grounding, or the status of one already counted said again
+        if total is None or stamp is None or stamp == self.last_stamp or \
+                status.get('target_source') == 'tracked':
+            return  # not a grounding, the status of one already counted, or of a tracked frame
         self.last_stamp = stamp
         self.grounded += 1
         self.compute_ms.append(total)
@@ -284,8 +289,11 @@ def main() -> int:
     log_dir.mkdir(parents=True, exist_ok=True)
     render = sim_frames if args.image == 'sim' else synthetic_frames
     frames, intrinsics = render(args.width, args.height)
+    from clip_grounding_ros.dds import PROFILE_VARIABLE
+
     print(f'{len(frames)} {args.image} frames {args.width}x{args.height} at {args.fps:g}/s, '
           f'{args.minutes} min, ROS_DOMAIN_ID {os.environ.get("ROS_DOMAIN_ID", "0")}, '
+          f'Fast DDS profile {os.environ[PROFILE_VARIABLE] or "(built-in defaults)"}, '
           f'logs in {log_dir}', flush=True)
     context = rclpy.Context()
     rclpy.init(context=context)

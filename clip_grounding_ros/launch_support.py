@@ -100,6 +100,26 @@ def required_node(context, **node_arguments) -> list:
     return [node, RegisterEventHandler(OnProcessExit(target_action=node, on_exit=on_exit))]
 
 
+def large_frames_transport():
+    """
+    Set the nodes' Fast DDS profile to the package's (config/fastdds.xml), unless one is set.
+
+    The nodes this launch starts then pass camera frames larger than 512 KB over shared
+    memory instead of UDP fragments (see clip_grounding_ros.dds); a profile the user named in
+    FASTDDS_DEFAULT_PROFILES_FILE is kept. Other RMW implementations ignore the variable.
+    """
+    from launch.actions import SetEnvironmentVariable
+    from launch.substitutions import EnvironmentVariable, PathJoinSubstitution
+    from launch_ros.substitutions import FindPackageShare
+
+    from .dds import PROFILE_RESOURCE, PROFILE_VARIABLE
+
+    profile = PathJoinSubstitution([FindPackageShare('clip_grounding_ros'),
+                                    *PROFILE_RESOURCE.split('/')])
+    return SetEnvironmentVariable(PROFILE_VARIABLE,
+                                  EnvironmentVariable(PROFILE_VARIABLE, default_value=profile))
+
+
 def declare_respawn_argument():
     from launch.actions import DeclareLaunchArgument
 

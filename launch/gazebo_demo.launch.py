@@ -24,6 +24,7 @@ ros-${ROS_DISTRO}-ros-gz) and the CLIP model of params_file; the bundled model w
 MuJoCo renders, so the default is config/grounding.yaml's CLIP.
 """
 
+from clip_grounding_ros.launch_support import large_frames_transport
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
 from launch.launch_description_sources import PythonLaunchDescriptionSource
@@ -57,6 +58,7 @@ def generate_launch_description():
             'use_sim_time': 'true',
         }.items())
     return LaunchDescription([
+        large_frames_transport(),
         DeclareLaunchArgument(
             'world', default_value=PathJoinSubstitution([share, 'config', 'gazebo', 'world.sdf']),
             description='SDF world with the robot model (its topics must match bridge.yaml)'),

@@ -27,6 +27,7 @@ required: when one exits the launch ends, saying which and why (respawn:=true re
 from clip_grounding_ros.launch_support import (
     declare_respawn_argument,
     given_parameters,
+    large_frames_transport,
     required_node,
 )
 from launch import LaunchDescription
@@ -85,6 +86,7 @@ def _nodes(context):
 
 def generate_launch_description():
     return LaunchDescription([
+        large_frames_transport(),
         DeclareLaunchArgument(
             'params_file',
             default_value=PathJoinSubstitution(

@@ -28,6 +28,7 @@ The simulator needs MuJoCo (a demo extra: pip install mujoco), which a robot doe
 from clip_grounding_ros.launch_support import (
     declare_respawn_argument,
     given_parameters,
+    large_frames_transport,
     required_node,
 )
 from launch import LaunchDescription
@@ -57,6 +58,7 @@ def _simulator(context):
 def generate_launch_description():
     share = FindPackageShare('clip_grounding_ros')
     return LaunchDescription([
+        large_frames_transport(),
         DeclareLaunchArgument(
             'params_file', default_value=PathJoinSubstitution([share, 'config', 'sim_demo.yaml']),
             description='Parameters of sim_node and the pipeline nodes'),

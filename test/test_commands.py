@@ -140,6 +140,9 @@ def test_sequence_steps_in_order_with_their_own_words():
 @pytest.mark.parametrize('text, description', [
     ('go to the red box on the left', 'go to the red box on the left'),
     ('drive to the leftmost crate', 'go to the crate on the left'),
+    ('go to the right-hand red block', 'go to the red block on the right'),
+    ('go to the left hand box', 'go to the box on the left'),
+    ('approach the box on the right-hand side', 'go to the box on the right'),
     ('pick up the largest box', 'pick up the biggest box'),
     ('find the closest chair', 'find the nearest chair'),
     ('look at the dog next to the sofa', 'look at the dog next to the sofa'),

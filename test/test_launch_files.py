@@ -247,6 +247,20 @@ def test_every_package_node_is_required_and_respawn_is_an_argument(path):
         assert calls(tree(path), 'declare_respawn_argument')
 
 
+@pytest.mark.parametrize('path', LAUNCH_FILES, ids=lambda p: p.name)
+def test_nodes_start_with_the_package_dds_profile(path):
+    """
+    The first action sets the Fast DDS profile, so every process the file starts gets it.
+
+    launch_support.large_frames_transport (clip_grounding_ros.dds): frames over 512 KB go over
+    shared memory instead of UDP fragments that a best-effort subscriber loses.
+    """
+    descriptions = calls(tree(path), 'LaunchDescription')
+    assert len(descriptions) == 1
+    first = descriptions[0].args[0].elts[0]
+    assert isinstance(first, ast.Call) and first.func.id == 'large_frames_transport'
+
+
 def test_exit_ends_the_launch_unless_respawn_can_mend_it():
     from clip_grounding_ros.launch_support import CONFIG_ERROR_EXIT, exit_ends_launch
     from clip_grounding_ros.nodes.common import CONFIG_ERROR_EXIT as NODE_CONFIG_ERROR_EXIT

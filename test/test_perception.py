@@ -196,6 +196,9 @@ def test_the_tracker_follows_the_chosen_box_between_groundings(perception):
     assert tracked.target.y < grounded.target.y  # moved right in the image: +y is left
     assert perception.track(frame(1.2, rgb=np.full((240, 320, 3), 90, np.uint8)), 1.2) is None
     assert not perception.tracker.active  # a uniform frame: the track is dropped
+    missed = perception.apply(frame(1.3, rgb=_textured()), Grounding(command_id, 0, result(
+        'blue box')), 1.3)
+    assert not missed.status.found and missed.status.target_source == ''  # no target at all
 
 
 def test_the_last_step_reached_ends_the_command_idle_and_stops_grounding(perception):

@@ -244,8 +244,8 @@ noun_word.-1: "can" | "stop" | "face" | "watch" | "track" | "point" | "head" | "
             | "front" | "back" | "side" | "hand" | "middle" | "center" | "centre" | "reverse"
             | "drive" | "roll" | "step" | "foot" | "yard" | "quarter" | "counter" | "stand"
             | "travel" | "first"
-superlative: ("leftmost" | "left" "most"?) -> leftmost
-           | ("rightmost" | "right" "most"?) -> rightmost
+superlative: ("leftmost" | "left" ("most" | "hand")?) -> leftmost
+           | ("rightmost" | "right" ("most" | "hand")?) -> rightmost
            | ("middle" | "center" | "centre" | "central") -> middle
            | ("nearest" | "closest") -> nearest
            | ("farthest" | "furthest") -> farthest

@@ -359,11 +359,11 @@ class Perception:
             intrinsics, depth = self._calibration(frame, warnings)
             result, message = self._choose(frame, grounding, intrinsics, depth)
         except (GeometryError, ImageError) as error:
-            self.last_result, self.last_target = grounding.result, None
+            self.last_result, self.last_target, self.target_source = grounding.result, None, ''
             phrase = grounding.result.phrase
             session.on_error(f"grounded '{phrase}' but cannot place it: {error}")
             return PerceptionUpdate(self.status(), grounding.result, None, tuple(warnings))
-        self.last_result, self.last_target = result, None
+        self.last_result, self.last_target, self.target_source = result, None, ''
         if result.found:
             self.last_target = locate_box(result.best.box, intrinsics, self.settings.mount,
                                           depth)

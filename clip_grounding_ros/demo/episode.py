@@ -43,6 +43,7 @@ import numpy as np
 from .judge import judge_approach, judge_facing, judge_motion, meant_objects, Pose, StepVerdict
 from ..core.commands import CommandError, Intent, parse_command, Step
 from ..core.status import ActionState, ActionStatus, GroundingState, GroundingStatus
+from ..dds import use_package_profile
 from ..resources import find_resource
 from ..sim import load_scene, Scene
 
@@ -538,8 +539,11 @@ def default_environment() -> str:
 
     The domain is this process's own, unless the caller chose otherwise: two demos (or benchmarks)
     run at once must not hear each other's commands, clocks and robots. Returns the domain used
-    (for the user's `ros2 topic echo`: ROS_DOMAIN_ID=<it>).
+    (for the user's `ros2 topic echo`: ROS_DOMAIN_ID=<it>). Frames go over shared memory, as
+    the launch files have it: the package's Fast DDS profile, unless the caller chose one
+    (clip_grounding_ros.dds).
     """
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
+    use_package_profile()  # frames over shared memory, as the launch files have it
     # 1..101: the domains ROS 2 documents as safe on Linux (0 is everyone's default).
     return os.environ.setdefault('ROS_DOMAIN_ID', str(1 + os.getpid() % 101))
