@@ -46,6 +46,9 @@ def test_robot_reaches_the_named_object_and_stops(scene, command, target, tmp_pa
     assert step.reached == target and step.meant == [target]
     assert step.distance <= result.stop_distance + 0.15
     assert result.touched == [] and result.robot_stopped
+    # The grounding node ended the command on the action node's word, and says so.
+    assert result.grounding_status.state == 'idle', result.summary()
+    assert result.grounding_status.message.startswith('done: target reached')
 
 
 def test_classification_ends_the_episode_with_the_ranking_and_no_motion(tmp_path):

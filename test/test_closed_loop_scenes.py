@@ -175,12 +175,6 @@ def test_obstacle_on_the_diagonal_to_the_named_object_is_gone_around(tmp_path):
     result = episode('obstacle_on_the_diagonal', 'go to the black cylinder', tmp_path)
 
     assert result.touched == [] and result.robot_stopped, describe(result)
-    if not result.success and 'no free heading within' in result.reason:
-        # Known, and reported as such (any other failure fails the test): past the orange
-        # box the robot meets the blue cylinder and ends in a pocket between them; heading
-        # out of it (core/control.py) gets it round the cylinder in some runs and not in
-        # others. A local planner, or reversing with a rear sensor, is what it needs.
-        pytest.xfail(f'pocket between the obstacles: {result.reason}')
     assert_reached(result, 'black_cylinder')
     assert_went_around(result, 'obstacle_on_the_diagonal', 'orange_box')
 

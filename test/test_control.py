@@ -14,7 +14,9 @@
 
 """The control law and the action node's safety logic, on their own (no ROS)."""
 
+import json
 import math
+from pathlib import Path
 
 from clip_grounding_ros.core.commands import Intent
 from clip_grounding_ros.core.control import (
@@ -513,6 +515,81 @@ def test_stopped_on_the_arc_to_a_free_heading_it_turns_in_place_to_face_it(targe
     assert math.copysign(1.0, output.angular) == -math.copysign(1.0, target[1])  # away
 
 
+def test_within_the_safety_margin_of_a_post_it_still_turns_toward_a_free_heading():
+    """
+    A robot that brushed past a post, now inside its safety margin, turns away from it.
+
+    The post (r 0.09 m) is ahead on the right, 0.29 m from the base: inside the margin
+    (robot_radius + safety_margin, 0.3 m), off the body (0.2 m). The target is behind on
+    the right; the free heading needs a turn in place, which brings the body no closer to
+    the post. Before, the broken margin blocked every motion, the turn too, until
+    blocked_timeout failed the step (bench obstacle scene 125).
+    """
+    angles = np.linspace(0.0, 2.0 * math.pi, 36, endpoint=False)
+    post = np.column_stack([0.12 + 0.09 * np.cos(angles), -0.36 + 0.09 * np.sin(angles)])
+    _, output = _approaching_with_obstacles(post, target=(-1.0, -2.0))
+    assert output.state == ActionState.TURNING, output.reason
+    assert output.linear == 0.0 and output.angular < 0.0  # toward the target's side
+    # Touching the body, though, nothing moves.
+    _, output = _approaching_with_obstacles(post * 0.6, target=(-1.0, -2.0))
+    assert output.state == ActionState.BLOCKED and output.angular == 0.0
+
+
+def test_in_clutter_a_heading_free_for_a_shorter_travel_is_taken_before_heading_out():
+    """
+    Recorded clutter (test/data/diagonal_pocket.json) with no heading free for 1 m.
+
+    A heading free for half of clearance_distance is taken, going around toward the target,
+    instead of heading out of a pocket away from it.
+    """
+    recorded = json.loads((Path(__file__).resolve().parent / 'data' /
+                           'diagonal_pocket.json').read_text())
+    points, (x, y) = np.array(recorded['points']), recorded['goal']
+    scale = (math.hypot(x, y) + CONFIG.stop_distance) / math.hypot(x, y)  # goal -> target
+    _, output = _approaching_with_obstacles(
+        points, target=(x * scale, y * scale),
+        obstacles=ObstacleConfig(robot_radius=recorded['robot_radius']))
+    assert 'going around an obstacle' in output.reason or \
+        output.reason.startswith('turning to a free heading'), output.reason
+    assert output.state in (ActionState.APPROACHING, ActionState.TURNING)
+
+
+def test_heading_out_past_an_obstacle_in_the_slowdown_zone_slows_down_instead_of_blocking():
+    """A wall on the right, the target behind it: it heads out along the wall, slowed by a post."""
+    wall = np.column_stack([np.linspace(-3.0, 3.0, 121), np.full(121, -0.35)])
+    target = (3.0 * math.cos(-1.5), 3.0 * math.sin(-1.5))
+    narrow = ObstacleConfig(max_detour=0.3)  # no way toward the target: a pocket
+    _, clear = _approaching_with_obstacles(wall, target=target, obstacles=narrow)
+    assert clear.state == ActionState.APPROACHING and 'heading out' in clear.reason
+    _, slowed = _approaching_with_obstacles(np.vstack([wall, [(0.2, -0.3)]]), target=target,
+                                            obstacles=narrow)
+    assert slowed.state == ActionState.APPROACHING and 'heading out' in slowed.reason
+    assert 0.0 < slowed.linear < clear.linear
+
+
+def test_nearly_facing_a_free_heading_in_a_tight_gap_it_finishes_the_turn():
+    """
+    Within face_tolerance of a free heading, the straight line along the yaw still clips.
+
+    A post on the right edge of the band (lateral 0.298 m, the band 0.3 m): the free heading
+    0.02 rad to the left passes it, the current yaw does not. The robot turns the last
+    hundredths of a radian slowly instead of standing blocked (bench scene 108, the tight
+    gap beside the blue cylinder). No odometry, so the points are used as given (the
+    remembered ones are kept on a 5 cm grid).
+    """
+    controller = MotionController(CONFIG, ObstacleConfig(), MEMORY)
+    controller.on_task(Task(1, 0, Intent.APPROACH), 0.0)
+    posts = np.array([(0.15, -0.298), (0.8 * math.cos(0.5), 0.8 * math.sin(0.5))])
+    for t in (0.0, 0.1):
+        controller.on_perception(GroundingState.TRACKING, 'found', t)
+        controller.on_target(2.5 * math.cos(-0.18), 2.5 * math.sin(-0.18), stamp=t)
+        controller.on_obstacles(posts, stamp=t)
+        output = controller.step(t)
+    assert output.state == ActionState.TURNING, output.reason
+    assert (output.linear, output.angular) == (0.0, CONFIG.min_angular)
+    assert output.reason.startswith('turning to a free heading')
+
+
 def test_a_wall_with_no_way_around_heads_out_then_fails_after_blocked_timeout():
     wall = _wall(0.4, -3.0, 3.0)
     controller, output = _approaching_with_obstacles(wall)
@@ -630,11 +707,11 @@ def test_heading_out_that_moves_the_robot_restarts_the_blocked_clock():
     narrow = ObstacleConfig(max_detour=0.3)  # no way around from either place
     controller, output = _approaching_with_obstacles(wall, obstacles=narrow)
     assert 'heading out' in output.reason
-    for t, x in ((8.0, -0.6), (12.0, -0.6)):  # it moved 0.6 m by t = 8 s: progress
-        _with_odometry(controller, t, (x, 0.0, 0.0))
+    for t in (8.0, 12.0):  # it moved 0.6 m along the wall by t = 8 s: progress
+        _with_odometry(controller, t, (0.0, 0.6, 0.0))
         controller.on_perception(GroundingState.TRACKING, 'found', t)
-        controller.on_target(3.0 - x, 0.0, stamp=t)
-        controller.on_obstacles(wall - (x, 0.0), stamp=t)
+        controller.on_target(3.0, 0.0, stamp=t)
+        controller.on_obstacles(wall, stamp=t)  # the same wall, still 0.4 m ahead
         output = controller.step(t)
     assert output.state != ActionState.FAILED and 'heading out' in output.reason
 

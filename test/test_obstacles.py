@@ -19,8 +19,10 @@ On hand-made data and on a frame rendered by the MuJoCo simulator (REP-103 base 
 left, z up).
 """
 
+import json
 import math
 import os
+from pathlib import Path
 
 from clip_grounding_ros.core.geometry import CameraMount, depth_point, Intrinsics
 from clip_grounding_ros.core.obstacles import (
@@ -40,6 +42,7 @@ from clip_grounding_ros.core.parameters import parameter_specs
 import numpy as np
 import pytest
 
+DATA = Path(__file__).resolve().parent / 'data'
 CONFIG = ObstacleConfig()  # footprint 0.2 m + margin 0.1 m: inflated radius 0.3 m
 RADIUS = CONFIG.inflated_radius
 INTRINSICS = Intrinsics(fx=200.0, fy=200.0, cx=159.5, cy=119.5, width=320, height=240)
@@ -185,9 +188,17 @@ def test_straight_band_is_the_inflated_footprint_wide_and_only_ahead():
     assert grazing.nearest == pytest.approx(0.6 - math.sqrt(0.09 - 0.0625))
     assert check_path([(0.6, 0.31), (0.6, -0.31), (-0.5, 0.0)], 0.4, 0.0, CONFIG).action == \
         Action.FREE
-    # Inside the inflated footprint: stop when ahead, ignore when behind (moving away).
-    assert check_path([(0.1, 0.2)], 0.1, 0.0, CONFIG).nearest == 0.0
+    # Inside the inflated footprint (the margin already broken): swept with the bare body
+    # (0.2 m), so a motion that keeps the body off the point is allowed, one that would
+    # touch it is not; behind (moving away) it never counts.
+    assert check_path([(0.05, 0.25)], 0.1, 0.0, CONFIG).action == Action.FREE
+    toward = check_path([(0.25, 0.15)], 0.4, 0.0, CONFIG)  # 0.29 m away, the body's way
+    assert toward.nearest == pytest.approx(0.25 - math.sqrt(0.04 - 0.0225))
+    assert toward.action == Action.STOP
     assert check_path([(-0.1, 0.2)], 0.1, 0.0, CONFIG).action == Action.FREE
+    # Both kinds at once: the point outside the margin still counts with the margin.
+    both = check_path([(0.05, 0.25), (0.6, 0.25)], 0.4, 0.0, CONFIG)
+    assert both.nearest == pytest.approx(0.6 - math.sqrt(0.09 - 0.0625))
     # Reversing checks behind.
     assert check_path([(-0.4, 0.0)], -0.4, 0.0, CONFIG).action == Action.STOP
     assert check_path([(0.4, 0.0)], -0.4, 0.0, CONFIG).action == Action.FREE
@@ -241,9 +252,12 @@ def test_arc_check_matches_a_stepped_footprint(seed, linear, angular):
             assert verdict.nearest == pytest.approx(travel, abs=length / 3000)
 
 
-def test_turning_in_place_checks_the_footprint_only():
-    turning = check_path([(0.25, 0.0), (2.0, 0.0)], 0.0, 1.0, CONFIG)
+def test_turning_in_place_checks_the_body_only():
+    """A disc turning in place comes no closer to anything: only a point in the body stops it."""
+    turning = check_path([(0.15, 0.0), (2.0, 0.0)], 0.0, 1.0, CONFIG)
     assert turning.action == Action.STOP and 'turning in place' in turning.reason
+    # Within the safety margin (0.3 m) but off the body (0.2 m): the turn is allowed.
+    assert check_path([(0.25, 0.0), (0.0, -0.21)], 0.0, -1.0, CONFIG).action == Action.FREE
     assert check_path([(0.35, 0.0), (0.0, -0.31)], 0.0, -1.0, CONFIG).action == Action.FREE
     assert check_path(np.empty((0, 2)), 0.0, 0.0, CONFIG).action == Action.FREE
 
@@ -382,6 +396,28 @@ def test_a_steering_margin_keeps_the_way_around_that_much_farther_off():
                             CONFIG.clearance_distance).min() >= RADIUS + 0.15
     assert segment_distance(obstacle, plain.bearing,
                             CONFIG.clearance_distance).min() < RADIUS + 0.15
+
+
+def test_a_shorter_clearance_finds_a_way_through_recorded_clutter():
+    """
+    Points recorded in a pocket of a closed-loop run: free for 0.5 m, not for 1 m.
+
+    test/data/diagonal_pocket.json (see its description); the heading found for the shorter
+    travel keeps the footprint off every point along it.
+    """
+    recorded = json.loads((DATA / 'diagonal_pocket.json').read_text())
+    config = ObstacleConfig(robot_radius=recorded['robot_radius'])
+    points, goal = np.array(recorded['points']), tuple(recorded['goal'])
+    assert choose_heading(points, goal, config) is None
+    heading = choose_heading(points, goal, config, clearance=0.5)
+    assert heading is not None and abs(heading.detour) <= config.max_detour
+    assert segment_distance(points, heading.bearing, 0.5).min() >= config.inflated_radius
+
+
+@pytest.mark.parametrize('clearance', [0.0, -1.0, math.nan, math.inf])
+def test_heading_refuses_a_clearance_that_is_not_a_positive_distance(clearance):
+    with pytest.raises(ValueError, match='clearance'):
+        choose_heading([(1.0, 0.0)], (2.0, 0.0), CONFIG, clearance=clearance)
 
 
 @pytest.mark.parametrize('options, message', [({'side': 2}, 'side'), ({'margin': -0.1}, 'margin'),

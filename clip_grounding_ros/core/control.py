@@ -63,6 +63,10 @@ from .timing import age, ClockWatch, fresh
 
 PERCEPTION_INTENTS = (Intent.APPROACH, Intent.PICK, Intent.FACE, Intent.FIND)
 ODOMETRY_INTENTS = (Intent.MOVE, Intent.TURN)
+# Where no heading is free for clearance_distance, one free for this share of it is taken
+# before the robot counts as in a pocket (half: still over twice the stop zone at full speed).
+SHORT_CLEARANCE_RATIO = 0.5
+ALIGNED_EXACTLY = 1e-3  # rad: facing a heading closer than this is facing it
 
 
 @dataclass(frozen=True)
@@ -713,9 +717,15 @@ class MotionController:
             remaining = max(0.0, distance - self.config.stop_distance)
             reach = remaining / max(distance, 1e-9)
             goal = (x * reach, y * reach)
+            # Roomiest first: with steering_margin, then without, then free for a shorter
+            # travel (in clutter no heading may be free for all of clearance_distance; every
+            # command is path-checked and the heading chosen again on the next tick).
             heading = (choose_heading(points, goal, config, side=self.avoid_side,
                                       margin=config.steering_margin)
-                       or choose_heading(points, goal, config, side=self.avoid_side))
+                       or choose_heading(points, goal, config, side=self.avoid_side)
+                       or choose_heading(points, goal, config, side=self.avoid_side,
+                                         clearance=config.clearance_distance
+                                         * SHORT_CLEARANCE_RATIO))
             if heading is None:
                 # In a pocket (nothing free within max_detour): head out along the free
                 # heading nearest the target anywhere around, the blocked clock running on,
@@ -756,6 +766,15 @@ class MotionController:
             if aligned and straight.action != Action.STOP:
                 # Facing it already: straight along it, as choose_heading checked it.
                 desired, verdict = (desired[0], 0.0), straight
+            elif aligned and abs(heading.bearing) > ALIGNED_EXACTLY and \
+                    check_path(points, 0.0, heading.bearing, config).action == Action.FREE:
+                # Within face_tolerance, yet the hundredths of a radian left take the straight
+                # line along the current yaw past an obstacle's edge (a tight gap): finish the
+                # turn onto the heading, which choose_heading checked, slowly.
+                return ActionState.TURNING, (0.0, math.copysign(self.config.min_angular,
+                                                                heading.bearing)), (
+                    f'turning to a free heading {math.degrees(heading.detour):+.0f} deg off '
+                    f'the target: {verdict.reason}')
         if verdict.action == Action.STOP and before_goal:
             return self._blocked(verdict.reason, now)
         self._check_progress(now, free=True)
@@ -770,16 +789,19 @@ class MotionController:
         """
         Turn toward, then drive along, a free heading beyond max_detour: out of a pocket.
 
-        None when even that motion is not free by the path check.
+        Driving out is slowed down as the path check says; None when neither driving nor
+        turning toward the heading passes the path check.
         """
         x, y = math.cos(heading.bearing), math.sin(heading.bearing)
         linear, angular, _ = approach_velocity(x, y, self.config)
-        if linear == 0.0 or check_path(points, linear, angular,
-                                       self.obstacle_config).action != Action.FREE:
+        verdict = check_path(points, linear, angular, self.obstacle_config) if linear else None
+        if verdict is None or verdict.action == Action.STOP:
             linear, angular, aligned = face_velocity(x, y, self.config)
             if aligned or check_path(points, 0.0, angular,
                                      self.obstacle_config).action != Action.FREE:
                 return None
+        elif verdict.action == Action.SLOW:
+            linear, angular = linear * verdict.scale, angular * verdict.scale
         return (ActionState.TURNING if linear == 0.0 else ActionState.APPROACHING,
                 (linear, angular), f'{why}: heading out {math.degrees(heading.detour):+.0f} '
                 'deg off it')

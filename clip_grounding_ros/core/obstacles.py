@@ -63,7 +63,9 @@ class ObstacleConfig:
     robot_radius: float = setting(0.2, 'Radius of the circle around the robot footprint (m)',
                                   minimum=0.01, maximum=5.0)
     safety_margin: float = setting(0.1, 'Keep the footprint at least this far from obstacle '
-                                   'points (m)', minimum=0.0, maximum=2.0)
+                                   'points (m); closer already, the robot may still turn in '
+                                   'place and move in ways that keep its body off them',
+                                   minimum=0.0, maximum=2.0)
     obstacle_min_height: float = setting(0.05, 'Points lower than this above the floor (m) '
                                          'are floor, not obstacles', minimum=0.0, maximum=5.0)
     obstacle_max_height: float = setting(0.5, 'Points higher than this above the floor (m) '
@@ -399,6 +401,19 @@ def _travel_on_arc(points: np.ndarray, linear: float, angular: float,
     return np.where(in_band, np.where(touching, 0.0, later), np.inf)
 
 
+def _travel(points: np.ndarray, linear: float, angular: float, radius: float,
+            length: float) -> np.ndarray:
+    """
+    Return the free travel (N,) of a disc of ``radius`` before each point on a command's path.
+
+    The arc of (``linear``, ``angular``), or a straight line where the arc's sagitta over
+    ``length`` is below STRAIGHT_TOLERANCE.
+    """
+    if abs(angular) * length ** 2 / (2.0 * abs(linear)) < STRAIGHT_TOLERANCE:
+        return _travel_straight(points, math.copysign(1.0, linear), radius)
+    return _travel_on_arc(points, linear, angular, radius)
+
+
 def check_path(points: np.ndarray | Sequence[Sequence[float]], linear: float, angular: float,
                config: ObstacleConfig, exclude: Iterable[Exclusion] = ()) -> Verdict:
     """
@@ -417,27 +432,32 @@ def check_path(points: np.ndarray | Sequence[Sequence[float]], linear: float, an
     (scale ``slowdown_ratio``) within ``slowdown_distance`` beyond it, else FREE. Reversing
     is checked the same way behind the robot, where a forward camera sees nothing.
 
-    Turning in place (``linear`` == 0): a disc robot sweeps only its own footprint, so STOP
-    when a point lies within the inflated footprint (normally none: the body hides that
-    close range from the camera), else FREE.
+    Points already inside the safety margin (closer than ``robot_radius + safety_margin``,
+    as a robot that brushed past an obstacle can end up) are swept with the bare footprint
+    instead: a motion that keeps the body off them is allowed, so the robot can move away
+    rather than stay blocked for good by the margin it already broke.
+
+    Turning in place (``linear`` == 0): a disc robot sweeps only its own footprint and comes
+    no closer to anything, so STOP only when a point lies within the body (``robot_radius``;
+    normally none: the body hides that close range from the camera), else FREE.
 
     ValueError for non-finite velocities, points not of shape (N, 2), or a bad exclusion.
     """
     if not (math.isfinite(linear) and math.isfinite(angular)):
         raise ValueError(f'velocity ({linear}, {angular}) must be finite')
     usable = _usable_points(points, exclude)
-    radius = config.inflated_radius
+    radius, body = config.inflated_radius, config.robot_radius
+    distance_sq = np.einsum('ij,ij->i', usable, usable)
     if linear == 0.0:
-        if np.any(np.einsum('ij,ij->i', usable, usable) <= radius * radius):
-            return Verdict(Action.STOP, 0.0, f'obstacle within {radius:.2f} m of the base '
-                           'while turning in place', 0.0)
+        if np.any(distance_sq <= body * body):
+            return Verdict(Action.STOP, 0.0, f'obstacle within the base footprint ({body:.2f} '
+                           'm) while turning in place', 0.0)
         return Verdict(Action.FREE, 1.0, 'footprint clear for turning in place')
     stop_length = config.stopping_distance(linear)
     checked_length = stop_length + config.slowdown_distance
-    if abs(angular) * checked_length ** 2 / (2.0 * abs(linear)) < STRAIGHT_TOLERANCE:
-        travel = _travel_straight(usable, math.copysign(1.0, linear), radius)
-    else:
-        travel = _travel_on_arc(usable, linear, angular, radius)
+    inside = distance_sq <= radius * radius  # within the safety margin already
+    travel = np.concatenate([_travel(usable[~inside], linear, angular, radius, checked_length),
+                             _travel(usable[inside], linear, angular, body, checked_length)])
     nearest = float(travel.min()) if travel.size else math.inf
     if nearest <= stop_length:
         return Verdict(Action.STOP, 0.0, f'obstacle {nearest:.2f} m ahead in the path '
@@ -491,7 +511,7 @@ def _blocked_half_width(distance: np.ndarray, radius: float, length: float) -> n
 def choose_heading(points: np.ndarray | Sequence[Sequence[float]], goal: tuple[float, float],
                    config: ObstacleConfig, max_detour: float | None = None,
                    exclude: Iterable[Exclusion] = (), side: int = 0,
-                   margin: float = 0.0) -> Heading | None:
+                   margin: float = 0.0, clearance: float | None = None) -> Heading | None:
     """
     Return the free heading nearest the bearing of ``goal``, or None when there is none.
 
@@ -505,7 +525,9 @@ def choose_heading(points: np.ndarray | Sequence[Sequence[float]], goal: tuple[f
     angle arcsin((robot_radius + safety_margin) / d), narrowed for points the travel does
     not reach past (see :func:`_blocked_half_width`); unlike VFH+'s certainty grid it is
     exact for every point, so a chosen heading never passes a point closer than
-    ``robot_radius + safety_margin + margin`` within the needed travel. Of the unblocked
+    ``robot_radius + safety_margin + margin`` within the needed travel (``clearance`` instead
+    of ``clearance_distance`` when given: a shorter one finds a way through clutter where no
+    heading is free that far). Of the unblocked
     candidates the one with the smallest detour is chosen (VFH+'s cost with only its target
     term); on a tie, the one with the longer free travel, then the left one. ``side``
     commits to one side of the goal bearing, as VFH+'s term against changing direction
@@ -519,11 +541,13 @@ def choose_heading(points: np.ndarray | Sequence[Sequence[float]], goal: tuple[f
     ignored. Directions the sensor does not see (and has not seen within obstacle_memory)
     look free: turn to face a heading before driving along it, and check every command with
     :func:`check_path`. ValueError for a goal, max_detour or margin that is not finite (or
-    a negative margin), a side not in (-1, 0, 1), points not of shape (N, 2), or a bad
-    exclusion.
+    a negative margin), a clearance that is not positive, a side not in (-1, 0, 1), points
+    not of shape (N, 2), or a bad exclusion.
     """
     if max_detour is None:
         max_detour = config.max_detour
+    if clearance is not None and not (math.isfinite(clearance) and clearance > 0):
+        raise ValueError(f'clearance {clearance} must be a positive distance (m)')
     if len(goal) != 2 or not all(math.isfinite(v) for v in (*goal, max_detour, margin)):
         raise ValueError(f'goal {goal}, max_detour {max_detour} and margin {margin} must be '
                          'finite')
@@ -531,7 +555,8 @@ def choose_heading(points: np.ndarray | Sequence[Sequence[float]], goal: tuple[f
         raise ValueError(f'margin {margin} must be >= 0 and side {side} one of -1, 0, 1')
     usable = _usable_points(points, exclude)
     radius = config.inflated_radius + margin
-    needed = min(config.clearance_distance, math.hypot(*goal))
+    clearance = config.clearance_distance if clearance is None else clearance
+    needed = min(clearance, math.hypot(*goal))
     goal_bearing = math.atan2(goal[1], goal[0])
     distance = np.hypot(usable[:, 0], usable[:, 1])
     # Farther points cannot be reached within the needed travel (none when it is 0).
@@ -556,7 +581,7 @@ def choose_heading(points: np.ndarray | Sequence[Sequence[float]], goal: tuple[f
         return None
     smallest = np.abs(free_detours).min()
     ties = free_detours[np.abs(free_detours) == smallest]  # one, or a left and a right one
-    reach = usable[distance <= config.clearance_distance + radius]
+    reach = usable[distance <= clearance + radius]
     options = []
     for detour in ties[::-1]:  # left first: it wins equal free travels
         heading = goal_bearing + float(detour)
@@ -565,7 +590,7 @@ def choose_heading(points: np.ndarray | Sequence[Sequence[float]], goal: tuple[f
                                  cos_h * reach[:, 1] - sin_h * reach[:, 0]])
         travel = float(_travel_straight(ahead, 1.0, config.inflated_radius)
                        .min(initial=math.inf))
-        options.append((travel if travel < config.clearance_distance else math.inf,
+        options.append((travel if travel < clearance else math.inf,
                         float(detour), heading))
     free_distance, detour, heading = max(options, key=lambda option: option[0])
     bearing = math.remainder(heading, 2.0 * math.pi)

@@ -54,6 +54,7 @@ NODE_MODULES = {'sim_node': 'clip_grounding_ros.sim.sim_node',
                 'action_node': 'clip_grounding_ros.nodes.action_node'}
 STOPPED_SPEED = 0.02   # m/s and rad/s below which the base counts as stopped
 FACING_HOLD = 1.0      # s a face or find step must hold facing before it counts as done
+GROUNDING_DONE_WAIT_S = 2.0  # wall s for the grounding node to end a finished command
 
 
 class Outcome(str, Enum):
@@ -407,6 +408,7 @@ class Episode:
             action = observer.action
             if self._track_steps(action, now):
                 time.sleep(0.3)  # let the last odometry arrive
+                self._await_grounding_done()
                 return self.result(Outcome.DONE, '')
             if action.state == ActionState.FAILED:
                 time.sleep(0.3)  # let the last odometry arrive
@@ -424,6 +426,21 @@ class Episode:
             if dead:
                 return self.result(Outcome.CRASHED, f'{", ".join(dead)} exited; logs in '
                                    f'{self.log_dir}')
+
+    def _await_grounding_done(self) -> None:
+        """
+        Wait (GROUNDING_DONE_WAIT_S at most) for the grounding node to hear the last step ended.
+
+        It ends the command (idle) when action/status says so, a moment after this episode
+        read it; the summary then shows that state rather than the grounding before it. A
+        classification stays 'classifying' with its ranking: nothing to wait for.
+        """
+        if self.steps[-1].intent == Intent.CLASSIFY:
+            return
+        deadline = time.monotonic() + GROUNDING_DONE_WAIT_S
+        while self.observer.grounding.state != GroundingState.IDLE and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def _track_steps(self, action: ActionStatus, now: float) -> bool:
         """Record where each step began and ended; True once the last one is done."""
