@@ -69,6 +69,7 @@ def test_unknown_word_is_refused_and_the_robot_never_moves(tmp_path):
     assert result.outcome == 'gave_up', result.summary()
     assert result.grounding_status.state == 'error'
     assert "does not know 'piano'" in result.grounding_status.message
+    assert any("does not know 'piano'" in m for m in result.summary()['grounding_errors'])
     assert result.action_status.state == 'stopped' and result.robot_stopped
     start = result.path[0]
     assert all(abs(x - start[0]) < 0.05 and abs(y - start[1]) < 0.05 for x, y in result.path)

@@ -216,6 +216,10 @@ def test_the_last_step_reached_ends_the_command_idle_and_stops_grounding(percept
     status = perception.status()
     assert (status.state, status.message) == ('idle', 'done: target reached')
     assert not perception.wants_frames
+    # A grounding still in flight when the command ended answers nothing any more.
+    assert perception.apply(frame(2.1), Grounding(command_id, 0, result(
+        'blue box', (box_at(1.0, 0.0), 0.9))), 2.1) is None
+    assert perception.status().state == 'idle'
     assert not perception.on_step_outcome(ActionStatus(  # an old step's news changes nothing
         state=ActionState.FAILED, reason='late', run_id=perception.run_id,
         command_id=command_id), 2.5)

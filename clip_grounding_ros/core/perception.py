@@ -341,10 +341,12 @@ class Perception:
         Take a grounding of ``frame`` into the session.
 
         Choose or follow the meant object, place it, update the state. None when the command or
-        step changed meanwhile (the grounding answers a question no longer asked).
+        step changed meanwhile, or the command has ended (reached, failed or stopped): the
+        grounding answers a question no longer asked.
         """
         session = self.session
-        if (grounding.command_id, grounding.step) != (session.command_id, session.step_index):
+        if (grounding.command_id, grounding.step) != (session.command_id, session.step_index) \
+                or not (session.grounding or session.classifying):
             return None
         self.last_frame = frame
         if grounding.classification:

@@ -42,7 +42,13 @@ import numpy as np
 
 from .judge import judge_approach, judge_facing, judge_motion, meant_objects, Pose, StepVerdict
 from ..core.commands import CommandError, Intent, parse_command, Step
-from ..core.status import ActionState, ActionStatus, GroundingState, GroundingStatus
+from ..core.status import (
+    ActionState,
+    ActionStatus,
+    CameraStatus,
+    GroundingState,
+    GroundingStatus,
+)
 from ..dds import use_package_profile
 from ..resources import find_resource
 from ..sim import load_scene, Scene
@@ -114,6 +120,7 @@ class EpisodeResult:
     grounding_status: GroundingStatus
     first_frame: np.ndarray | None = None
     log_dir: str = ''
+    grounding_errors: list[str] = field(default_factory=list)  # 'error' messages, command on
 
     @property
     def meant_objects(self) -> list[str]:
@@ -135,6 +142,7 @@ class EpisodeResult:
             'final_action_reason': self.action_status.reason,
             'final_grounding_state': str(self.grounding_status.state),
             'final_grounding_message': self.grounding_status.message,
+            'grounding_errors': self.grounding_errors,
         }
 
 
@@ -214,6 +222,8 @@ class Observer:
         self.action = ActionStatus()
         self.grounding = GroundingStatus()
         self.statuses_seen = False
+        self.frames_published = 0  # by camera_node to grounding_node (camera status)
+        self.grounding_errors: list[str] = []  # distinct 'error' messages since the command
         self.truth: dict = {}
         self.path: list[tuple[float, float]] = []
         self.pose: Pose = (0.0, 0.0, 0.0)
@@ -229,6 +239,8 @@ class Observer:
         self.node.create_subscription(String, 'grounding/status', self._on_grounding,
                                       STATUS_QOS)
         self.node.create_subscription(String, 'sim/ground_truth', self._on_truth, STATUS_QOS)
+        self.node.create_subscription(String, 'grounding/camera_status', self._on_camera,
+                                      STATUS_QOS)
         self.node.create_subscription(Odometry, 'odom', self._on_odom, 10)
         self.node.create_subscription(Image, 'grounding/debug_image', self._on_frame, LATEST_QOS)
         self.node.create_subscription(Twist, 'cmd_vel', self._on_cmd, 10)
@@ -242,6 +254,14 @@ class Observer:
         status = GroundingStatus.from_json(msg.data)
         with self.lock:
             self.grounding = status
+            if status.state == GroundingState.ERROR and \
+                    status.message not in self.grounding_errors:
+                self.grounding_errors.append(status.message)
+
+    def _on_camera(self, msg) -> None:
+        status = CameraStatus.from_json(msg.data)
+        with self.lock:
+            self.frames_published = status.published
 
     def _on_truth(self, msg) -> None:
         truth = json.loads(msg.data)
@@ -281,6 +301,8 @@ class Observer:
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.05)
+        with self.lock:
+            self.grounding_errors = []  # the command's, not those of the nodes' start-up
         self.command_pub.publish(String(data=text))
         return True
 
@@ -370,7 +392,10 @@ class Episode:
     def run(self, progress) -> EpisodeResult:
         observer, spec = self.observer, self.spec
         started = time.monotonic()
-        while not (observer.truth and observer.statuses_seen and observer.sim_time > 0):
+        # Frames flowing to grounding_node first: a command before them would run into its
+        # image_timeout ('no camera frames') and a safety stop while the simulator starts.
+        while not (observer.truth and observer.statuses_seen and observer.sim_time > 0 and
+                   observer.frames_published > 0):
             dead = [name for name, alive in self.processes.alive().items() if not alive]
             if dead or time.monotonic() - started > 90.0:
                 why = f'{", ".join(dead)} exited' if dead else 'nodes did not come up in 90 s'
@@ -470,6 +495,7 @@ class Episode:
         with observer.lock:
             truth, path = dict(observer.truth), list(observer.path)
             speed, now, pose = observer.speed, observer.sim_time, observer.pose
+            grounding_errors = list(observer.grounding_errors)
         verdicts = [self._judge_step(i, step) for i, step in enumerate(self.steps)]
         touched = truth.get('touched', [])
         problems = [f'step {v.index + 1}: {v.reason}' for v in verdicts if not v.success]
@@ -484,7 +510,7 @@ class Episode:
             self.spec, outcome, success, reason, max(0.0, now - self.start_time),
             self.stop_distance, verdicts, self.start_pose, pose, touched,
             max(abs(v) for v in speed) < STOPPED_SPEED, path, observer.action,
-            observer.grounding, observer.first_frame, str(self.log_dir))
+            observer.grounding, observer.first_frame, str(self.log_dir), grounding_errors)
 
     def _judge_step(self, index: int, step: Step) -> StepVerdict:
         record = self.records.get(index)
