@@ -766,15 +766,15 @@ class MotionController:
             if aligned and straight.action != Action.STOP:
                 # Facing it already: straight along it, as choose_heading checked it.
                 desired, verdict = (desired[0], 0.0), straight
-            elif aligned and abs(heading.bearing) > ALIGNED_EXACTLY and \
-                    check_path(points, 0.0, heading.bearing, config).action == Action.FREE:
+            elif aligned and abs(heading.bearing) > ALIGNED_EXACTLY:
                 # Within face_tolerance, yet the hundredths of a radian left take the straight
                 # line along the current yaw past an obstacle's edge (a tight gap): finish the
                 # turn onto the heading, which choose_heading checked, slowly.
-                return ActionState.TURNING, (0.0, math.copysign(self.config.min_angular,
-                                                                heading.bearing)), (
-                    f'turning to a free heading {math.degrees(heading.detour):+.0f} deg off '
-                    f'the target: {verdict.reason}')
+                finish = math.copysign(self.config.min_angular, heading.bearing)
+                if check_path(points, 0.0, finish, config).action == Action.FREE:
+                    return ActionState.TURNING, (0.0, finish), (
+                        f'turning to a free heading {math.degrees(heading.detour):+.0f} deg '
+                        f'off the target: {verdict.reason}')
         if verdict.action == Action.STOP and before_goal:
             return self._blocked(verdict.reason, now)
         self._check_progress(now, free=True)
