@@ -17,7 +17,8 @@ STAND-IN, test code only: ``ros2 topic pub --once TOPIC TYPE VALUES``, as a fres
 
 ros2cli is not installed here, and the README tells operators to send commands with it, so
 test/test_process_faults.py runs this instead. It does what ros2cli 0.36 (Kilted;
-ros2topic/verb/pub.py and ros2cli/node/direct.py) does for ``--once`` with no other option:
+ros2topic/verb/pub.py and ros2cli/node/direct.py) does for ``--once`` with no other option
+than ``--keep-alive``:
 
 1. rclpy.init and a node named ``_ros2cli_<pid>`` without parameter services, spun for
    0.5 s (DirectNode's ``--spin-time``, meant for discovery);
@@ -25,20 +26,21 @@ ros2topic/verb/pub.py and ros2cli/node/direct.py) does for ``--once`` with no ot
 3. a wait, polled every 0.1 s, until ``get_subscription_count() >= 1``: ONE matched
    subscription, whichever node it belongs to;
 4. the message filled from the YAML values, published once;
-5. ``--keep-alive`` (0.1 s) of sleep, not spin, then the node is destroyed and the process
-   exits.
+5. ``--keep-alive`` seconds (0.1 by default) of sleep, not spin, then the node is destroyed
+   and the process exits.
 
 Only messages with flat fields are filled (what std_msgs/String needs); ros2cli fills
 nested ones too.
 
-    python test/topic_pub_once.py /command std_msgs/msg/String "data: 'go to the blue box'"
+    python test/topic_pub_once.py --keep-alive 1 /command std_msgs/msg/String \
+        "data: 'go to the blue box'"
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
-import sys
 import time
 
 import rclpy
@@ -57,7 +59,7 @@ def message_class(type_name: str):
     return getattr(importlib.import_module(f'{package}.msg'), name)
 
 
-def main(topic: str, type_name: str, values: str) -> None:
+def main(topic: str, type_name: str, values: str, keep_alive: float = KEEP_ALIVE_S) -> None:
     msg_class = message_class(type_name)
     fields = yaml.safe_load(values)
     rclpy.init()
@@ -78,10 +80,16 @@ def main(topic: str, type_name: str, values: str) -> None:
     # ros2cli prints the message here; the count tells a test which case it exercised.
     print(f'published to {publisher.get_subscription_count()} matched subscriptions',
           flush=True)
-    time.sleep(KEEP_ALIVE_S)
+    time.sleep(keep_alive)
     node.destroy_node()
     rclpy.try_shutdown()
 
 
 if __name__ == '__main__':
-    main(*sys.argv[1:])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument('topic')
+    parser.add_argument('type_name')
+    parser.add_argument('values')
+    parser.add_argument('--keep-alive', type=float, default=KEEP_ALIVE_S)
+    options = parser.parse_args()
+    main(options.topic, options.type_name, options.values, options.keep_alive)
