@@ -26,7 +26,7 @@ seen in training): the share wrongly reported as found is printed.
 Scenes use seeds far from the training ones. Prints a table; asserts nothing.
 
     .venv/bin/python bench/bench_offline_model.py [--model DIR] [--scenes 40]
-        [--backend auto|torch|openvino]
+        [--backend auto|torch|openvino] [--device cpu|cuda] [--no-fp16]
 """
 
 from __future__ import annotations
@@ -52,6 +52,10 @@ def main() -> None:
     parser.add_argument('--model', default=BUNDLED_MODEL_URI)
     parser.add_argument('--backend', choices=BACKENDS, default='auto',
                         help="what runs the model (load_encoder's backend)")
+    parser.add_argument('--device', default='cpu',
+                        help="auto, cpu, cuda or cuda:N (the grounding node's device)")
+    parser.add_argument('--no-fp16', dest='fp16', action='store_false',
+                        help='fp32 on CUDA too (fp16 there otherwise, as the node does)')
     parser.add_argument('--scenes', type=int, default=40)
     parser.add_argument('--views', type=int, default=3, help='views per scene')
     parser.add_argument('--strategies', nargs='+', default=list(STRATEGIES))
@@ -59,7 +63,8 @@ def main() -> None:
                         help='score thresholds to report the crops strategy at')
     args = parser.parse_args()
 
-    encoder = load_encoder(resolve_model(args.model), device='cpu', backend=args.backend)
+    encoder = load_encoder(resolve_model(args.model), device=args.device,
+                           half=None if args.fp16 else False, backend=args.backend)
     declared_vocabulary = encoder.vocabulary
     encoder.vocabulary = None  # raw model behaviour on unseen nouns (see the docstring)
     grounders = {s: Grounder(encoder, GrounderConfig(strategy=s)) for s in args.strategies}
@@ -104,8 +109,8 @@ def main() -> None:
                         false_found[(strategy, kind)].append(result.found)
                         absent_scores[strategy].append(result.best.score if result.best else 0)
 
-    print(f'model {args.model} ({encoder.backend}); {args.scenes} scenes x {args.views} '
-          f"views, CPU; vocabulary {'declared' if declared_vocabulary else 'open'} "
+    print(f'model {args.model} ({encoder.backend} on {encoder.device}); {args.scenes} scenes x '
+          f"{args.views} views; vocabulary {'declared' if declared_vocabulary else 'open'} "
           '(not applied below)\n')
     print(f'{"strategy":10s} {"Acc@0.5 seen":>16s} {"Acc@0.5 held-out":>18s} '
           f'{"found absent":>14s} {"found unknown":>14s} {"ms/frame":>9s}')

@@ -251,6 +251,16 @@ class SimWorld:
         self._renderer: mujoco.Renderer | None = mujoco.Renderer(
             self.model, camera.height, camera.width
         )
+        # Segmentation comes from a context without multisampling: resolving the samples
+        # averages the ID colours of neighbouring geoms at object edges, and an average decodes
+        # to some other geom. Measured with EGL on an NVIDIA GPU: visible_objects' boxes
+        # stretched across the image by a few stray pixels (Mesa's GL here does not blend them).
+        antialias_samples = self.model.vis.quality.offsamples
+        self.model.vis.quality.offsamples = 0
+        self._segmentation_renderer: mujoco.Renderer | None = mujoco.Renderer(
+            self.model, camera.height, camera.width
+        )
+        self.model.vis.quality.offsamples = antialias_samples
         self._command = (0.0, 0.0)
         self._steps = 0
         self._touched: set[str] = set()
@@ -266,10 +276,11 @@ class SimWorld:
         self.set_robot_pose(*self.scene.robot_start)
 
     def close(self) -> None:
-        """Free the OpenGL renderer (explicitly: GC at interpreter exit prints GL tracebacks)."""
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
+        """Free the OpenGL renderers (explicitly: GC at interpreter exit prints GL tracebacks)."""
+        for renderer in (self._renderer, self._segmentation_renderer):
+            if renderer is not None:
+                renderer.close()
+        self._renderer = self._segmentation_renderer = None
 
     def __enter__(self) -> Self:
         return self
@@ -347,9 +358,9 @@ class SimWorld:
 
     # -- rendering -------------------------------------------------------------------------
     def _render(self, mode: str) -> np.ndarray:
-        if self._renderer is None:
+        renderer = self._segmentation_renderer if mode == 'segmentation' else self._renderer
+        if renderer is None:
             raise RuntimeError('SimWorld is closed')
-        renderer = self._renderer
         renderer.disable_depth_rendering()
         renderer.disable_segmentation_rendering()
         if mode == 'depth':
