@@ -143,3 +143,22 @@ def test_a_terminated_episode_stops_the_processes_it_started(tmp_path):
     finally:
         if runner.poll() is None:
             runner.kill()
+
+
+@pytest.mark.parametrize('found', [True, False])
+def test_the_demo_lists_the_files_it_wrote_and_no_earlier_run_s(tmp_path, found):
+    """first_frame.png only when the target was seen; one left by an earlier run goes."""
+    from clip_grounding_ros.core.status import ActionStatus, GroundingStatus
+    from clip_grounding_ros.demo.__main__ import write_artifacts
+    from clip_grounding_ros.demo.episode import EpisodeResult, EpisodeSpec, Outcome
+    import numpy as np
+
+    (tmp_path / 'first_frame.png').write_bytes(b'an earlier run')
+    result = EpisodeResult(
+        EpisodeSpec(scene='boxes', command='go to the piano'), Outcome.GAVE_UP, False,
+        'refused', 1.0, 0.45, [], (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), [], True, [(0.0, 0.0)],
+        ActionStatus(), GroundingStatus(),
+        first_frame=np.zeros((240, 320, 3), np.uint8) if found else None)
+    written = write_artifacts(result, tmp_path)
+    assert sorted(written) == sorted(p.name for p in tmp_path.iterdir())
+    assert ('first_frame.png' in written) is found

@@ -150,6 +150,32 @@ def test_once_lost_the_next_match_is_chosen_afresh_unless_a_relation_chose(perce
         assert "the chosen 'blue box' is not in view" in update.status.message
 
 
+def test_once_lost_a_relation_to_another_object_is_resolved_again(perception):
+    """
+    A relation to another object is resolved again once the chosen object is lost.
+
+    Seen in the simulator ("go to the box behind the yellow box"): the first grounding, on a
+    frame before the first depth image and odometry, placed the blue box on the floor plane
+    at 4.0 m; every later grounding, with depth, put it at 3.1 m, beyond the association gate,
+    so the step searched a full turn and failed.
+    """
+    command_id = command(perception, 'go to the box behind the yellow box')
+    pose = (0.0, 0.0, 0.0)
+    yellow = result('yellow box', (box_at(1.5, 0.0), 0.95))
+
+    def ground(stamp, distance):
+        boxes = result('box', (box_at(1.5, 0.0), 0.95), (box_at(distance, 0.0, height=10.0), 0.9))
+        return perception.apply(frame(stamp, pose), Grounding(command_id, 0, boxes, yellow),
+                                stamp)
+    assert ground(1.0, 4.0).target.x == pytest.approx(4.0, abs=0.05)  # placed too far
+    missed = ground(3.5, 3.1)  # 0.9 m from where it was remembered: not associated
+    assert missed.target is None and missed.status.state == 'lost'
+    update = ground(4.0, 3.1)
+    assert update.target.x == pytest.approx(3.1, abs=0.05)
+    assert update.status.choice.startswith('chosen again after it was lost: ')
+    assert 'behind the yellow box' in update.status.choice
+
+
 def test_a_relation_to_a_reference_object_grounds_both_phrases(perception):
     command_id = command(perception, 'go to the box next to the red ball')
     ball = box_at(2.0, -0.8)

@@ -259,6 +259,39 @@ def test_a_target_that_is_only_the_reference_itself_is_an_error():
     assert str(error.value) == "the only box in view is the 'red box' itself"
 
 
+@pytest.mark.parametrize('relation', [Relation.NEXT_TO, Relation.LEFT_OF, Relation.RIGHT_OF,
+                                      Relation.BEHIND])
+def test_a_part_of_the_reference_is_not_another_object(relation):
+    """
+    A proposal covering part of the reference object is that object, not one beside it.
+
+    Boxes measured in the simulator ("go to the box behind the yellow box", a few cm into the
+    drive): the yellow box (133, 61, 185, 105), its right part (173, 61, 187, 97) scored 0.72
+    for 'box', the blue box behind it (149, 49, 173, 63); and the mirrored left part.
+    """
+    yellow = Placed((133, 61, 185, 105), 1.0, (1.63, 0.0))
+    right_part = Placed((173, 61, 187, 97), 0.72, (1.70, -0.1))
+    left_part = Placed((133, 63, 149, 95), 0.74, (1.70, 0.1))
+    blue = Placed((149, 49, 173, 63), 0.98, (3.3, 0.0))
+    beside = {Relation.NEXT_TO: (3.0, 0.5), Relation.LEFT_OF: (1.8, 0.8),
+              Relation.RIGHT_OF: (1.8, -0.8), Relation.BEHIND: blue.position}[relation]
+    other = blue if relation == Relation.BEHIND else Placed((0, 60, 40, 100), 0.9, beside)
+    boxes = [yellow, right_part, left_part, other]
+    choice = resolve(Referring(relation, 'yellow box'), boxes, [yellow], phrase='box')
+    assert (choice.index, choice.competitors) == (3, ())
+    with pytest.raises(ResolutionError, match="the only box in view is the 'yellow box' itself"):
+        resolve(Referring(relation, 'yellow box'), boxes[:3], [yellow], phrase='box')
+
+
+def test_an_object_in_front_of_the_reference_within_its_box_is_another_object():
+    """A ball standing in front of a big box lies inside its box but reaches lower."""
+    big_box = Placed((100, 40, 220, 140), 0.9, (2.0, 0.0))
+    ball = Placed((140, 120, 170, 150), 0.9, (1.6, 0.0))
+    choice = resolve(Referring(Relation.IN_FRONT_OF, 'big box'), [ball, big_box], [big_box],
+                     phrase='ball')
+    assert choice.index == 0
+
+
 # -- competition: scores, duplicates, ties ----------------------------------------------------
 def test_only_candidates_reaching_min_score_compete():
     boxes = [at(50, score=0.45), at(300, score=0.7), at(500, score=0.9)]

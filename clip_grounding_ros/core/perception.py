@@ -387,11 +387,14 @@ class Perception:
         placed = [place_candidate(c, intrinsics, self.settings.mount, depth)
                   for c in result.candidates]
         again = ''
-        if self.chosen is not None and step.referring is None and \
+        view_relative = step.referring is not None and not step.referring.reference
+        if self.chosen is not None and not view_relative and \
                 self.session.state == GroundingState.LOST:
             # Not seen for lost_timeout: where it was remembered may have been wrong (a
-            # first sighting placed on an occluder's depth), so the next match is chosen
-            # afresh, as the action node's memory expires too. A relation's choice is kept:
+            # first sighting placed on an occluder's depth, or on the floor plane before the
+            # first depth image and odometry arrived), so the next match is chosen afresh, as
+            # the action node's memory expires too; a relation to another object ("the box
+            # behind the yellow box") is resolved again. A choice relative to the view is kept:
             # re-evaluating "on the left" after turning would pick another object.
             self.chosen, again = None, 'chosen again after it was lost: '
         if self.chosen is None:

@@ -68,7 +68,7 @@ def main(argv=None) -> int:
     result = run_episode(spec, progress=_print_progress)
     if sys.stdout.isatty():
         print(flush=True)
-    write_artifacts(result, output)
+    written = write_artifacts(result, output)
     summary = result.summary()
     print(f"{'SUCCESS' if result.success else 'FAILURE'}: {result.reason}")
     for step in summary['steps']:
@@ -79,7 +79,7 @@ def main(argv=None) -> int:
     print(f"  simulated time {summary['sim_time']} s; robot from ({start['x']}, {start['y']}, "
           f"{start['yaw_deg']} deg) to ({final['x']}, {final['y']}, {final['yaw_deg']} deg); "
           f"touched {summary['touched'] or 'nothing'}")
-    print(f'  results in {output}/ (summary.json, top_down.png, first_frame.png)')
+    print(f"  results in {output}/ ({', '.join(written)})")
     return 0 if result.success else 1
 
 
@@ -95,12 +95,20 @@ def _print_progress(observer, now: float) -> None:
     sys.stdout.flush()
 
 
-def write_artifacts(result: EpisodeResult, output: Path) -> None:
+def write_artifacts(result: EpisodeResult, output: Path) -> list[str]:
+    """
+    Write summary.json, top_down.png and first_frame.png; return the names written.
+
+    first_frame.png only when the target was found (an earlier run's is removed otherwise).
+    """
     (output / 'summary.json').write_text(json.dumps(result.summary(), indent=2) + '\n')
-    if result.first_frame is not None:
-        cv2.imwrite(str(output / 'first_frame.png'),
-                    cv2.cvtColor(result.first_frame, cv2.COLOR_RGB2BGR))
     plot_top_down(result, output / 'top_down.png')
+    first_frame = output / 'first_frame.png'
+    if result.first_frame is None:
+        first_frame.unlink(missing_ok=True)
+        return ['summary.json', 'top_down.png']
+    cv2.imwrite(str(first_frame), cv2.cvtColor(result.first_frame, cv2.COLOR_RGB2BGR))
+    return ['summary.json', 'top_down.png', 'first_frame.png']
 
 
 def plot_top_down(result: EpisodeResult, path: Path) -> None:
