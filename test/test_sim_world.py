@@ -306,6 +306,7 @@ def test_segmentation_is_read_from_a_context_without_multisampling():
     The GL here does not blend them, so the test reads the sample count of each context.
     """
     with SimWorld(PROBE_SCENE, CameraSpec(antialias=True)) as world:
+        world.render_segmentation()
         assert world._renderer._mjr_context.offSamples == 4
         assert world._segmentation_renderer._mjr_context.offSamples == 0
         assert world.model.vis.quality.offsamples == 4  # the model itself is left as it was

@@ -251,16 +251,7 @@ class SimWorld:
         self._renderer: mujoco.Renderer | None = mujoco.Renderer(
             self.model, camera.height, camera.width
         )
-        # Segmentation comes from a context without multisampling: resolving the samples
-        # averages the ID colours of neighbouring geoms at object edges, and an average decodes
-        # to some other geom. Measured with EGL on an NVIDIA GPU: visible_objects' boxes
-        # stretched across the image by a few stray pixels (Mesa's GL here does not blend them).
-        antialias_samples = self.model.vis.quality.offsamples
-        self.model.vis.quality.offsamples = 0
-        self._segmentation_renderer: mujoco.Renderer | None = mujoco.Renderer(
-            self.model, camera.height, camera.width
-        )
-        self.model.vis.quality.offsamples = antialias_samples
+        self._segmentation_renderer: mujoco.Renderer | None = None  # made on first use
         self._command = (0.0, 0.0)
         self._steps = 0
         self._touched: set[str] = set()
@@ -357,10 +348,30 @@ class SimWorld:
         return self.scene.object(name).surface_distance(x, y)
 
     # -- rendering -------------------------------------------------------------------------
+    def _segmentation(self) -> mujoco.Renderer:
+        """
+        Return the renderer of segmentation, a context without multisampling (made on first use).
+
+        Resolving the samples averages the ID colours of neighbouring geoms at object edges, and
+        an average decodes to some other geom. Measured with EGL on an NVIDIA GPU:
+        visible_objects' boxes stretched across the image by a few stray pixels (Mesa's GL here
+        does not blend them).
+        """
+        if self._segmentation_renderer is None:
+            antialias_samples = self.model.vis.quality.offsamples
+            self.model.vis.quality.offsamples = 0
+            try:
+                self._segmentation_renderer = mujoco.Renderer(
+                    self.model, self.camera.height, self.camera.width
+                )
+            finally:
+                self.model.vis.quality.offsamples = antialias_samples
+        return self._segmentation_renderer
+
     def _render(self, mode: str) -> np.ndarray:
-        renderer = self._segmentation_renderer if mode == 'segmentation' else self._renderer
-        if renderer is None:
+        if self._renderer is None:
             raise RuntimeError('SimWorld is closed')
+        renderer = self._segmentation() if mode == 'segmentation' else self._renderer
         renderer.disable_depth_rendering()
         renderer.disable_segmentation_rendering()
         if mode == 'depth':
