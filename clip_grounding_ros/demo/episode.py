@@ -587,6 +587,6 @@ def default_environment() -> str:
     (clip_grounding_ros.dds).
     """
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
-    use_package_profile()  # frames over shared memory, as the launch files have it
+    use_package_profile()
     # 1..101: the domains ROS 2 documents as safe on Linux (0 is everyone's default).
     return os.environ.setdefault('ROS_DOMAIN_ID', str(1 + os.getpid() % 101))
