@@ -50,7 +50,7 @@ BATCHES = (1, 8, 32)
 
 def _random_vit_b32(folder: Path) -> str:
     """Save the ViT-B/32 architecture with random weights as a model folder; return its path."""
-    from clip_grounding_ros.core.model import image_processor_class
+    from clip_grounding_ros.core.perception.model import image_processor_class
     from clip_grounding_ros.training.factory import build_tokenizer
     from transformers import CLIPConfig, CLIPModel, CLIPProcessor
 
@@ -92,8 +92,9 @@ def main() -> None:
     parser.add_argument('--holdout', type=int, default=4)
     args = parser.parse_args()
 
-    from clip_grounding_ros.core.grounding import Grounder, GrounderConfig, STRATEGIES
-    from clip_grounding_ros.core.model import center_square, load_encoder
+    from clip_grounding_ros.core.perception.encoder import center_square
+    from clip_grounding_ros.core.perception.grounding import Grounder, GrounderConfig, Strategy
+    from clip_grounding_ros.core.perception.model import load_encoder
     from clip_grounding_ros.resources import resolve_model
 
     torch.set_num_threads(args.threads)  # before loading: OpenVINO reads it then
@@ -105,7 +106,7 @@ def main() -> None:
     frame = _scene(args.width, args.height)
     crop = center_square(frame, encoders['torch fp32'].image_size)
     grounders = {(name, s): Grounder(encoder, GrounderConfig(strategy=s))
-                 for name, encoder in encoders.items() for s in STRATEGIES}
+                 for name, encoder in encoders.items() for s in Strategy}
     for grounder in grounders.values():
         grounder.ground(frame, 'blue box')  # caches the phrase, as the node does
 
@@ -115,7 +116,7 @@ def main() -> None:
                 for b in BATCHES]
     measures += [(f'grounding {s}, {args.width}x{args.height} (ms/frame)', 1,
                   lambda name, s=s: grounders[(name, s)].ground(frame, 'blue box'))
-                 for s in STRATEGIES]
+                 for s in Strategy]
     prompts = (f'a photo of object number {i}.' for i in range(10 ** 9))  # never cached
     measures.append(('text, one new prompt (ms)', 1,
                      lambda name: encoders[name].encode_text([next(prompts)])))

@@ -46,7 +46,8 @@ from pathlib import Path
 import statistics
 import tempfile
 
-from clip_grounding_ros.demo.episode import default_environment, EpisodeSpec, run_episode
+from clip_grounding_ros.demo.episode import EpisodeSpec, run_episode
+from clip_grounding_ros.demo.processes import default_environment
 from clip_grounding_ros.sim import (
     COLORS,
     load_scene,

@@ -66,8 +66,8 @@ def main() -> None:
     parser.add_argument('--max-crops', type=int, default=48)
     args = parser.parse_args()
 
-    from clip_grounding_ros.core.grounding import Grounder, GrounderConfig, STRATEGIES
-    from clip_grounding_ros.core.model import image_processor_class, load_encoder
+    from clip_grounding_ros.core.perception.grounding import Grounder, GrounderConfig, Strategy
+    from clip_grounding_ros.core.perception.model import image_processor_class, load_encoder
     from clip_grounding_ros.training.factory import build_tokenizer
     from transformers import CLIPConfig, CLIPModel, CLIPProcessor
 
@@ -94,7 +94,7 @@ def main() -> None:
     print(f'{"image encoder, per image at batch 8":44s} {batch8:9.1f} {batch8 / one_pass:10.2f}')
     print(f'{"text encoder, one new prompt (cache miss)":44s} {text_miss:9.1f}')
     print(f'{"text encoder, cached prompt (cache hit)":44s} {text_hit:9.3f}')
-    for strategy in STRATEGIES:
+    for strategy in Strategy:
         grounder = Grounder(encoder, GrounderConfig(strategy=strategy,
                                                     max_crops=args.max_crops))
         grounder.ground(image, 'blue box')  # caches the phrase, as the node does

@@ -35,9 +35,10 @@ import argparse
 from collections import defaultdict
 import statistics
 
-from clip_grounding_ros.core.grounding import Grounder, GrounderConfig, STRATEGIES
-from clip_grounding_ros.core.model import BACKENDS, load_encoder
-from clip_grounding_ros.core.proposals import box_iou
+from clip_grounding_ros.core.perception.encoder import Backend
+from clip_grounding_ros.core.perception.grounding import Grounder, GrounderConfig, Strategy
+from clip_grounding_ros.core.perception.model import load_encoder
+from clip_grounding_ros.core.perception.proposals import box_iou
 from clip_grounding_ros.resources import BUNDLED_MODEL_URI, resolve_model
 from clip_grounding_ros.sim import CameraSpec, SHAPES, SimWorld
 from clip_grounding_ros.training import data
@@ -50,7 +51,8 @@ SEED_BASE = 3_000_000
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--model', default=BUNDLED_MODEL_URI)
-    parser.add_argument('--backend', choices=BACKENDS, default='auto',
+    parser.add_argument('--backend', choices=[b.value for b in Backend],
+                        default=Backend.AUTO.value,
                         help="what runs the model (load_encoder's backend)")
     parser.add_argument('--device', default='cpu',
                         help="auto, cpu, cuda or cuda:N (the grounding node's device)")
@@ -58,7 +60,7 @@ def main() -> None:
                         help='fp32 on CUDA too (fp16 there otherwise, as the node does)')
     parser.add_argument('--scenes', type=int, default=40)
     parser.add_argument('--views', type=int, default=3, help='views per scene')
-    parser.add_argument('--strategies', nargs='+', default=list(STRATEGIES))
+    parser.add_argument('--strategies', nargs='+', default=[s.value for s in Strategy])
     parser.add_argument('--thresholds', nargs='+', type=float, default=[0.3, 0.5, 0.7, 0.8, 0.9],
                         help='score thresholds to report the crops strategy at')
     args = parser.parse_args()

@@ -50,7 +50,6 @@ FASTDDS_DEFAULT_PROFILES_FILE is set: set it empty for Fast DDS's defaults, the 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 from pathlib import Path
@@ -60,6 +59,7 @@ import sys
 import tempfile
 import time
 
+from clip_grounding_ros.core.contract.status import ActionStatus, GroundingStatus, TargetSource
 import numpy as np
 
 os.environ.setdefault('MUJOCO_GL', 'osmesa')  # before MuJoCo is imported
@@ -82,7 +82,8 @@ def sim_frames(width: int, height: int) -> tuple[list[np.ndarray], tuple[float, 
     VIEWS renders of the boxes scene on the way from the start toward the blue box, and the
     camera's (fx, fy, cx, cy).
     """
-    from clip_grounding_ros.sim import CameraSpec, load_scene, SimWorld
+    from clip_grounding_ros.sim.scene import load_scene
+    from clip_grounding_ros.sim.world import CameraSpec, SimWorld
 
     scene = load_scene('boxes')
     camera = CameraSpec(width=width, height=height, fovy_deg=FOVY_DEG)
@@ -229,18 +230,18 @@ class Feeder:
         self.command_pub.publish(String(data=text))
 
     def _on_grounding(self, msg) -> None:
-        status = json.loads(msg.data)
-        self.grounding_state = status['state']
-        command_id = status.get('command_id') or 0
+        status = GroundingStatus.from_json(msg.data)
+        self.grounding_state = status.state
+        command_id = status.command_id or 0
         if command_id > self.newest_command:
             self.newest_command, self.newest_found_at = command_id, None
-        if command_id == self.newest_command > self.sent_after and status.get('found') and \
+        if command_id == self.newest_command > self.sent_after and status.found and \
                 self.newest_found_at is None:
             self.newest_found_at = time.monotonic()
-        total = status.get('timings_ms', {}).get('total_ms')
-        stamp = status.get('image_stamp')
+        total = status.timings_ms.get('total_ms')
+        stamp = status.image_stamp
         if total is None or stamp is None or stamp == self.last_stamp or \
-                status.get('target_source') == 'tracked':
+                status.target_source == TargetSource.TRACKED:
             return  # not a grounding, the status of one already counted, or of a tracked frame
         self.last_stamp = stamp
         self.grounded += 1
@@ -248,7 +249,7 @@ class Feeder:
         self.frame_to_status_ms.append((self.now() - stamp) * 1e3)
 
     def _on_action(self, msg) -> None:
-        self.action_state = json.loads(msg.data)['state']
+        self.action_state = ActionStatus.from_json(msg.data).state
 
     def take(self) -> tuple[int, int, int, list[float], list[float]]:
         """Frames published, frames grounded, targets, the latencies since the last take."""
@@ -280,7 +281,7 @@ def main() -> int:
     parser.add_argument('--image', choices=('sim', 'synthetic'), default='sim')
     parser.add_argument('--log-dir', default='')
     args = parser.parse_args()
-    from clip_grounding_ros.demo.episode import default_environment, exit_on_sigterm
+    from clip_grounding_ros.demo.processes import default_environment, exit_on_sigterm
     default_environment()  # a DDS domain of its own, before rclpy reads it
     import rclpy
     from rclpy.executors import SingleThreadedExecutor

@@ -22,8 +22,8 @@ The export is checked against torch fp32 and written where ``load_encoder`` find
 
 MODEL is a transformers CLIP folder, a hub id or a ``package://`` URI, loaded with the
 package's ``load_encoder`` (torch fp32 on the CPU). The export goes to ``DIR/openvino/``
-(layout: ``clip_grounding_ros.core.openvino_encoder``). When DIR is MODEL's own folder only
-that subfolder is (re)written; otherwise DIR must be new or empty and also receives the
+(layout: ``clip_grounding_ros.core.perception.openvino_encoder``). When DIR is MODEL's own
+folder only that subfolder is (re)written; otherwise DIR must be new or empty and also receives the
 model itself (``save_pretrained``: config, weights, tokenizer, image processor,
 vocabulary.json), so that it is a complete model folder that runs with either backend.
 
@@ -74,19 +74,21 @@ import cv2
 import numpy as np
 import torch
 
-from .core.grounding import Grounder, GrounderConfig, UnknownWordsError
-from .core.model import (
-    as_features,
+from .core.perception.encoder import (
     EXPORT_MANIFEST,
-    HFClipEncoder,
-    image_processor_class,
     ImageTextEncoder,
-    load_encoder,
-    maskclip_features,
     ModelLoadError,
     OPENVINO_DIR,
 )
-from .core.proposals import box_iou, propose, square_crop
+from .core.perception.grounding import Grounder, GrounderConfig, UnknownWordsError
+from .core.perception.model import (
+    as_features,
+    HFClipEncoder,
+    image_processor_class,
+    load_encoder,
+    maskclip_features,
+)
+from .core.perception.proposals import box_iou, propose, square_crop
 from .resources import resolve_model
 
 MIN_COSINE = 0.97
@@ -146,7 +148,7 @@ def export(model: str, out: Path, int8: bool = False, calibration: str = 'sim',
     import nncf
     import openvino as ov
 
-    from .core.openvino_encoder import (
+    from .core.perception.openvino_encoder import (
         EXPORT_FORMAT,
         IMAGE_INPUT,
         IMAGE_OUTPUTS,
@@ -310,7 +312,8 @@ def sim_frames(count: int, seed: int) -> list[np.ndarray]:
     Seeds from ``seed``; the poses are ``training.data.view_poses``; at the sim camera's size.
     """
     os.environ.setdefault('MUJOCO_GL', 'osmesa')
-    from .sim import CameraSpec, random_scene, SimWorld
+    from .sim.scene import random_scene
+    from .sim.world import CameraSpec, SimWorld
     from .training.data import view_poses
 
     frames: list[np.ndarray] = []

@@ -51,7 +51,7 @@ def tiny_model_dir(tmp_path_factory):
 
 @pytest.fixture(scope='session')
 def tiny_encoder(tiny_model_dir):
-    from clip_grounding_ros.core.model import load_encoder
+    from clip_grounding_ros.core.perception.model import load_encoder
 
     return load_encoder(tiny_model_dir, device='cpu')
 

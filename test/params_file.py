@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import textwrap
 
-from clip_grounding_ros.core.parameters import ParamSpec
+from clip_grounding_ros.core.contract.parameters import ParamSpec
 from clip_grounding_ros.nodes import action_node, camera_node, grounding_node
 import yaml
 
@@ -38,12 +38,14 @@ HEADER = """\
 # or: ros2 run clip_grounding_ros grounding_node --ros-args --params-file <this file>
 # Every parameter is also described by `ros2 param describe <node> <name>`.
 # The /**/ keys match each node in any namespace (grounding.launch.py namespace:=robot1);
-# the /** section is read by every node that declares its parameters (the camera mount:
-# grounding_node places targets with it, action_node obstacle points). It must stay the LAST
-# section: rcl merges a -p or launch argument override into the first /** section it finds,
-# and a node's own section after that would shadow the override.
+# the /** section is read by every node that declares its parameters (the camera mount, with
+# which grounding_node places targets and action_node obstacle points, and the association
+# gate, by which both tell the chosen object from others). It must stay the LAST section: rcl
+# merges a -p or launch argument override into the first /** section it finds, and a node's
+# own section after that would shadow the override.
 """
-SHARED = grounding_node.MOUNT_PARAMS
+# Declared alike by both nodes that need them (the camera mount, the association gate).
+SHARED = tuple(spec for spec in grounding_node.PARAMS if spec in action_node.PARAMS)
 
 
 def node_sections() -> dict[str, tuple[ParamSpec, ...]]:
@@ -74,7 +76,7 @@ def render() -> str:
                 note += ' (read-only: restart to change)'
             lines += textwrap.wrap(note, width=95, initial_indent='    # ',
                                    subsequent_indent='    # ')
-            lines.append(f'    {spec.name}: {_value(spec.default)}')
+            lines.append(f'    {spec.name}: {_value(spec.plain_default)}')
         lines.append('')
     return '\n'.join(lines).rstrip('\n') + '\n'
 

@@ -33,8 +33,8 @@ import sys
 import time
 
 from builtin_interfaces.msg import Time as TimeMsg
-from clip_grounding_ros.core.geometry import Intrinsics
-from clip_grounding_ros.core.images import encode_compressed
+from clip_grounding_ros.core.perception.images import encode_compressed
+from clip_grounding_ros.core.world.camera import Intrinsics
 from clip_grounding_ros.nodes.common import intrinsics_to_camera_info
 import numpy as np
 import rclpy

@@ -19,7 +19,7 @@ Tests that must tell "stopped at once" from "stopped at the next control tick" r
 on a simulated clock held still: its timer cannot fire, so any message comes from the event.
 """
 
-from clip_grounding_ros.core.status import GroundingState, GroundingStatus
+from clip_grounding_ros.core.contract.status import GroundingState, GroundingStatus
 from clip_grounding_ros.nodes.action_node import ActionNode
 from clip_grounding_ros.nodes.common import COMMAND_VOLATILE_QOS, publish_status
 from geometry_msgs.msg import PoseStamped, Twist, TwistStamped

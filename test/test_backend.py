@@ -27,14 +27,13 @@ import shutil
 import subprocess
 import sys
 
-from clip_grounding_ros.core.model import (
-    _openvino_candidate,
+from clip_grounding_ros.core.perception.encoder import (
     EXPORT_MANIFEST,
-    load_encoder,
     ModelLoadError,
     OPENVINO_DIR,
     TextTooLongError,
 )
+from clip_grounding_ros.core.perception.model import _openvino_candidate, load_encoder
 from clip_grounding_ros.export import export, ExportError, main
 import cv2
 import numpy as np
@@ -248,7 +247,8 @@ def test_openvino_encoder_refuses_long_text(fp32_export):
 
 
 def test_runtime_model_module_does_not_import_the_export_tools():
-    script = ('import sys, clip_grounding_ros.core.model, clip_grounding_ros.core.grounding; '
+    script = ('import sys, clip_grounding_ros.core.perception.model, '
+              'clip_grounding_ros.core.perception.grounding; '
               "print(sorted(m for m in ('openvino', 'nncf', 'clip_grounding_ros.export') "
               'if m in sys.modules))')
     result = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,

@@ -16,7 +16,7 @@
 
 from itertools import pairwise
 
-from clip_grounding_ros.core.geometry import Intrinsics
+from clip_grounding_ros.core.world.camera import Intrinsics
 from clip_grounding_ros.nodes.camera_node import CameraNode
 from clip_grounding_ros.nodes.common import ConfigError
 import cv2

@@ -31,13 +31,9 @@ examples, and each suggested example must itself parse.
 import math
 import re
 
-from clip_grounding_ros.core.commands import (
-    CommandError,
-    Intent,
-    parse_command,
-    Referring,
-    Relation,
-)
+from clip_grounding_ros.core.contract.protocol import Intent
+from clip_grounding_ros.core.language.commands import parse_command
+from clip_grounding_ros.core.language.steps import CommandError, Referring, Relation
 import pytest
 
 TEN_THINGS = ('cup', 'mug', 'pen', 'cat', 'dog', 'fox', 'owl', 'box', 'hat', 'key')

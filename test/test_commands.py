@@ -21,16 +21,16 @@ The large corpus of phrasings and refusals is in test_command_corpus.py.
 import dataclasses
 import math
 
-from clip_grounding_ros.core.commands import (
+from clip_grounding_ros.core.contract.protocol import Intent
+from clip_grounding_ros.core.language.commands import parse_command
+from clip_grounding_ros.core.language.steps import (
     Command,
     CommandError,
     DEFAULT_DISTANCE_M,
     DEFAULT_TURN_RAD,
     EXAMPLES,
-    Intent,
     MAX_DISTANCE_M,
     MAX_TURN_RAD,
-    parse_command,
     Referring,
     Relation,
     Step,
@@ -74,14 +74,11 @@ def test_classification_prompts():
     assert parse_command('what is this: cat | dog').steps[0].prompts == ('cat', 'dog')
 
 
-def test_moves_base():
-    assert parse_command('go to the box').steps[0].moves_base
-    assert parse_command('pick up the box').steps[0].moves_base
-    assert parse_command('move forward 1 meter').steps[0].moves_base
-    assert parse_command('turn left').steps[0].moves_base
-    assert not parse_command('look at the box').steps[0].moves_base
-    assert not parse_command('find the box').steps[0].moves_base
-    assert not parse_command('stop').steps[0].moves_base
+def test_a_stop_is_a_command_of_its_own():
+    assert parse_command('stop').is_stop and parse_command('halt, stop!').is_stop
+    assert parse_command("don't move").is_stop
+    assert not parse_command('go to the box').is_stop
+    assert not parse_command('move forward 1 meter').is_stop
 
 
 def test_needs_grounding_only_for_steps_with_an_object():

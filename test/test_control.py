@@ -18,20 +18,20 @@ import json
 import math
 from pathlib import Path
 
-from clip_grounding_ros.core.commands import Intent
-from clip_grounding_ros.core.control import (
+from clip_grounding_ros.core.contract.protocol import Intent, Task
+from clip_grounding_ros.core.contract.status import ActionState, GroundingState
+from clip_grounding_ros.core.motion.config import MotionConfig
+from clip_grounding_ros.core.motion.controller import MotionController
+from clip_grounding_ros.core.motion.obstacles import ObstacleConfig
+from clip_grounding_ros.core.motion.sensing import SensorView
+from clip_grounding_ros.core.motion.velocity import (
     approach_velocity,
     face_velocity,
     limit_acceleration,
-    MotionConfig,
-    MotionController,
     move_velocity,
-    Task,
     turn_velocity,
 )
-from clip_grounding_ros.core.memory import MemoryConfig
-from clip_grounding_ros.core.obstacles import ObstacleConfig, SensorView
-from clip_grounding_ros.core.status import ActionState, GroundingState
+from clip_grounding_ros.core.world.memory import MemoryConfig
 import numpy as np
 import pytest
 
@@ -96,7 +96,7 @@ def _run(controller, times, target=None, odometry=None):
     """Step at ``times``, refreshing the status (and target, odometry) before each."""
     output = None
     for t in times:
-        controller.on_perception(controller.perception_state, 'found', t)
+        controller.on_perception(controller.perception.state, 'found', t)
         if target is not None:
             controller.on_target(*target, stamp=t)
         if odometry is not None:
@@ -271,7 +271,7 @@ def test_clock_going_back_stops_drops_dated_inputs_and_resumes_when_fresh():
     reset = controller.step(0.0)  # /clock reset to 0 (simulation reset, bag loop)
     assert (reset.linear, reset.angular, reset.state) == (0.0, 0.0, ActionState.HOLDING)
     assert 'ROS time went back (344.900 -> 0.000 s)' in reset.reason
-    assert controller.target is None
+    assert controller.current.target is None
     assert controller.step(0.5).linear == 0.0  # still no fresh status or target
     resumed = _run(controller, (0.6, 0.7, 0.8), target=(3.0, 0.0))
     assert resumed.state == ActionState.APPROACHING and resumed.linear > 0
@@ -294,7 +294,7 @@ def test_non_finite_target_is_refused_and_never_moves_the_robot(x, y):
     controller = _tracking()
     assert 'not finite' in controller.on_target(x, y, stamp=0.0)
     output = controller.step(0.0)
-    assert (output.linear, output.angular) == (0.0, 0.0) and controller.target is None
+    assert (output.linear, output.angular) == (0.0, 0.0) and controller.current.target is None
 
 
 def test_non_finite_odometry_is_refused():
@@ -433,7 +433,7 @@ def test_a_sighting_far_from_the_remembered_target_is_another_object():
     assert controller.on_target(2.0, 0.0, stamp=0.0) == ''
     _with_odometry(controller, 0.1)
     refused = controller.on_target(2.0, 1.2, stamp=0.1)  # a neighbour 1.2 m to the side
-    assert 'another object' in refused and controller.target.y == 0.0
+    assert 'another object' in refused and controller.current.target.y == 0.0
 
 
 def test_a_frozen_camera_still_stops_within_target_timeout():
@@ -627,7 +627,7 @@ def test_obstacles_seen_earlier_are_remembered_in_odom_after_leaving_the_view():
     controller.on_obstacles(np.array([[0.5, 0.0]]), stamp=0.0)
     controller.on_odometry(0.0, 0.0, math.pi / 2, stamp=0.5)  # turned away: not in view
     controller.on_obstacles(np.empty((0, 2)), stamp=0.5)
-    points = controller.obstacles.points(controller.odometry)
+    points = controller.avoidance.map.points(controller.odometry)
     assert points[0] == pytest.approx((0.0, -0.5), abs=0.03)  # now on its right
 
 
@@ -638,7 +638,7 @@ def test_obstacles_are_forgotten_after_obstacle_memory():
         controller.on_obstacles(np.array([[0.5, 0.0]]), stamp=0.0)
         controller.on_odometry(0.0, 0.0, 0.0, stamp=1.5)
         controller.on_obstacles(np.empty((0, 2)), stamp=1.5)
-        assert len(controller.obstacles.points(controller.odometry)) == kept
+        assert len(controller.avoidance.map.points(controller.odometry)) == kept
 
 
 def test_a_new_reading_replaces_remembered_obstacles_only_where_it_sees():
@@ -651,12 +651,12 @@ def test_a_new_reading_replaces_remembered_obstacles_only_where_it_sees():
     controller.on_obstacles(seen, stamp=0.0, view=view)
     controller.on_odometry(0.0, 0.0, 0.0, stamp=10.0)
     controller.on_obstacles(np.empty((0, 2)), stamp=10.0, view=view)
-    kept = controller.obstacles.points(controller.odometry)
+    kept = controller.avoidance.map.points(controller.odometry)
     assert sorted(map(tuple, np.round(kept, 2))) == [(0.2, 0.0), (0.3, 0.6)]
     # Without a view nothing is cleared before obstacle_memory.
     controller.on_odometry(0.0, 0.0, 0.0, stamp=15.0)
     controller.on_obstacles(np.empty((0, 2)), stamp=15.0)
-    assert len(controller.obstacles.points(controller.odometry)) == 2
+    assert len(controller.avoidance.map.points(controller.odometry)) == 2
 
 
 def test_the_way_around_stays_on_the_side_it_began_on():
@@ -676,7 +676,7 @@ def test_the_way_around_stays_on_the_side_it_began_on():
     assert controller.step(1.5).angular > 0
     # A new step chooses afresh.
     controller.on_task(Task(2, 0, Intent.APPROACH), 1.6)
-    assert controller.avoid_side == 0
+    assert controller.avoidance.side == 0
 
 
 def test_searching_between_sightings_does_not_restart_the_blocked_clock():
@@ -725,13 +725,13 @@ def test_nav2_mode_publishes_no_velocity_and_a_goal_short_of_the_target_in_odom(
     controller.on_target(3.0, 0.0, stamp=0.0)  # 3 m ahead of a robot facing +y
     output = controller.step(0.0)
     assert output.state == ActionState.NAVIGATING and not output.publish
-    x, y, yaw = controller.goal
+    x, y, yaw = controller.nav2_goal()
     assert (x, y) == pytest.approx((1.0, 1.0 + 3.0 - CONFIG.stop_distance), abs=1e-6)
     assert yaw == pytest.approx(math.pi / 2)
     controller.on_odometry(1.0, 1.0 + 2.5, math.pi / 2, stamp=0.1)  # Nav2 drove it there
     controller.on_perception(GroundingState.TRACKING, 'found', 0.1)
     controller.on_target(0.5, 0.0, stamp=0.1)
-    assert controller.step(0.1).state == ActionState.REACHED and controller.goal is None
+    assert controller.step(0.1).state == ActionState.REACHED and controller.nav2_goal() is None
 
 
 def test_a_move_given_before_the_first_clock_waits_for_odometry_from_when_the_clock_starts():
@@ -751,3 +751,16 @@ def test_a_restarted_grounding_nodes_command_1_is_a_new_task():
     controller.on_perception(GroundingState.TRACKING, 'found', 0.1)
     controller.on_target(3.0, 0.0, stamp=0.1)
     assert controller.step(0.1).state == ActionState.APPROACHING
+
+
+def test_the_readme_lists_the_safety_rules_of_the_safety_module():
+    import re
+
+    from clip_grounding_ros.core.motion import safety
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / 'README.md').read_text()
+    section = readme[readme.index('## Safety'):readme.index('\n## ', readme.index('## Safety'))]
+    in_readme = re.findall(r'^- \*\*([a-z ]+)\*\*:', section, re.MULTILINE)
+    in_module = re.findall(r'^\d+\. \*\*([a-z ]+)\*\*:', safety.__doc__, re.MULTILINE)
+    assert len(in_module) == 10 and in_readme == in_module

@@ -31,7 +31,7 @@ import sys
 import xml.etree.ElementTree as ElementTree
 
 from clip_grounding_ros.dds import profile_path, PROFILE_VARIABLE, use_package_profile
-from clip_grounding_ros.demo.episode import default_environment
+from clip_grounding_ros.demo.processes import default_environment
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 
-from clip_grounding_ros.core.commands import parse_command
+from clip_grounding_ros.core.language.commands import parse_command
 from clip_grounding_ros.demo.judge import (
     judge_approach,
     judge_facing,
@@ -66,6 +66,23 @@ def test_meant_objects_follow_the_documented_rules_from_the_truth(command, meant
     assert [o.name for o in meant_objects(step, TWO_RED, (0.0, 0.0, 0.0), HALF_FOV)] == meant
 
 
+MISNAMED = scene(('red_ball', 'box', 'blue', (2.0, 0.0)),
+                 ('white_box_big', 'sphere', 'black', (2.0, -0.8)))
+
+
+@pytest.mark.parametrize('command, meant', [
+    ('go to the blue box', ['red_ball']),
+    ('go to the blue crate', ['red_ball']),
+    ('go to the black orb', ['white_box_big']),
+    ('go to the red ball', []),
+    ('go to the white box', []),
+])
+def test_the_judge_reads_colours_and_shapes_never_object_names(command, meant):
+    """Scene object names are free: what a phrase means comes from the truth's attributes."""
+    (step,) = parse_command(command).steps
+    assert [o.name for o in meant_objects(step, MISNAMED, (0.0, 0.0, 0.0), HALF_FOV)] == meant
+
+
 def test_an_approach_must_end_near_the_meant_object_and_nearest_to_it():
     verdict = StepVerdict(0, 'go to the blue ball', 'approach', True, meant=['ball'])
     judge_approach(verdict, TWO_RED, (2.0, -0.9, 0.0), stop_distance=0.45)
@@ -94,7 +111,7 @@ def test_facing_and_motion_are_judged_within_their_tolerances():
 
 def test_each_demo_process_takes_a_dds_domain_of_its_own_unless_one_is_given():
     """Two demos (or benchmarks) at once on one machine must not hear each other."""
-    script = ('from clip_grounding_ros.demo.episode import default_environment; '
+    script = ('from clip_grounding_ros.demo.processes import default_environment; '
               'print(default_environment())')
     environment = {k: v for k, v in os.environ.items() if k != 'ROS_DOMAIN_ID'}
     domains = {subprocess.run([sys.executable, '-c', script], env=environment, text=True,
@@ -124,8 +141,8 @@ def _children(pid: int) -> set[int]:
 @pytest.mark.slow
 def test_a_terminated_episode_stops_the_processes_it_started(tmp_path):
     """SIGTERM to the episode runner (pkill, a CI timeout) must not leave nodes running."""
-    script = ('from clip_grounding_ros.demo.episode import EpisodeSpec, default_environment, '
-              'run_episode\n'
+    script = ('from clip_grounding_ros.demo.episode import EpisodeSpec, run_episode\n'
+              'from clip_grounding_ros.demo.processes import default_environment\n'
               'default_environment()\n'
               f"run_episode(EpisodeSpec(scene='boxes', command='go to the blue box', "
               f"model='', realtime_factor=1.0, timeout=300.0, log_dir={str(tmp_path)!r}))\n")
@@ -148,7 +165,7 @@ def test_a_terminated_episode_stops_the_processes_it_started(tmp_path):
 @pytest.mark.parametrize('found', [True, False])
 def test_the_demo_lists_the_files_it_wrote_and_no_earlier_run_s(tmp_path, found):
     """first_frame.png only when the target was seen; one left by an earlier run goes."""
-    from clip_grounding_ros.core.status import ActionStatus, GroundingStatus
+    from clip_grounding_ros.core.contract.status import ActionStatus, GroundingStatus
     from clip_grounding_ros.demo.__main__ import write_artifacts
     from clip_grounding_ros.demo.episode import EpisodeResult, EpisodeSpec, Outcome
     import numpy as np

@@ -16,7 +16,7 @@
 
 import math
 
-from clip_grounding_ros.core.geometry import (
+from clip_grounding_ros.core.world.camera import (
     box_depth,
     CameraMount,
     depth_point,

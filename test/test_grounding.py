@@ -20,9 +20,9 @@ caching, not whether the right object wins (test_offline_model.py does that with
 trained model).
 """
 
-from clip_grounding_ros.core.grounding import Grounder, GrounderConfig, STRATEGIES
-from clip_grounding_ros.core.images import ImageError
-from clip_grounding_ros.core.proposals import square_crop
+from clip_grounding_ros.core.perception.grounding import Grounder, GrounderConfig, Strategy
+from clip_grounding_ros.core.perception.images import ImageError
+from clip_grounding_ros.core.perception.proposals import square_crop
 import numpy as np
 import pytest
 import torch
@@ -37,7 +37,7 @@ def _frame(seed=0):
     return image
 
 
-@pytest.mark.parametrize('strategy', STRATEGIES)
+@pytest.mark.parametrize('strategy', list(Strategy))
 def test_each_strategy_returns_boxes_inside_the_image(tiny_encoder, strategy):
     result = Grounder(tiny_encoder, GrounderConfig(strategy=strategy)).ground(_frame(), 'blue box')
     assert result.strategy == strategy and result.image_size == (320, 240)
@@ -71,7 +71,7 @@ def test_threshold_decides_found_or_no_match(tiny_encoder):
 
 
 def test_phrase_is_encoded_once_not_per_frame(tiny_model_dir):
-    from clip_grounding_ros.core.model import load_encoder
+    from clip_grounding_ros.core.perception.model import load_encoder
 
     encoder = load_encoder(tiny_model_dir, device='cpu')
     grounder = Grounder(encoder, GrounderConfig(strategy='hybrid'))
@@ -145,8 +145,9 @@ def test_a_declared_vocabulary_refuses_unknown_words(tiny_model_dir, tmp_path):
     import json
     import shutil
 
-    from clip_grounding_ros.core.grounding import UnknownWordsError
-    from clip_grounding_ros.core.model import load_encoder, VOCABULARY_FILE
+    from clip_grounding_ros.core.perception.encoder import VOCABULARY_FILE
+    from clip_grounding_ros.core.perception.grounding import UnknownWordsError
+    from clip_grounding_ros.core.perception.model import load_encoder
 
     folder = tmp_path / 'closed'
     shutil.copytree(tiny_model_dir, folder)

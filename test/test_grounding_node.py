@@ -23,7 +23,7 @@ on blue_square_image) may lead to a target; every other test checks plumbing.
 
 import math
 
-from clip_grounding_ros.core.geometry import CameraMount, locate_box
+from clip_grounding_ros.core.world.camera import CameraMount, locate_box
 from clip_grounding_ros.nodes.common import COMMAND_LATCHED_QOS, COMMAND_VOLATILE_QOS, ConfigError
 from clip_grounding_ros.nodes.grounding_node import GroundingNode
 from geometry_msgs.msg import PoseStamped
@@ -113,7 +113,7 @@ def test_unusable_command_reports_error_with_examples(grounding, text):
     rig.command(text)
     status = rig.wait_status(lambda s: s['state'] == 'error')
     assert 'try for example' in status['message'] and 'go to the blue box' in status['message']
-    assert status['command'] == text and status['intent'] == ''
+    assert status['command'] == text and status['intent'] is None
 
 
 def test_unknown_object_is_searched_then_lost(grounding):
@@ -364,7 +364,8 @@ rclpy.shutdown()
 
 
 def test_each_step_begins_when_the_action_node_reports_the_last_one_done(grounding):
-    from clip_grounding_ros.core.status import ActionState, ActionStatus
+    from clip_grounding_ros.core.contract.protocol import StepOutcome
+    from clip_grounding_ros.core.contract.status import ActionState, ActionStatus
     from clip_grounding_ros.nodes.common import publish_status, STATUS_QOS
 
     rig = grounding(**WEIGHT_FREE_GROUNDING)
@@ -377,8 +378,10 @@ def test_each_step_begins_when_the_action_node_reports_the_last_one_done(groundi
     assert first['motion_distance'] == 1.0 and 'step 1/3' in first['message']
 
     def report(step, state, reason='done', run_id=first['run_id']):
+        outcome = {'reached': StepOutcome.DONE, 'failed': StepOutcome.FAILED}[state]
         publish_status(action_pub, ActionStatus(state=ActionState(state), reason=reason,
-                                                run_id=run_id, command_id=1, step=step))
+                                                run_id=run_id, command_id=1, step=step,
+                                                outcome=outcome))
     report(0, 'reached', run_id='another-run')  # from before a restart: not this command
     rig.ros.spin_for(0.5)
     assert rig.statuses()[-1]['step'] == 0

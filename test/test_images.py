@@ -14,7 +14,7 @@
 
 """ROS image buffers to RGB: every supported encoding, padding, and each kind of bad input."""
 
-from clip_grounding_ros.core.images import (
+from clip_grounding_ros.core.perception.images import (
     check_rgb,
     decode_compressed,
     depth_to_metres,

@@ -30,6 +30,7 @@ import py_compile
 import xml.etree.ElementTree as ElementTree
 
 from clip_grounding_ros import launch_support
+from clip_grounding_ros.core.perception.sources import FrameInput
 from clip_grounding_ros.nodes import action_node, camera_node, grounding_node
 from clip_grounding_ros.sim import COLORS, load_scene, sim_node
 import params_file
@@ -199,7 +200,7 @@ def test_overridden_parameters_exist_with_their_type(path):
             if isinstance(kind, dict):  # argument value -> parameter value
                 choices = ast.literal_eval(keyword(declared[argument], 'choices'))
                 assert set(choices) == {''} | set(kind)
-                assert set(kind.values()) <= set(camera_node.INPUTS)
+                assert set(kind.values()) <= {i.value for i in FrameInput}
             else:
                 assert kind is type(parameters[name])
 
@@ -263,7 +264,7 @@ def test_nodes_start_with_the_package_dds_profile(path):
 
 def test_exit_ends_the_launch_unless_respawn_can_mend_it():
     from clip_grounding_ros.launch_support import CONFIG_ERROR_EXIT, exit_ends_launch
-    from clip_grounding_ros.nodes.common import CONFIG_ERROR_EXIT as NODE_CONFIG_ERROR_EXIT
+    from clip_grounding_ros.nodes.process import CONFIG_ERROR_EXIT as NODE_CONFIG_ERROR_EXIT
 
     assert CONFIG_ERROR_EXIT == NODE_CONFIG_ERROR_EXIT == 2
     assert exit_ends_launch(0, respawn=False) and exit_ends_launch(-9, respawn=False)
@@ -316,7 +317,7 @@ def test_grounding_yaml_is_the_rendering_of_the_declarations():
         'config/grounding.yaml'
     assert set(node_sections('config/grounding.yaml')) == {'/**', *PIPELINE}
     for node in PIPELINE:
-        defaults = {p.name: p.default for p in NODES[node].PARAMS}
+        defaults = {p.name: p.plain_default for p in NODES[node].PARAMS}
         values = effective_parameters('config/grounding.yaml', node)
         assert set(values) - {'use_sim_time'} >= set(defaults), node
         for name, default in defaults.items():

@@ -21,25 +21,27 @@ input.
 
 import math
 
-from clip_grounding_ros.core.memory import base_to_odom, MemoryConfig, odom_to_base, TargetMemory
-from clip_grounding_ros.core.parameters import parameter_specs
+from clip_grounding_ros.core.contract.parameters import parameter_specs
+from clip_grounding_ros.core.world.frames import base_to_odom, odom_to_base
+from clip_grounding_ros.core.world.memory import AssociationConfig, MemoryConfig, TargetMemory
 import pytest
 
-CONFIG = MemoryConfig(memory_max_age=3.0, memory_max_travel=1.5, memory_gate=0.5)
+CONFIG = MemoryConfig(memory_max_age=3.0, memory_max_travel=1.5)
+GATE = AssociationConfig(association_gate=0.5)
 
 
 def remembered(target=(2.0, 0.0), pose=(0.0, 0.0, 0.0), stamp=10.0) -> TargetMemory:
-    memory = TargetMemory(CONFIG)
+    memory = TargetMemory(CONFIG, GATE)
     memory.observe(target, pose, stamp)
     return memory
 
 
 def test_settings_have_descriptions_and_finite_ranges():
-    for spec in parameter_specs(MemoryConfig):
+    for spec in parameter_specs(MemoryConfig) + parameter_specs(AssociationConfig):
         assert spec.description and math.isfinite(spec.minimum) and math.isfinite(spec.maximum)
         assert spec.minimum <= spec.default <= spec.maximum
-    with pytest.raises(ValueError, match='memory_gate 0.0 is outside'):
-        MemoryConfig(memory_gate=0.0)
+    with pytest.raises(ValueError, match='association_gate 0.0 is outside'):
+        AssociationConfig(association_gate=0.0)
 
 
 def test_frame_changes_are_inverse():
@@ -110,18 +112,16 @@ def test_sightings_near_the_remembered_target_are_the_same_object():
     match = memory.match(seen, pose, 10.5)
     assert match.accepted and match.distance == pytest.approx(math.hypot(0.1, 0.2))
     assert 'the same object' in match.reason
-    assert memory.accepts(seen, pose, 10.5)
     # A neighbour 1 m to the side is another object: refused, and the memory is kept.
     neighbour = odom_to_base((2.0, 1.0), pose)
     refused = memory.match(neighbour, pose, 10.5)
     assert not refused.accepted and refused.distance == pytest.approx(1.0)
     assert 'another object' in refused.reason and '(gate 0.50 m)' in refused.reason
-    assert not memory.accepts(neighbour, pose, 10.5)
     assert memory.target_odom == pytest.approx((2.0, 0.0))
 
 
 def test_anything_is_accepted_when_nothing_is_remembered():
-    empty = TargetMemory(CONFIG)
+    empty = TargetMemory(CONFIG, GATE)
     match = empty.match((5.0, 5.0), (0.0, 0.0, 0.0), 1.0)
     assert match.accepted and match.distance is None and 'no target seen yet' in match.reason
     stale = remembered(stamp=10.0)
@@ -133,7 +133,7 @@ def test_reset_forgets_the_target():
     memory = remembered()
     memory.reset()
     assert memory.predict((0.0, 0.0, 0.0), 10.5) is None and memory.reason == 'memory reset'
-    assert memory.accepts((9.0, 9.0), (0.0, 0.0, 0.0), 10.5)
+    assert memory.match((9.0, 9.0), (0.0, 0.0, 0.0), 10.5).accepted
 
 
 def test_time_going_back_clears_the_memory():
@@ -159,7 +159,7 @@ def test_time_going_back_clears_the_memory():
 
 @pytest.mark.parametrize('bad', [math.nan, math.inf, -math.inf])
 def test_non_finite_input_is_refused_and_never_stored(bad):
-    memory = TargetMemory(CONFIG)
+    memory = TargetMemory(CONFIG, GATE)
     with pytest.raises(ValueError, match='target_base must be finite'):
         memory.observe((bad, 0.0), (0.0, 0.0, 0.0), 1.0)
     with pytest.raises(ValueError, match='robot_pose_odom must be finite'):
@@ -182,4 +182,4 @@ def test_non_finite_input_is_refused_and_never_stored(bad):
 
 def test_wrong_sizes_are_refused():
     with pytest.raises(ValueError, match='robot_pose_odom must have 3 values'):
-        TargetMemory(CONFIG).observe((1.0, 0.0), (0.0, 0.0), 1.0)
+        TargetMemory(CONFIG, GATE).observe((1.0, 0.0), (0.0, 0.0), 1.0)

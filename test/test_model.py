@@ -16,12 +16,8 @@
 
 import time
 
-from clip_grounding_ros.core.model import (
-    load_encoder,
-    ModelLoadError,
-    resolve_device,
-    TextTooLongError,
-)
+from clip_grounding_ros.core.perception.encoder import ModelLoadError, TextTooLongError
+from clip_grounding_ros.core.perception.model import load_encoder, resolve_device
 import numpy as np
 import pytest
 import torch

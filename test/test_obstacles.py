@@ -24,21 +24,16 @@ import math
 import os
 from pathlib import Path
 
-from clip_grounding_ros.core.geometry import CameraMount, depth_point, Intrinsics
-from clip_grounding_ros.core.obstacles import (
-    Action,
-    check_path,
-    check_source,
-    choose_heading,
+from clip_grounding_ros.core.contract.parameters import parameter_specs
+from clip_grounding_ros.core.motion.obstacles import check_path, choose_heading, ObstacleConfig
+from clip_grounding_ros.core.motion.safety import Action, check_obstacle_data, Verdict
+from clip_grounding_ros.core.motion.sensing import (
     depth_view,
-    most_restrictive,
-    ObstacleConfig,
     points_from_depth,
     points_from_scan,
     scan_view,
-    Verdict,
 )
-from clip_grounding_ros.core.parameters import parameter_specs
+from clip_grounding_ros.core.world.camera import CameraMount, depth_point, Intrinsics
 import numpy as np
 import pytest
 
@@ -262,15 +257,6 @@ def test_turning_in_place_checks_the_body_only():
     assert check_path(np.empty((0, 2)), 0.0, 0.0, CONFIG).action == Action.FREE
 
 
-def test_the_target_itself_is_excluded_but_not_what_stands_before_it():
-    target = disc((0.5, 0.0), 0.15)
-    exclude = [((0.5, 0.0), 0.2)]
-    assert check_path(target, 0.3, 0.0, CONFIG).action == Action.STOP
-    assert check_path(target, 0.3, 0.0, CONFIG, exclude=exclude).action == Action.FREE
-    in_front = np.vstack([target, [(0.3, 0.05)]])
-    assert check_path(in_front, 0.3, 0.0, CONFIG, exclude=exclude).action == Action.STOP
-
-
 def test_invalid_rows_are_ignored_and_bad_input_refused():
     points = [(math.nan, 0.0), (0.4, math.inf), (5.0, 0.0)]
     assert check_path(points, 0.4, 0.0, CONFIG).action == Action.FREE
@@ -278,28 +264,16 @@ def test_invalid_rows_are_ignored_and_bad_input_refused():
         check_path(np.zeros((3, 3)), 0.4, 0.0, CONFIG)
     with pytest.raises(ValueError, match='finite'):
         check_path([(1.0, 0.0)], math.nan, 0.0, CONFIG)
-    with pytest.raises(ValueError, match='exclusion'):
-        check_path([(1.0, 0.0)], 0.4, 0.0, CONFIG, exclude=[((1.0, 0.0), -1.0)])
-    with pytest.raises(ValueError, match='exclusion'):
-        check_path([], 0.4, 0.0, CONFIG, exclude=[((math.nan, 0.0), 0.2)])
-
-
-def test_the_most_restrictive_verdict_wins():
-    free = Verdict(Action.FREE, 1.0, 'path clear')
-    gentle, hard = Verdict(Action.SLOW, 0.7, 'a'), Verdict(Action.SLOW, 0.3, 'b')
-    stop = Verdict(Action.STOP, 0.0, 'c', 0.1)
-    assert most_restrictive([free, gentle, hard]) is hard
-    assert most_restrictive([gentle, stop, free]) is stop
-    with pytest.raises(ValueError):
-        most_restrictive([])
 
 
 def test_missing_or_stale_obstacle_data_stops_the_robot():
-    assert check_source(None, CONFIG).action == Action.STOP
-    assert check_source(0.1, CONFIG).action == Action.FREE
-    assert 'old' in check_source(0.6, CONFIG).reason
-    assert 'future' in check_source(-0.6, CONFIG).reason
-    assert check_source(None, ObstacleConfig(obstacle_source='none')).action == Action.FREE
+    timeout = CONFIG.obstacle_timeout
+    assert check_obstacle_data(None, 'depth', timeout).action == Action.STOP
+    assert check_obstacle_data(0.1, 'depth', timeout).action == Action.FREE
+    assert 'old' in check_obstacle_data(0.6, 'depth', timeout).reason
+    assert 'future' in check_obstacle_data(-0.6, 'depth', timeout).reason
+    with pytest.raises(ValueError, match='finite'):
+        check_obstacle_data(math.nan, 'depth', timeout)
 
 
 # -- choosing a heading ---------------------------------------------------------------------
@@ -361,13 +335,6 @@ def test_a_chosen_heading_never_passes_closer_than_the_footprint():
         for step in range(-steps + 1, steps):
             bearing = goal_bearing + step * CONFIG.heading_resolution
             assert segment_distance(points, bearing, needed).min() < RADIUS
-
-
-def test_the_goal_object_can_be_excluded_from_the_heading_choice():
-    target = disc((1.0, 0.0), 0.15)
-    assert choose_heading(target, (1.0, 0.0), CONFIG).detour != 0.0
-    excluded = choose_heading(target, (1.0, 0.0), CONFIG, exclude=[((1.0, 0.0), 0.2)])
-    assert excluded.detour == 0.0
 
 
 def test_a_committed_side_keeps_the_way_around_on_that_side_while_one_is_free():
@@ -436,7 +403,8 @@ def test_heading_refuses_a_goal_that_is_not_finite():
 
 def test_points_from_a_simulated_depth_frame_lie_on_the_objects():
     os.environ.setdefault('MUJOCO_GL', 'osmesa')
-    from clip_grounding_ros.sim import camera_pose_in_base, CameraSpec, scene_from_dict, SimWorld
+    from clip_grounding_ros.sim.scene import scene_from_dict
+    from clip_grounding_ros.sim.world import camera_pose_in_base, CameraSpec, SimWorld
 
     scene = scene_from_dict({
         'name': 'obstacles',

@@ -23,13 +23,14 @@ values out of range, of another type or not finite are refused with the reason.
 
 import math
 
-from clip_grounding_ros.core.geometry import MountSettings
-from clip_grounding_ros.core.parameters import parameter_specs, ParamSpec
-from clip_grounding_ros.core.perception import PerceptionSettings
+from clip_grounding_ros.core.contract.parameters import parameter_specs, ParamSpec
+from clip_grounding_ros.core.perception.pipeline import PerceptionConfig
+from clip_grounding_ros.core.world.camera import MountConfig
 from clip_grounding_ros.nodes import action_node, camera_node, grounding_node
 from clip_grounding_ros.nodes.action_node import ActionNode
 from clip_grounding_ros.nodes.camera_node import CameraNode
-from clip_grounding_ros.nodes.common import ConfigError, parameter_descriptor
+from clip_grounding_ros.nodes.common import ConfigError
+from clip_grounding_ros.nodes.parameters import parameter_descriptor
 from clip_grounding_ros.sim import sim_node
 import pytest
 from rcl_interfaces.msg import ParameterType
@@ -77,11 +78,11 @@ def test_param_spec_names_each_kind_of_problem():
 
 
 def test_config_dataclasses_validate_with_their_specs():
-    assert [s.name for s in parameter_specs(PerceptionSettings)][:2] == \
+    assert [s.name for s in parameter_specs(PerceptionConfig)][:2] == \
         ['lost_timeout', 'image_timeout']
     with pytest.raises(ValueError, match=r'camera_z 0.0 is outside its range'):
-        MountSettings(camera_z=0.0)
-    assert MountSettings(camera_x=1).camera_x == 1.0
+        MountConfig(camera_z=0.0)
+    assert MountConfig(camera_x=1).camera_x == 1.0
 
 
 class Services:

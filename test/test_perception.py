@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-The grounding_node's logic without ROS (core.perception).
+The grounding_node's logic without ROS (core.perception.pipeline).
 
 Which object a step means, how it is followed, and tracking between groundings.
 
@@ -24,16 +24,21 @@ the model weights.
 
 import math
 
-from clip_grounding_ros.core.commands import EXAMPLES
-from clip_grounding_ros.core.geometry import CameraMount, Intrinsics
-from clip_grounding_ros.core.grounding import Candidate, Grounder, GroundingResult
-from clip_grounding_ros.core.perception import Frame, Grounding, Perception, PerceptionSettings
+from clip_grounding_ros.core.language.steps import EXAMPLES
+from clip_grounding_ros.core.perception.grounding import Candidate, Grounder, GroundingResult
+from clip_grounding_ros.core.perception.pipeline import (
+    Frame,
+    FrameGrounding,
+    Perception,
+    PerceptionConfig,
+)
+from clip_grounding_ros.core.world.camera import CameraMount, Intrinsics
 import cv2
 import numpy as np
 import pytest
 
 INTRINSICS = Intrinsics.from_fov(320, 240, 60.0)
-MOUNT = PerceptionSettings().mount
+MOUNT = PerceptionConfig().mount
 
 
 def box_at(x: float, y: float, mount: CameraMount = MOUNT, half_width: float = 12.0,
@@ -75,7 +80,7 @@ def command(perception, text: str, now: float = 0.0):
 def test_several_matches_without_a_relation_take_the_nearest_and_say_so(perception):
     command_id = command(perception, 'go to the red box')
     near, far = box_at(1.5, -0.4), box_at(3.0, 0.5)
-    update = perception.apply(frame(1.0), Grounding(command_id, 0, result(
+    update = perception.apply(frame(1.0), FrameGrounding(command_id, 0, result(
         'red box', (far, 0.9), (near, 0.7))), 1.0)
     status = update.status
     assert update.target.x == pytest.approx(1.5, abs=0.02)
@@ -87,7 +92,7 @@ def test_several_matches_without_a_relation_take_the_nearest_and_say_so(percepti
 def test_the_one_on_the_left_is_chosen_even_when_another_scores_higher(perception):
     command_id = command(perception, 'go to the red box on the left')
     left, right = box_at(2.0, 0.6), box_at(1.5, -0.3)
-    update = perception.apply(frame(1.0), Grounding(command_id, 0, result(
+    update = perception.apply(frame(1.0), FrameGrounding(command_id, 0, result(
         'red box', (right, 0.95), (left, 0.6))), 1.0)
     assert update.target.y == pytest.approx(0.6, abs=0.02)
     assert 'left' in update.status.choice
@@ -109,19 +114,19 @@ def test_the_choice_is_kept_as_the_robot_turns_instead_of_re_evaluating_left(per
         c, s = math.cos(pose[2]), math.sin(pose[2])
         return c * dx + s * dy, -s * dx + c * dy
 
-    first = perception.apply(frame(1.0, pose0), Grounding(command_id, 0, result(
+    first = perception.apply(frame(1.0, pose0), FrameGrounding(command_id, 0, result(
         'red box', (box_at(*seen(a, pose0)), 0.9))), 1.0)
     assert first.target.y == pytest.approx(0.6, abs=0.02)
-    second = perception.apply(frame(1.5, pose1), Grounding(command_id, 0, result(
+    second = perception.apply(frame(1.5, pose1), FrameGrounding(command_id, 0, result(
         'red box', (box_at(*seen(a, pose1)), 0.8), (box_at(*seen(b, pose1)), 0.9))), 1.5)
     assert (second.target.x, second.target.y) == pytest.approx(seen(a, pose1), abs=0.03)
 
 
 def test_a_neighbour_is_not_taken_for_the_chosen_object_when_it_is_out_of_view(perception):
     command_id = command(perception, 'go to the blue box')
-    perception.apply(frame(1.0, (0.0, 0.0, 0.0)), Grounding(command_id, 0, result(
+    perception.apply(frame(1.0, (0.0, 0.0, 0.0)), FrameGrounding(command_id, 0, result(
         'blue box', (box_at(2.0, 0.0), 0.9))), 1.0)
-    update = perception.apply(frame(1.2, (0.0, 0.0, 0.0)), Grounding(command_id, 0, result(
+    update = perception.apply(frame(1.2, (0.0, 0.0, 0.0)), FrameGrounding(command_id, 0, result(
         'blue box', (box_at(2.0, 1.2), 0.8))), 1.2)  # only a neighbour 1.2 m to the side
     assert update.target is None and update.status.found is False
     assert "the chosen 'blue box' is not in view" in update.status.message
@@ -135,12 +140,12 @@ def test_once_lost_the_next_match_is_chosen_afresh_unless_a_relation_chose(perce
     """A first sighting placed wrongly (e.g. on an occluder's depth) must not lock the step."""
     command_id = command(perception, text)
     pose = (0.0, 0.0, 0.0)
-    perception.apply(frame(1.0, pose), Grounding(command_id, 0, result(
+    perception.apply(frame(1.0, pose), FrameGrounding(command_id, 0, result(
         'blue box', (box_at(2.0, 0.0), 0.9))), 1.0)
-    nothing = perception.apply(frame(3.5, pose), Grounding(command_id, 0, result('blue box')),
+    nothing = perception.apply(frame(3.5, pose), FrameGrounding(command_id, 0, result('blue box')),
                                3.5)
     assert nothing.status.state == 'lost'
-    update = perception.apply(frame(4.0, pose), Grounding(command_id, 0, result(
+    update = perception.apply(frame(4.0, pose), FrameGrounding(command_id, 0, result(
         'blue box', (box_at(3.0, 0.8), 0.8))), 4.0)  # 1.1 m from where it was remembered
     assert (update.target is not None) is taken
     if taken:
@@ -165,7 +170,7 @@ def test_once_lost_a_relation_to_another_object_is_resolved_again(perception):
 
     def ground(stamp, distance):
         boxes = result('box', (box_at(1.5, 0.0), 0.95), (box_at(distance, 0.0, height=10.0), 0.9))
-        return perception.apply(frame(stamp, pose), Grounding(command_id, 0, boxes, yellow),
+        return perception.apply(frame(stamp, pose), FrameGrounding(command_id, 0, boxes, yellow),
                                 stamp)
     assert ground(1.0, 4.0).target.x == pytest.approx(4.0, abs=0.05)  # placed too far
     missed = ground(3.5, 3.1)  # 0.9 m from where it was remembered: not associated
@@ -180,15 +185,15 @@ def test_a_relation_to_a_reference_object_grounds_both_phrases(perception):
     command_id = command(perception, 'go to the box next to the red ball')
     ball = box_at(2.0, -0.8)
     boxes = result('box', (box_at(2.1, 0.9), 0.9), (box_at(2.0, -0.4), 0.7))
-    update = perception.apply(frame(1.0), Grounding(command_id, 0, boxes,
-                                                    result('red ball', (ball, 0.9))), 1.0)
+    update = perception.apply(frame(1.0), FrameGrounding(
+        command_id, 0, boxes, result('red ball', (ball, 0.9))), 1.0)
     assert update.target.y == pytest.approx(-0.4, abs=0.02)
     assert 'next to' in update.status.choice
 
 
 def test_a_relation_whose_reference_is_not_in_view_is_not_found_and_says_why(perception):
     command_id = command(perception, 'go to the box next to the red ball')
-    update = perception.apply(frame(1.0), Grounding(command_id, 0, result(
+    update = perception.apply(frame(1.0), FrameGrounding(command_id, 0, result(
         'box', (box_at(2.0, 0.0), 0.9)), result('red ball')), 1.0)
     assert update.target is None and "no 'red ball' in view" in update.status.message
 
@@ -196,7 +201,7 @@ def test_a_relation_whose_reference_is_not_in_view_is_not_found_and_says_why(per
 def test_a_grounding_for_an_earlier_command_is_dropped(perception):
     old = command(perception, 'go to the blue box')
     command(perception, 'go to the red box')
-    assert perception.apply(frame(1.0), Grounding(old, 0, result(
+    assert perception.apply(frame(1.0), FrameGrounding(old, 0, result(
         'blue box', (box_at(2.0, 0.0), 0.9))), 1.0) is None
 
 
@@ -213,7 +218,7 @@ def _textured(shift: int = 0) -> np.ndarray:
 
 def test_the_tracker_follows_the_chosen_box_between_groundings(perception):
     command_id = command(perception, 'go to the blue box')
-    grounded = perception.apply(frame(1.0, rgb=_textured()), Grounding(command_id, 0, result(
+    grounded = perception.apply(frame(1.0, rgb=_textured()), FrameGrounding(command_id, 0, result(
         'blue box', ((140, 150, 180, 190), 0.9))), 1.0)
     assert grounded.status.target_source == 'grounded'
     tracked = perception.track(frame(1.1, rgb=_textured(shift=4)), 1.1)
@@ -222,33 +227,37 @@ def test_the_tracker_follows_the_chosen_box_between_groundings(perception):
     assert tracked.target.y < grounded.target.y  # moved right in the image: +y is left
     assert perception.track(frame(1.2, rgb=np.full((240, 320, 3), 90, np.uint8)), 1.2) is None
     assert not perception.tracker.active  # a uniform frame: the track is dropped
-    missed = perception.apply(frame(1.3, rgb=_textured()), Grounding(command_id, 0, result(
+    missed = perception.apply(frame(1.3, rgb=_textured()), FrameGrounding(command_id, 0, result(
         'blue box')), 1.3)
-    assert not missed.status.found and missed.status.target_source == ''  # no target at all
+    assert not missed.status.found and missed.status.target_source is None  # no target at all
 
 
 def test_the_last_step_reached_ends_the_command_idle_and_stops_grounding(perception):
-    from clip_grounding_ros.core.status import ActionState, ActionStatus
+    from clip_grounding_ros.core.contract.protocol import StepOutcome
+    from clip_grounding_ros.core.contract.status import ActionState, ActionStatus
 
     command_id = command(perception, 'go to the blue box')
-    perception.apply(frame(1.0), Grounding(command_id, 0, result(
+    perception.apply(frame(1.0), FrameGrounding(command_id, 0, result(
         'blue box', (box_at(2.0, 0.0), 0.9))), 1.0)
     assert not perception.on_step_outcome(ActionStatus(  # another run's command 1
         state=ActionState.REACHED, reason='target reached', run_id='restarted',
+        command_id=command_id, outcome=StepOutcome.DONE), 2.0)
+    assert not perception.on_step_outcome(ActionStatus(  # the state alone says nothing
+        state=ActionState.REACHED, reason='target reached', run_id=perception.run_id,
         command_id=command_id), 2.0)
     assert perception.on_step_outcome(ActionStatus(
         state=ActionState.REACHED, reason='target reached', run_id=perception.run_id,
-        command_id=command_id), 2.0)
+        command_id=command_id, outcome=StepOutcome.DONE), 2.0)
     status = perception.status()
     assert (status.state, status.message) == ('idle', 'done: target reached')
     assert not perception.wants_frames
     # A grounding still in flight when the command ended answers nothing any more.
-    assert perception.apply(frame(2.1), Grounding(command_id, 0, result(
+    assert perception.apply(frame(2.1), FrameGrounding(command_id, 0, result(
         'blue box', (box_at(1.0, 0.0), 0.9))), 2.1) is None
     assert perception.status().state == 'idle'
     assert not perception.on_step_outcome(ActionStatus(  # an old step's news changes nothing
         state=ActionState.FAILED, reason='late', run_id=perception.run_id,
-        command_id=command_id), 2.5)
+        command_id=command_id, outcome=StepOutcome.FAILED), 2.5)
 
 
 @pytest.mark.parametrize('text, word', [('go to the piano', 'piano'),
@@ -256,7 +265,7 @@ def test_the_last_step_reached_ends_the_command_idle_and_stops_grounding(percept
                                         ('go to the red box, then the green sofa', 'sofa'),
                                         ('go to the box next to the piano', 'piano')])
 def test_words_a_closed_vocabulary_model_cannot_read_refuse_the_whole_command(text, word):
-    from clip_grounding_ros.core.model import load_encoder
+    from clip_grounding_ros.core.perception.model import load_encoder
     from clip_grounding_ros.resources import BUNDLED_MODEL_URI, resolve_model
 
     perception = Perception(Grounder(load_encoder(resolve_model(BUNDLED_MODEL_URI),
@@ -268,7 +277,7 @@ def test_words_a_closed_vocabulary_model_cannot_read_refuse_the_whole_command(te
 
 @pytest.mark.parametrize('example', [*EXAMPLES, 'find the red ball, then pick it up'])
 def test_every_example_a_refusal_suggests_works_with_the_bundled_model(example):
-    from clip_grounding_ros.core.model import load_encoder
+    from clip_grounding_ros.core.perception.model import load_encoder
     from clip_grounding_ros.resources import BUNDLED_MODEL_URI, resolve_model
 
     perception = Perception(Grounder(load_encoder(resolve_model(BUNDLED_MODEL_URI),

@@ -41,7 +41,7 @@ import subprocess
 import sys
 import time
 
-from clip_grounding_ros.core.control import MotionConfig
+from clip_grounding_ros.core.motion.config import MotionConfig
 from clip_grounding_ros.nodes.common import now_seconds
 import pytest
 from rclpy.qos import QoSPresetProfiles

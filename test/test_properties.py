@@ -27,19 +27,10 @@ import math
 import re
 import warnings
 
-from clip_grounding_ros.core import commands
-from clip_grounding_ros.core.geometry import (
-    box_depth,
-    CameraMount,
-    GeometryError,
-    ground_point,
-    image_region,
-    Intrinsics,
-    locate_box,
-    region_camera_matrix,
-    TargetPoint,
-)
-from clip_grounding_ros.core.images import (
+from clip_grounding_ros.core.contract.protocol import Intent
+from clip_grounding_ros.core.language import commands
+from clip_grounding_ros.core.language import steps as language
+from clip_grounding_ros.core.perception.images import (
     check_rgb,
     decode_compressed,
     DEPTH_ENCODINGS,
@@ -49,6 +40,17 @@ from clip_grounding_ros.core.images import (
     MAX_PIXELS,
     SUPPORTED_ENCODINGS,
     to_rgb8,
+)
+from clip_grounding_ros.core.world.camera import (
+    box_depth,
+    CameraMount,
+    GeometryError,
+    ground_point,
+    image_region,
+    Intrinsics,
+    locate_box,
+    region_camera_matrix,
+    TargetPoint,
 )
 from clip_grounding_ros.nodes.common import (
     camera_info_for_image,
@@ -799,8 +801,8 @@ def commands_said(draw) -> str:
 
 COMMAND_TEXT = st.one_of(commands_said(), commands_said(), spoken(), st.text(max_size=60),
                          st.text(alphabet=st.characters(codec='ascii'), max_size=80),
-                         st.text(min_size=commands.MAX_COMMAND_CHARS - 20,
-                                 max_size=commands.MAX_COMMAND_CHARS + 20))
+                         st.text(min_size=language.MAX_COMMAND_CHARS - 20,
+                                 max_size=language.MAX_COMMAND_CHARS + 20))
 
 
 def _object_words(phrase: str) -> list[str]:
@@ -809,13 +811,13 @@ def _object_words(phrase: str) -> list[str]:
 
 def _check_step(step, steps) -> None:
     intent = step.intent
-    assert isinstance(intent, commands.Intent)
+    assert isinstance(intent, Intent)
     for value in (step.distance, step.angle):
         assert isinstance(value, float) and math.isfinite(value)
-    assert abs(step.distance) <= commands.MAX_DISTANCE_M
-    assert abs(step.angle) <= commands.MAX_TURN_RAD
-    assert (step.distance != 0) == (intent == commands.Intent.MOVE)
-    assert (step.angle != 0) == (intent == commands.Intent.TURN)
+    assert abs(step.distance) <= language.MAX_DISTANCE_M
+    assert abs(step.angle) <= language.MAX_TURN_RAD
+    assert (step.distance != 0) == (intent == Intent.MOVE)
+    assert (step.angle != 0) == (intent == Intent.TURN)
     if step.needs_grounding:
         assert step.target.strip() and not step.prompts
         assert not FILLERS & set(_object_words(step.target)), step.target
@@ -823,14 +825,14 @@ def _check_step(step, steps) -> None:
         assert step.target == '' and step.referring is None
     referring = step.referring
     if referring is not None:
-        assert isinstance(referring.relation, commands.Relation)
+        assert isinstance(referring.relation, language.Relation)
         assert not FILLERS & set(_object_words(referring.reference)), referring.reference
-        counted = referring.relation in (commands.Relation.ORDINAL_LEFT,
-                                         commands.Relation.ORDINAL_RIGHT)
+        counted = referring.relation in (language.Relation.ORDINAL_LEFT,
+                                         language.Relation.ORDINAL_RIGHT)
         assert (referring.ordinal >= 1) if counted else referring.ordinal == 0
-    if intent == commands.Intent.CLASSIFY:
+    if intent == Intent.CLASSIFY:
         assert len(step.prompts) >= 2 and all(prompt.strip() for prompt in step.prompts)
-    if intent == commands.Intent.STOP:
+    if intent == Intent.STOP:
         assert len(steps) == 1  # a stop is never part of a sequence
 
 
@@ -843,25 +845,25 @@ def _check_step(step, steps) -> None:
 def test_parse_command_gives_bounded_steps_or_command_error(text):
     try:
         command = commands.parse_command(text)
-    except commands.CommandError as error:
+    except language.CommandError as error:
         assert str(error)  # the message says what went wrong
         return
-    assert isinstance(command, commands.Command) and command.text == text
-    assert 1 <= len(command.steps) <= commands.MAX_STEPS
+    assert isinstance(command, language.Command) and command.text == text
+    assert 1 <= len(command.steps) <= language.MAX_STEPS
     for step in command.steps:
         _check_step(step, command.steps)
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.text(min_size=commands.MAX_COMMAND_CHARS + 1, max_size=2000))
+@given(st.text(min_size=language.MAX_COMMAND_CHARS + 1, max_size=2000))
 def test_overlong_commands_are_refused_before_parsing(text):
-    with pytest.raises(commands.CommandError):
+    with pytest.raises(language.CommandError):
         commands.parse_command(text)
 
 
 def test_parse_command_refuses_what_is_not_text():
     for value in (None, '', '   \n\t', 0, 1.5, b'go to the box'):
-        with pytest.raises(commands.CommandError):
+        with pytest.raises(language.CommandError):
             commands.parse_command(value)
 
 
@@ -876,7 +878,7 @@ _PHRASE = re.compile(r"[^\W_]+(?:['-][^\W_]+)*(?: [^\W_]+(?:['-][^\W_]+)*)*")
 def test_targets_are_only_words(text):
     try:
         command = commands.parse_command(text)
-    except commands.CommandError:
+    except language.CommandError:
         return
     for step in command.steps:
         phrases = [step.target, step.referring.reference if step.referring else '']

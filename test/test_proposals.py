@@ -14,7 +14,7 @@
 
 """Class-agnostic proposals and box utilities."""
 
-from clip_grounding_ros.core.proposals import (
+from clip_grounding_ros.core.perception.proposals import (
     box_iou,
     nms,
     ProposalConfig,

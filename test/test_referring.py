@@ -27,10 +27,9 @@ from dataclasses import dataclass
 from enum import Enum
 import math
 
-from clip_grounding_ros.core.commands import Referring, Relation
-from clip_grounding_ros.core.geometry import CameraMount, Intrinsics
-from clip_grounding_ros.core.grounding import Candidate
-from clip_grounding_ros.core.referring import (
+from clip_grounding_ros.core.language.steps import Referring, Relation
+from clip_grounding_ros.core.perception.grounding import Candidate
+from clip_grounding_ros.core.perception.referring import (
     associate,
     choose_among_matches,
     MAX_EXPLANATION,
@@ -39,6 +38,7 @@ from clip_grounding_ros.core.referring import (
     ResolutionError,
     resolve,
 )
+from clip_grounding_ros.core.world.camera import CameraMount, Intrinsics
 import numpy as np
 import pytest
 
@@ -236,8 +236,7 @@ def test_an_unplaced_reference_sends_the_relation_to_the_image():
 def test_a_missing_reference_is_a_clear_error():
     boxes = [at(100), at(300)]
     with pytest.raises(ResolutionError) as error:
-        resolve(Referring(Relation.NEXT_TO, 'red ball'), boxes, [at(500, score=0.3)],
-                phrase='box')
+        resolve(Referring(Relation.NEXT_TO, 'red ball'), boxes, [], phrase='box')
     assert str(error.value) == "no 'red ball' in view to tell which box is next to it"
     with pytest.raises(ResolutionError, match="no 'red ball' in view"):
         resolve(Referring(Relation.BEHIND, 'red ball'), boxes, [], phrase='box')
@@ -293,13 +292,10 @@ def test_an_object_in_front_of_the_reference_within_its_box_is_another_object():
 
 
 # -- competition: scores, duplicates, ties ----------------------------------------------------
-def test_only_candidates_reaching_min_score_compete():
+def test_every_match_competes_whatever_its_score():
+    # The grounder applies score_threshold; what reaches the rules are its matches.
     boxes = [at(50, score=0.45), at(300, score=0.7), at(500, score=0.9)]
-    assert pick(Relation.LEFTMOST, boxes).index == 1
-    assert pick(Relation.LEFTMOST, boxes, min_score=0.4).index == 0
-    with pytest.raises(ResolutionError) as error:
-        pick(Relation.LEFTMOST, boxes, min_score=0.95, phrase='box')
-    assert str(error.value) == "no 'box' in view (best score 0.90 < 0.95)"
+    assert pick(Relation.LEFTMOST, boxes).index == 0
     with pytest.raises(ResolutionError, match="no 'box' in view$"):
         pick(Relation.LEFTMOST, [], phrase='box')
 
@@ -379,7 +375,7 @@ def test_long_explanations_list_fewer_competitors_then_cut():
 
 # -- several matches without a relation -----------------------------------------------------
 def test_several_matches_choose_the_nearest_and_say_how_to_choose():
-    boxes = [at(100, position=(2.0, 0.5)), at(400, position=(1.2, -0.3)), at(500, score=0.3)]
+    boxes = [at(100, position=(2.0, 0.5)), at(400, position=(1.2, -0.3))]
     choice = choose_among_matches(boxes, phrase='red box')
     assert (choice.index, choice.competitors) == (1, (0,))
     assert choice.explanation == ("2 matches for 'red box'; chose the nearest one (1.24 m vs "
@@ -393,9 +389,8 @@ def test_several_matches_without_ranges_choose_the_lowest_box():
 
 
 def test_one_match_or_none():
-    single = choose_among_matches([at(100, score=0.4), at(300)], phrase='box')
-    assert single == type(single)(1, "1 match for 'box'", ())
-    assert choose_among_matches([at(100, score=0.4)]) is None
+    single = choose_among_matches([at(300)], phrase='box')
+    assert single == type(single)(0, "1 match for 'box'", ())
     assert choose_among_matches([]) is None
 
 
@@ -414,11 +409,10 @@ def test_association_rejects_a_jump_beyond_the_gate():
     assert associate((1.5, 0.1), frame, gate_m=1.5) == 0
 
 
-def test_association_skips_weak_candidates_and_breaks_ties_by_score():
+def test_association_breaks_ties_by_score():
     frame = [at(100, score=0.6, position=(1.0, 0.2)), at(200, score=0.9, position=(1.0, -0.2)),
-             at(300, score=0.2, position=(1.0, 0.0))]
-    assert associate((1.0, 0.0), frame, gate_m=0.5) == 2
-    assert associate((1.0, 0.0), frame, gate_m=0.5, min_score=0.5) == 1
+             at(300, score=0.2, position=(1.3, 0.0))]
+    assert associate((1.0, 0.0), frame, gate_m=0.5) == 1
 
 
 def test_association_needs_a_positive_gate():

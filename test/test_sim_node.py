@@ -19,8 +19,8 @@ Alone and as fast as possible (realtime_factor 0): what it publishes, and the ba
 cmd_vel like a real base controller.
 """
 
-import json
 
+from clip_grounding_ros.core.contract.messages import GroundTruth
 from clip_grounding_ros.nodes.common import stamp_seconds
 from clip_grounding_ros.sim import CameraSpec, load_scene
 from clip_grounding_ros.sim.sim_node import SimNode
@@ -75,9 +75,9 @@ def test_publishes_clock_camera_odometry_and_ground_truth(ros):
 
     odom = sim.latest('odom')
     assert (odom.header.frame_id, odom.child_frame_id) == ('odom', 'base_link')
-    truth = json.loads(sim.latest('sim/ground_truth').data)
-    assert truth['scene'] == 'boxes' and len(truth['robot']) == 3
-    assert set(truth['distances']) == {obj.name for obj in load_scene('boxes').objects}
+    truth = GroundTruth.from_json(sim.latest('sim/ground_truth').data)
+    assert truth.scene == 'boxes' and len(truth.robot) == 3 and truth.touched == []
+    assert set(truth.distances) == {obj.name for obj in load_scene('boxes').objects}
 
 
 def test_cmd_vel_moves_the_base_until_commands_stop(ros):

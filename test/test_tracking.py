@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-The box tracker (core/tracking.py) on rendered and synthetic frames.
+The box tracker (core/perception/tracking.py) on rendered and synthetic frames.
 
 Frames rendered by the MuJoCo simulator, plus synthetic frames where the true motion is known to a
 fraction of a pixel.
@@ -32,10 +32,10 @@ import pytest
 
 os.environ.setdefault('MUJOCO_GL', 'osmesa')
 
-from clip_grounding_ros.core.images import ImageError  # noqa: E402, I100
-from clip_grounding_ros.core.parameters import parameter_specs  # noqa: E402
-from clip_grounding_ros.core.proposals import box_iou  # noqa: E402
-from clip_grounding_ros.core.tracking import BoxTracker, TrackerConfig  # noqa: E402
+from clip_grounding_ros.core.contract.parameters import parameter_specs  # noqa: E402, I100
+from clip_grounding_ros.core.perception.images import ImageError  # noqa: E402
+from clip_grounding_ros.core.perception.proposals import box_iou  # noqa: E402
+from clip_grounding_ros.core.perception.tracking import BoxTracker, TrackerConfig  # noqa: E402
 from clip_grounding_ros.sim import CameraSpec, load_scene, SimWorld  # noqa: E402
 
 FRAME_PERIOD = 1.0 / 30.0

@@ -17,7 +17,8 @@
 from dataclasses import replace
 import json
 
-from clip_grounding_ros.core.model import load_encoder, maskclip_features, VOCABULARY_FILE
+from clip_grounding_ros.core.perception.encoder import VOCABULARY_FILE
+from clip_grounding_ros.core.perception.model import load_encoder, maskclip_features
 from clip_grounding_ros.sim import SHAPES
 from clip_grounding_ros.training import data, train
 from clip_grounding_ros.training.factory import build_clip, build_tokenizer, TINY

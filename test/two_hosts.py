@@ -219,7 +219,8 @@ def probe_main() -> int:
     On the workstation: records camera_node's and grounding_node's statuses there
     (so none of this crosses the link) and writes them to the ``output`` file on exit.
     """
-    from clip_grounding_ros.nodes.common import run_node, STATUS_QOS
+    from clip_grounding_ros.nodes.common import STATUS_QOS
+    from clip_grounding_ros.nodes.process import run_node
     from rclpy.node import Node
     from std_msgs.msg import String
 

@@ -34,8 +34,9 @@ import sys
 
 import cv2
 
-from .episode import default_environment, EpisodeResult, EpisodeSpec, run_episode
-from ..sim import COLORS, load_scene
+from .episode import EpisodeResult, EpisodeSpec, run_episode
+from .processes import default_environment
+from ..sim.scene import COLORS, load_scene
 
 
 def parse_args(argv=None) -> argparse.Namespace:

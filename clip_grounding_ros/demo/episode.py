@@ -15,25 +15,21 @@
 """
 One simulated episode of the whole ROS pipeline, observed from outside.
 
-Starts sim_node, camera_node, grounding_node and action_node as separate processes (as
-`ros2 launch` would; in one process the simulator's thread would be starved by the
-GIL), sends a command on `command`, and watches the topics until every step of it is done,
-one fails, or the simulated time runs out; then judges each step against the scene's truth
-(demo.judge). Used by scripts/demo, the closed-loop tests and bench/bench_closed_loop.py,
-so all three judge episodes the same way.
+Starts sim_node, camera_node, grounding_node and action_node as separate processes
+(demo.processes), sends a command on `command` (demo.observer), and watches the topics
+until every step of it is done, one fails, or the simulated time runs out; a step ends by
+the step protocol's one rule (the action node's ``outcome``). Then judges each step against
+the scene's truth (demo.judge). Used by scripts/demo, the closed-loop tests and
+bench/bench_closed_loop.py, so all three judge episodes the same way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-import json
 import math
-import os
 from pathlib import Path
 import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -41,23 +37,21 @@ import time
 import numpy as np
 
 from .judge import judge_approach, judge_facing, judge_motion, meant_objects, Pose, StepVerdict
-from ..core.commands import CommandError, Intent, parse_command, Step
-from ..core.status import (
+from .observer import Observer
+from .processes import exit_on_sigterm, NodeProcesses, spin
+from ..core.contract.messages import GroundTruth
+from ..core.contract.protocol import Intent, StepOutcome
+from ..core.contract.status import (
     ActionState,
     ActionStatus,
-    CameraStatus,
     GroundingState,
     GroundingStatus,
 )
-from ..dds import use_package_profile
+from ..core.language.commands import parse_command
+from ..core.language.steps import CommandError, Step
 from ..resources import find_resource
-from ..sim import load_scene, Scene
+from ..sim.scene import load_scene, Scene
 
-# Each node's module, run as `python -m` (what its console script runs).
-NODE_MODULES = {'sim_node': 'clip_grounding_ros.sim.sim_node',
-                'camera_node': 'clip_grounding_ros.nodes.camera_node',
-                'grounding_node': 'clip_grounding_ros.nodes.grounding_node',
-                'action_node': 'clip_grounding_ros.nodes.action_node'}
 STOPPED_SPEED = 0.02   # m/s and rad/s below which the base counts as stopped
 FACING_HOLD = 1.0      # s a face or find step must hold facing before it counts as done
 GROUNDING_DONE_WAIT_S = 2.0  # wall s for the grounding node to end a finished command
@@ -100,6 +94,17 @@ class EpisodeSpec:
     # to put before a node's or extra process's command (name -> ['ip', 'netns', 'exec', ...]).
     extra_processes: dict = field(default_factory=dict)
     node_prefix: dict = field(default_factory=dict)
+
+    def overrides(self) -> dict[str, dict]:
+        """Return the parameters this spec sets: node -> parameter -> value."""
+        overrides = {'sim_node': {'scene': self.scene,
+                                  'realtime_factor': float(self.realtime_factor)}}
+        if self.model:
+            overrides['grounding_node'] = {'model': self.model}
+        for key, value in self.parameters.items():
+            node, name = key.split(':', 1)
+            overrides.setdefault(node, {})[name] = value
+        return overrides
 
 
 @dataclass
@@ -146,167 +151,6 @@ class EpisodeResult:
         }
 
 
-class NodeProcesses:
-    """
-    The four node processes and the spec's extra ones, with their logs.
-
-    Their output goes to ``log_dir/<name>.log``.
-    """
-
-    def __init__(self, spec: EpisodeSpec, log_dir: Path):
-        params = spec.params_file or str(find_resource('config/sim_demo.yaml'))
-        overrides = {'sim_node': {'scene': spec.scene,
-                                  'realtime_factor': float(spec.realtime_factor)}}
-        if spec.model:
-            overrides['grounding_node'] = {'model': spec.model}
-        for key, value in spec.parameters.items():
-            node, name = key.split(':', 1)
-            overrides.setdefault(node, {})[name] = value
-        self.processes: dict[str, subprocess.Popen] = {}
-        self.logs = []
-        commands = {}
-        for node, module in NODE_MODULES.items():
-            command = [sys.executable, '-m', module, '--ros-args',
-                       '--params-file', params]
-            for name, value in overrides.get(node, {}).items():
-                command += ['-p', f'{name}:={_param_text(value)}']
-            commands[node] = command
-        for name, command in {**commands, **spec.extra_processes}.items():
-            log = open(log_dir / f'{name}.log', 'w')  # noqa: SIM115 - closed in stop()
-            self.logs.append(log)
-            self.processes[name] = subprocess.Popen([*spec.node_prefix.get(name, []), *command],
-                                                    stdout=log, stderr=subprocess.STDOUT)
-
-    def alive(self) -> dict[str, bool]:
-        return {name: process.poll() is None for name, process in self.processes.items()}
-
-    def pause(self, node: str) -> None:
-        self.processes[node].send_signal(signal.SIGSTOP)
-
-    def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGCONT)
-                process.send_signal(signal.SIGINT)
-        deadline = time.monotonic() + 10.0
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for log in self.logs:
-            log.close()
-
-
-def _param_text(value) -> str:
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    return str(value)
-
-
-class Observer:
-    """A node in this process that sends the command and records what the pipeline does."""
-
-    def __init__(self, context):
-        from geometry_msgs.msg import Twist
-        from nav_msgs.msg import Odometry
-        import rclpy
-        from sensor_msgs.msg import Image
-        from std_msgs.msg import String
-
-        from ..nodes.common import COMMAND_LATCHED_QOS, LATEST_QOS, STATUS_QOS
-
-        self.node = rclpy.create_node('episode_observer', context=context)
-        self.lock = threading.Lock()
-        self.action = ActionStatus()
-        self.grounding = GroundingStatus()
-        self.statuses_seen = False
-        self.frames_published = 0  # by camera_node to grounding_node (camera status)
-        self.grounding_errors: list[str] = []  # distinct 'error' messages since the command
-        self.truth: dict = {}
-        self.path: list[tuple[float, float]] = []
-        self.pose: Pose = (0.0, 0.0, 0.0)
-        self.turned = 0.0   # yaw unwrapped since the start (rad), for turns of any size
-        self.sim_time = 0.0
-        self.speed = (0.0, 0.0)
-        self.first_frame: np.ndarray | None = None
-        self.last_cmd: tuple[float, float] | None = None
-        # Transient-local: it matches both of each node's command subscriptions (latched and
-        # volatile), which receive every message once between them.
-        self.command_pub = self.node.create_publisher(String, 'command', COMMAND_LATCHED_QOS)
-        self.node.create_subscription(String, 'action/status', self._on_action, STATUS_QOS)
-        self.node.create_subscription(String, 'grounding/status', self._on_grounding,
-                                      STATUS_QOS)
-        self.node.create_subscription(String, 'sim/ground_truth', self._on_truth, STATUS_QOS)
-        self.node.create_subscription(String, 'grounding/camera_status', self._on_camera,
-                                      STATUS_QOS)
-        self.node.create_subscription(Odometry, 'odom', self._on_odom, 10)
-        self.node.create_subscription(Image, 'grounding/debug_image', self._on_frame, LATEST_QOS)
-        self.node.create_subscription(Twist, 'cmd_vel', self._on_cmd, 10)
-
-    def _on_action(self, msg) -> None:
-        status = ActionStatus.from_json(msg.data)
-        with self.lock:
-            self.action, self.statuses_seen = status, True
-
-    def _on_grounding(self, msg) -> None:
-        status = GroundingStatus.from_json(msg.data)
-        with self.lock:
-            self.grounding = status
-            if status.state == GroundingState.ERROR and \
-                    status.message not in self.grounding_errors:
-                self.grounding_errors.append(status.message)
-
-    def _on_camera(self, msg) -> None:
-        status = CameraStatus.from_json(msg.data)
-        with self.lock:
-            self.frames_published = status.published
-
-    def _on_truth(self, msg) -> None:
-        truth = json.loads(msg.data)
-        with self.lock:
-            self.truth = truth
-
-    def _on_odom(self, msg) -> None:
-        """Record the simulator's odometry, which is its true pose (world frame)."""
-        with self.lock:
-            self.sim_time = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
-            position, orientation = msg.pose.pose.position, msg.pose.pose.orientation
-            yaw = 2.0 * math.atan2(orientation.z, orientation.w)
-            self.turned += math.remainder(yaw - self.pose[2], math.tau) if self.path else 0.0
-            self.pose = (position.x, position.y, yaw)
-            if not self.path or math.dist(self.path[-1], (position.x, position.y)) > 0.02:
-                self.path.append((position.x, position.y))
-            self.speed = (msg.twist.twist.linear.x, msg.twist.twist.angular.z)
-
-    def _on_frame(self, msg) -> None:
-        if self.first_frame is None and self.grounding.found:
-            from ..nodes.common import image_to_rgb
-            self.first_frame = image_to_rgb(msg)
-
-    def _on_cmd(self, msg) -> None:
-        self.last_cmd = (msg.linear.x, msg.angular.z)
-
-    def send(self, text: str, subscribers: int, timeout: float) -> bool:
-        """
-        Publish once both nodes listening on `command` have matched.
-
-        Like `ros2 topic pub --once`, which waits for a subscription.
-        """
-        from std_msgs.msg import String
-
-        deadline = time.monotonic() + timeout
-        while self.command_pub.get_subscription_count() < subscribers:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.05)
-        with self.lock:
-            self.grounding_errors = []  # the command's, not those of the nodes' start-up
-        self.command_pub.publish(String(data=text))
-        return True
-
-
 def run_episode(spec: EpisodeSpec, progress=None) -> EpisodeResult:
     """Run one episode; ``progress(observer, now)`` is called about once a second if given."""
     import rclpy
@@ -320,10 +164,11 @@ def run_episode(spec: EpisodeSpec, progress=None) -> EpisodeResult:
     observer = Observer(context)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(observer.node)
-    spinner = threading.Thread(target=_spin, args=(executor, context), daemon=True)
+    spinner = threading.Thread(target=spin, args=(executor, context), daemon=True)
     spinner.start()
     previous_handler = exit_on_sigterm()
-    processes = NodeProcesses(spec, log_dir)
+    processes = NodeProcesses(spec.params_file, spec.overrides(), log_dir,
+                              spec.extra_processes, spec.node_prefix)
     try:
         return Episode(spec, scene, observer, processes, log_dir).run(progress)
     finally:
@@ -334,32 +179,6 @@ def run_episode(spec: EpisodeSpec, progress=None) -> EpisodeResult:
         spinner.join(timeout=5.0)
         if previous_handler is not None:
             signal.signal(signal.SIGTERM, previous_handler)
-
-
-def exit_on_sigterm():
-    """
-    Make SIGTERM unwind the episode as Ctrl-C does, so its node processes are stopped.
-
-    Python's default SIGTERM action ends the process at once, and the simulator and the
-    nodes it started would run on (pkill, a CI job's timeout, a supervisor). Returns the
-    previous handler; None off the main thread, where signals cannot be handled.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def terminate(signum, frame):
-        raise SystemExit(128 + signum)
-
-    return signal.signal(signal.SIGTERM, terminate)
-
-
-def _spin(executor, context) -> None:
-    while context.ok():
-        try:
-            executor.spin_once(timeout_sec=0.05)
-        except Exception:  # noqa: BLE001 - shutting down while spinning
-            if context.ok():
-                raise
 
 
 @dataclass
@@ -394,8 +213,8 @@ class Episode:
         started = time.monotonic()
         # Frames flowing to grounding_node first: a command before them would run into its
         # image_timeout ('no camera frames') and a safety stop while the simulator starts.
-        while not (observer.truth and observer.statuses_seen and observer.sim_time > 0 and
-                   observer.frames_published > 0):
+        while not (observer.truth is not None and observer.statuses_seen and
+                   observer.sim_time > 0 and observer.frames_published > 0):
             dead = [name for name, alive in self.processes.alive().items() if not alive]
             if dead or time.monotonic() - started > 90.0:
                 why = f'{", ".join(dead)} exited' if dead else 'nodes did not come up in 90 s'
@@ -435,7 +254,7 @@ class Episode:
                 time.sleep(0.3)  # let the last odometry arrive
                 self._await_grounding_done()
                 return self.result(Outcome.DONE, '')
-            if action.state == ActionState.FAILED:
+            if action.outcome == StepOutcome.FAILED:
                 time.sleep(0.3)  # let the last odometry arrive
                 return self.result(Outcome.FAILED, f'step {action.step + 1} failed: '
                                    f'{action.reason}')
@@ -480,11 +299,11 @@ class Episode:
                 record.end, record.end_turned = pose, turned
         record = self.records.setdefault(current, _StepRecord(pose, turned))
         step = self.steps[min(current, len(self.steps) - 1)]
-        facing = step.intent in (Intent.FACE, Intent.FIND) and action.state == ActionState.FACING
-        record.facing_since = _held_since(facing, record.facing_since, now)
+        kept = action.outcome == StepOutcome.KEPT
+        record.facing_since = _held_since(kept, record.facing_since, now)
         # Classification moves nothing: it is done once a frame has been classified.
         classified = step.intent == Intent.CLASSIFY and bool(observer.grounding.classification)
-        done = action.state == ActionState.REACHED or classified or (
+        done = action.outcome == StepOutcome.DONE or classified or (
             record.facing_since is not None and now - record.facing_since >= FACING_HOLD)
         if done and record.end is None:
             record.end, record.end_turned = pose, turned
@@ -493,11 +312,11 @@ class Episode:
     def result(self, outcome: Outcome, reason: str) -> EpisodeResult:
         observer = self.observer
         with observer.lock:
-            truth, path = dict(observer.truth), list(observer.path)
+            truth, path = observer.truth or GroundTruth(), list(observer.path)
             speed, now, pose = observer.speed, observer.sim_time, observer.pose
             grounding_errors = list(observer.grounding_errors)
         verdicts = [self._judge_step(i, step) for i, step in enumerate(self.steps)]
-        touched = truth.get('touched', [])
+        touched = list(truth.touched)
         problems = [f'step {v.index + 1}: {v.reason}' for v in verdicts if not v.success]
         if touched:
             problems.append(f'touched {", ".join(touched)}')
@@ -525,11 +344,11 @@ class Episode:
         if not verdict.done:
             verdict.reason = 'not done'
             return verdict
-        if step.intent in (Intent.APPROACH, Intent.PICK):
+        if step.intent.approaches:
             judge_approach(verdict, self.scene, record.end, self.stop_distance)
-        elif step.intent in (Intent.FACE, Intent.FIND):
+        elif step.intent.faces:
             judge_facing(verdict, self.scene, record.end)
-        elif step.intent in (Intent.MOVE, Intent.TURN):
+        elif step.intent.by_odometry:
             judge_motion(verdict, step, record.start, record.end,
                          record.end_turned - record.start_turned)
         elif step.intent == Intent.CLASSIFY:
@@ -542,10 +361,13 @@ class Episode:
 
     def _half_fov(self) -> float:
         """Half the simulated camera's horizontal field of view (rad)."""
-        sim = _sim_parameters(self.spec)
-        width, height = sim.get('image_width', 320), sim.get('image_height', 240)
-        half_vertical = math.radians(sim.get('fovy_deg', 60.0)) / 2
-        return math.atan(math.tan(half_vertical) * width / height)
+        from ..sim.world import CameraSpec  # MuJoCo is the simulator process's, not this one's
+
+        sim, default = _sim_parameters(self.spec), CameraSpec()
+        camera = CameraSpec(width=sim.get('image_width', default.width),
+                            height=sim.get('image_height', default.height),
+                            fovy_deg=sim.get('fovy_deg', default.fovy_deg))
+        return math.atan2(camera.width / 2.0, camera.intrinsics()[0])
 
 
 def _held_since(condition: bool, since: float | None, now: float) -> float | None:
@@ -569,24 +391,8 @@ def _sim_parameters(spec: EpisodeSpec) -> dict:
 
 
 def _stop_distance(spec: EpisodeSpec) -> float:
-    from ..core.control import MotionConfig
+    from ..core.motion.config import MotionConfig
 
     values = _params_file_sections(spec).get('action_node', {})
     return float(spec.parameters.get('action_node:stop_distance',
                                      values.get('stop_distance', MotionConfig.stop_distance)))
-
-
-def default_environment() -> str:
-    """
-    Keep the episode's DDS traffic on this machine, on a DDS domain of its own.
-
-    The domain is this process's own, unless the caller chose otherwise: two demos (or benchmarks)
-    run at once must not hear each other's commands, clocks and robots. Returns the domain used
-    (for the user's `ros2 topic echo`: ROS_DOMAIN_ID=<it>). Frames go over shared memory, as
-    the launch files have it: the package's Fast DDS profile, unless the caller chose one
-    (clip_grounding_ros.dds).
-    """
-    os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
-    use_package_profile()
-    # 1..101: the domains ROS 2 documents as safe on Linux (0 is everyone's default).
-    return os.environ.setdefault('ROS_DOMAIN_ID', str(1 + os.getpid() % 101))

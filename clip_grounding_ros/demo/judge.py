@@ -29,8 +29,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 import math
 
-from ..core.commands import Intent, Relation, Step
-from ..sim import Scene, SceneObject
+from ..core.contract.protocol import Intent
+from ..core.language.steps import Relation, Step
+from ..sim.scene import Scene, SceneObject
 
 SUCCESS_MARGIN = 0.15          # m beyond stop_distance still counted as "stopped near it"
 FACING_TOLERANCE = 0.25        # rad between the heading and the bearing to a faced object

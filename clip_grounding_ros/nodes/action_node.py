@@ -22,8 +22,9 @@ obstacle source (`camera/depth/image_raw` with `camera/camera_info`, or `scan`) 
 (Twist, or TwistStamped with twist_stamped:=true) at rate_hz on ROS time while a command
 moves the robot, zero for idle_publish_time after it comes to rest, then nothing; in nav2
 mode `goal_pose` (PoseStamped in the odometry frame, for Nav2's bt_navigator) instead; and
-`action/status` (JSON, see core.status) saying why the robot is (not) moving. The behaviour
-lives in core.control.
+`action/status` (JSON, see core.contract.status) saying why the robot is (not) moving and
+how the step has ended. The behaviour lives in core.motion (the controller, its obstacle
+avoidance and the safety rules it applies).
 
 Time: the control loop runs on ROS time. A backward jump of that clock (simulation reset,
 bag loop) stops the robot at once and drops everything dated on it; a ROS clock that stops
@@ -32,7 +33,6 @@ advancing while the robot moves (no /clock) is caught on the steady clock and st
 
 from __future__ import annotations
 
-import math
 import time
 
 from geometry_msgs.msg import PoseStamped, Twist, TwistStamped
@@ -44,11 +44,10 @@ from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image, LaserScan
 from std_msgs.msg import String
 
+from .command_intake import CommandIntake
 from .common import (
     camera_info_to_intrinsics,
-    CommandIntake,
     ConfigError,
-    declare_parameters,
     depth_image_to_metres,
     Faults,
     LATEST_QOS,
@@ -57,21 +56,19 @@ from .common import (
     SENSOR_QOS,
     stamp_seconds,
     STATUS_QOS,
-    watch_parameters,
+    yaw_of,
 )
-from ..core.commands import CommandError, Intent, parse_command
-from ..core.control import MotionConfig, MotionController, MotionOutput, Task
-from ..core.geometry import MountSettings
-from ..core.memory import MemoryConfig
-from ..core.obstacles import (
-    depth_view,
-    ObstacleConfig,
-    points_from_depth,
-    points_from_scan,
-    scan_view,
-)
-from ..core.parameters import parameter_specs, ParamSpec
-from ..core.status import ActionStatus, GroundingStatus
+from .parameters import declare_parameters, make_configs, watch_parameters
+from ..core.contract.parameters import parameter_specs, ParamSpec
+from ..core.contract.status import GroundingStatus
+from ..core.language.commands import parse_command
+from ..core.language.steps import CommandError
+from ..core.motion.config import MotionConfig
+from ..core.motion.controller import MotionController, MotionOutput
+from ..core.motion.obstacles import ObstacleConfig, ObstacleSource
+from ..core.world.camera import MountConfig
+from ..core.world.frames import quaternion_from_yaw
+from ..core.world.memory import AssociationConfig, MemoryConfig
 
 STATUS_PERIOD_S = 0.5  # action/status at least this often (ROS time), and on every change
 NODE_PARAMS = (
@@ -81,47 +78,25 @@ NODE_PARAMS = (
               'controllers) instead of Twist', read_only=True),
     ParamSpec('base_frame', 'base_link', 'Expected frame of grounding/target and frame_id of '
               'TwistStamped'),
-    ParamSpec('scan_x', 0.0, 'LaserScan sensor position, metres ahead of the base origin '
-              "(obstacle_source 'scan')", minimum=-10.0, maximum=10.0),
-    ParamSpec('scan_y', 0.0, 'LaserScan sensor position, metres left of the base origin',
-              minimum=-10.0, maximum=10.0),
-    ParamSpec('scan_yaw_deg', 0.0, 'LaserScan sensor yaw, degrees left of the base x axis',
-              minimum=-180.0, maximum=180.0),
 )
-MOTION_PARAMS = parameter_specs(MotionConfig)
-OBSTACLE_PARAMS = parameter_specs(ObstacleConfig)
-MEMORY_PARAMS = parameter_specs(MemoryConfig)
-MOUNT_PARAMS = parameter_specs(MountSettings)
-PARAMS = MOTION_PARAMS + OBSTACLE_PARAMS + MEMORY_PARAMS + MOUNT_PARAMS + NODE_PARAMS
+CONFIGS = (MotionConfig, ObstacleConfig, MemoryConfig, AssociationConfig, MountConfig)
+PARAMS = tuple(spec for kind in CONFIGS for spec in parameter_specs(kind)) + NODE_PARAMS
 
 
-def _configure(values: dict) -> tuple[MotionConfig, ObstacleConfig, MemoryConfig,
-                                      MountSettings, dict]:
+def _configure(values: dict) -> tuple:
     """Make the core configurations from parameter values; ConfigError when they do not fit."""
     if not values['base_frame']:
         raise ConfigError('base_frame must not be empty')
-    try:
-        return tuple(kind(**{p.name: values[p.name] for p in specs}) for kind, specs in (
-            (MotionConfig, MOTION_PARAMS), (ObstacleConfig, OBSTACLE_PARAMS),
-            (MemoryConfig, MEMORY_PARAMS), (MountSettings, MOUNT_PARAMS))) + (values,)
-    except ValueError as error:
-        raise ConfigError(str(error)) from None
-
-
-def task_of(status: GroundingStatus) -> Task:
-    """Return the step a grounding status asks for; raise ValueError for an unknown intent."""
-    return Task(status.command_id, status.step, Intent(status.intent) if status.intent else None,
-                status.motion_distance, status.motion_angle, status.run_id)
+    return (*make_configs(values, *CONFIGS), values)
 
 
 class ActionNode(Node):
 
     def __init__(self, **kwargs):
         super().__init__('action_node', **kwargs)
-        motion, obstacles, memory, self.mount, values = _configure(
-            declare_parameters(self, PARAMS))
-        self.controller = MotionController(motion, obstacles, memory)
-        self.values = values
+        *configs, values = _configure(declare_parameters(self, PARAMS))
+        motion, obstacles, memory, association, mount = configs
+        self.controller = MotionController(motion, obstacles, memory, association, mount.mount)
         self.base_frame = values['base_frame']
         self.rate_hz = values['rate_hz']
         self.twist_stamped = values['twist_stamped']
@@ -157,10 +132,10 @@ class ActionNode(Node):
         watch_parameters(self, PARAMS, _configure, self._apply)
 
     def _apply(self, configuration: tuple) -> None:
-        motion, obstacles, memory, self.mount, self.values = configuration
-        self.controller.config, self.controller.obstacle_config = motion, obstacles
-        self.controller.memory.config = memory
-        self.base_frame = self.values['base_frame']
+        *configs, values = configuration
+        motion, obstacles, memory, association, mount = configs
+        self.controller.configure(motion, obstacles, memory, association, mount.mount)
+        self.base_frame = values['base_frame']
 
     # -- inputs ---------------------------------------------------------------------------
     def _on_command(self, text: str) -> None:
@@ -169,15 +144,13 @@ class ActionNode(Node):
             command = parse_command(text)
         except CommandError:
             return  # the grounding node reports bad commands
-        if command.steps[0].intent == Intent.STOP:
+        if command.is_stop:
             self.controller.stop()
             self._control()
 
     def _on_status(self, msg: String) -> None:
-        status = GroundingStatus.from_json(msg.data)  # StatusError: reported by the guard
-        now = now_seconds(self)
-        self.controller.on_task(task_of(status), now)
-        self.controller.on_perception(status.state, status.message, now, status.found)
+        status = GroundingStatus.from_json(msg.data)  # MessageError: reported by the guard
+        self.controller.on_status(status, now_seconds(self))
 
     def _on_target(self, msg: PoseStamped) -> None:
         if msg.header.frame_id != self.base_frame:
@@ -191,40 +164,29 @@ class ActionNode(Node):
             self.faults.warn(refused)
 
     def _on_depth(self, msg: Image) -> None:
-        if self.controller.obstacle_config.obstacle_source != 'depth':
+        if not self.controller.wants_obstacles(ObstacleSource.DEPTH):
             return
         if self.camera_info is None:
             self.faults.warn('depth image without camera/camera_info: no obstacle points')
             return
-        config = self.controller.obstacle_config
-        intrinsics = camera_info_to_intrinsics(self.camera_info)
-        points = points_from_depth(depth_image_to_metres(msg), intrinsics,
-                                   self.mount.mount, config.depth_stride,
-                                   config.obstacle_min_height, config.obstacle_max_height)
-        view = depth_view(intrinsics, self.mount.mount,
-                          config.clearance_distance + config.inflated_radius)
-        self.controller.on_obstacles(points, stamp_seconds(msg.header.stamp), view)
+        self.controller.on_depth(depth_image_to_metres(msg),
+                                 camera_info_to_intrinsics(self.camera_info),
+                                 stamp_seconds(msg.header.stamp))
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
         self.camera_info = msg
 
     def _on_scan(self, msg: LaserScan) -> None:
-        if self.controller.obstacle_config.obstacle_source != 'scan':
+        if not self.controller.wants_obstacles(ObstacleSource.SCAN):
             return
-        values = self.values
-        sensor_pose = (values['scan_x'], values['scan_y'], math.radians(values['scan_yaw_deg']))
-        points = points_from_scan(np.asarray(msg.ranges, dtype=np.float64), msg.angle_min,
-                                  msg.angle_increment, msg.range_min, msg.range_max,
-                                  sensor_pose)
-        view = scan_view(msg.angle_min, msg.angle_max, msg.range_min, msg.range_max,
-                         sensor_pose)
-        self.controller.on_obstacles(points, stamp_seconds(msg.header.stamp), view)
+        self.controller.on_scan(np.asarray(msg.ranges, dtype=np.float64), msg.angle_min,
+                                msg.angle_max, msg.angle_increment, msg.range_min,
+                                msg.range_max, stamp_seconds(msg.header.stamp))
 
     def _on_odometry(self, msg: Odometry) -> None:
         self.odom_frame = msg.header.frame_id or self.odom_frame
         pose = msg.pose.pose
-        yaw = 2.0 * math.atan2(pose.orientation.z, pose.orientation.w)  # planar base
-        refused = self.controller.on_odometry(pose.position.x, pose.position.y, yaw,
+        refused = self.controller.on_odometry(pose.position.x, pose.position.y, yaw_of(pose),
                                               stamp_seconds(msg.header.stamp))
         if refused:
             self.faults.warn(refused)
@@ -239,7 +201,7 @@ class ActionNode(Node):
 
     def _watch_clock(self) -> None:
         stalled = time.monotonic() - self.last_tick_wall
-        if stalled > max(1.0, 5.0 / self.rate_hz) and self.controller.output != (0.0, 0.0):
+        if stalled > max(1.0, 5.0 / self.rate_hz) and self.controller.moving():
             self._publish(self.controller.halt(
                 f'ROS time has not advanced for {stalled:.1f} s (no /clock?)'),
                 now_seconds(self), force=True)
@@ -253,7 +215,7 @@ class ActionNode(Node):
     def _publish(self, output: MotionOutput, now: float, force: bool = False) -> None:
         if output.publish or force:
             self._publish_velocity(output.linear, output.angular)
-        goal = self.controller.goal
+        goal = self.controller.nav2_goal()
         if goal is not None and goal != self.published_goal:
             self._publish_goal(goal)
         self.published_goal = goal
@@ -261,14 +223,8 @@ class ActionNode(Node):
         changed = last is None or (output.state, output.reason) != (last.state, last.reason)
         if changed or force or self.last_status_time is None or \
                 abs(now - self.last_status_time) >= STATUS_PERIOD_S:
-            target = self.controller.target
-            task = self.controller.task
-            publish_status(self.status_pub, ActionStatus(
-                state=output.state, reason=output.reason, linear=round(output.linear, 4),
-                angular=round(output.angular, 4), intent=str(task.intent or ''),
-                run_id=task.run_id, command_id=task.command_id, step=task.step,
-                target=None if target is None else [round(target.x, 3), round(target.y, 3)],
-                warnings=self.faults.current()))
+            publish_status(self.status_pub,
+                           self.controller.status(output, self.faults.current()))
             self.last_status_time = now
         self.last_output = output
 
@@ -278,8 +234,7 @@ class ActionNode(Node):
         msg.header.stamp = self.get_clock().now().to_msg()
         msg.header.frame_id = self.odom_frame
         msg.pose.position.x, msg.pose.position.y = goal[0], goal[1]
-        msg.pose.orientation.z = math.sin(goal[2] / 2)
-        msg.pose.orientation.w = math.cos(goal[2] / 2)
+        msg.pose.orientation.z, msg.pose.orientation.w = quaternion_from_yaw(goal[2])
         self.goal_pub.publish(msg)
 
     def _publish_velocity(self, linear: float, angular: float) -> None:
@@ -302,7 +257,7 @@ class ActionNode(Node):
 
 
 def main(args=None):
-    from .common import run_node
+    from .process import run_node
     raise SystemExit(run_node(ActionNode, args))
 
 

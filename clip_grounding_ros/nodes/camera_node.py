@@ -18,7 +18,7 @@ camera_node: camera topics or a local source in, newest rgb8 frames out.
 Subscribes `camera/image_raw` (or `camera/image_raw/compressed`) and `camera/camera_info`
 with sensor-data QoS, or reads a local OpenCV source; publishes `grounding/image` (rgb8,
 the original header) and `grounding/camera_info` (scaled to the published size), and a
-JSON status on `grounding/camera_status` (see core.status).
+JSON status on `grounding/camera_status` (see core.contract.status).
 
 The published CameraInfo describes exactly the published image: the camera's region of
 interest and binning applied, then any resize. A message that cannot be used (a bad
@@ -38,7 +38,6 @@ from .common import (
     camera_info_for_image,
     compressed_to_rgb,
     ConfigError,
-    declare_parameters,
     Faults,
     image_to_rgb,
     intrinsics_to_camera_info,
@@ -49,21 +48,20 @@ from .common import (
     SENSOR_QOS,
     stamp_seconds,
     STATUS_QOS,
-    watch_parameters,
 )
-from ..core.geometry import GeometryError, Intrinsics
-from ..core.images import ImageError
-from ..core.parameters import ParamSpec
-from ..core.sources import FrameSource, SourceError
-from ..core.status import CameraState, CameraStatus
-from ..core.timing import RateLimiter
+from .parameters import declare_parameters, watch_parameters
+from ..core.contract.parameters import ParamSpec
+from ..core.contract.status import CameraState, CameraStatus
+from ..core.contract.timing import RateLimiter
+from ..core.perception.images import ImageError
+from ..core.perception.sources import FrameInput, FrameSource, SourceError
+from ..core.world.camera import GeometryError, Intrinsics
 
-INPUTS = ('raw', 'compressed', 'opencv')
 PARAMS = (
-    ParamSpec('input', 'raw', "Frame source: 'raw' (sensor_msgs/Image on camera/image_raw), "
-              "'compressed' (sensor_msgs/CompressedImage on camera/image_raw/compressed) or "
-              "'opencv' (the local source named by opencv_source)", choices=INPUTS,
-              read_only=True),
+    ParamSpec('input', FrameInput.RAW, "Frame source: 'raw' (sensor_msgs/Image on "
+              "camera/image_raw), 'compressed' (sensor_msgs/CompressedImage on "
+              "camera/image_raw/compressed) or 'opencv' (the local source named by "
+              'opencv_source)', read_only=True),
     ParamSpec('opencv_source', '0', "Local source for input 'opencv': a device index ('0'), "
               'a video file or a folder of images', read_only=True),
     ParamSpec('opencv_rate_hz', 15.0, 'Frames per second read from the local source',
@@ -99,7 +97,7 @@ class CameraNode(Node):
         self.rate = RateLimiter(self._settings['max_rate_hz'])
         self.source: FrameSource | None = None
         mode = self._settings['input']
-        if mode == 'opencv':
+        if mode == FrameInput.OPENCV:
             try:
                 self.source = FrameSource(self._settings['opencv_source'],
                                           self._settings['opencv_loop'])
@@ -109,7 +107,7 @@ class CameraNode(Node):
                               self.faults.guard('local source', self._read_local))
         else:
             self.faults.subscribe(CameraInfo, 'camera/camera_info', self._on_info, SENSOR_QOS)
-            if mode == 'raw':
+            if mode == FrameInput.RAW:
                 self.faults.subscribe(Image, 'camera/image_raw', self._on_image, SENSOR_QOS)
             else:
                 self.faults.subscribe(CompressedImage, 'camera/image_raw/compressed',
@@ -209,9 +207,10 @@ class CameraNode(Node):
             state = CameraState.ERROR
         else:
             state = CameraState.WAITING
-        waiting_for_info = self._settings['input'] != 'opencv' and self.camera_info is None
+        waiting_for_info = self._settings['input'] != FrameInput.OPENCV and \
+            self.camera_info is None
         publish_status(self.status_pub, CameraStatus(
-            state=state, input=self._settings['input'], **self.counts,
+            state=state, input=str(self._settings['input']), **self.counts,
             last_error=self.last_error,
             message='no camera_info received on camera/camera_info' if waiting_for_info
             else self.last_error or str(state), warnings=self.faults.current()))
@@ -222,7 +221,7 @@ class CameraNode(Node):
 
 
 def main(args=None):
-    from .common import run_node
+    from .process import run_node
     raise SystemExit(run_node(CameraNode, args))
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 from rclpy.node import Node
 from std_msgs.msg import Header
 
-from ..core.grounding import GroundingResult
+from ..core.perception.grounding import GroundingResult
 
 try:
     from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose

@@ -22,16 +22,17 @@ Subscribes `command` (std_msgs/String), `grounding/image`, `grounding/camera_inf
 the newest frame at up to rate_hz, never a queue of old ones, while the callbacks (frames,
 commands, heartbeats) go on; between groundings a tracker follows the chosen box on every
 frame. Publishes `grounding/target` (PoseStamped in base_frame, stamped with the image
-time, at camera rate while tracking), `grounding/status` (JSON, see core.status),
+time, at camera rate while tracking), `grounding/status` (JSON, see core.contract.status),
 `grounding/detections` (vision_msgs/Detection2DArray, where vision_msgs is installed),
 `grounding/debug_image` and `grounding/markers`.
 
-The logic is core.perception's; this node only translates between ROS messages and it, and
+The logic is core.perception.pipeline's; this node only translates between ROS messages and it, and
 runs the slow grounding off the callback thread.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 import math
 import threading
 
@@ -43,11 +44,10 @@ from std_msgs.msg import ColorRGBA, Header, String
 import torch
 from visualization_msgs.msg import Marker, MarkerArray
 
+from .command_intake import CommandIntake
 from .common import (
     camera_info_to_intrinsics,
-    CommandIntake,
     ConfigError,
-    declare_parameters,
     depth_image_to_metres,
     Faults,
     image_to_rgb,
@@ -58,20 +58,23 @@ from .common import (
     SENSOR_QOS,
     stamp_seconds,
     STATUS_QOS,
-    watch_parameters,
+    yaw_of,
 )
 from .detections import DetectionPublisher
-from ..core.drawing import annotate, MarkerSpec, target_markers
-from ..core.geometry import GeometryError, MountSettings
-from ..core.grounding import Grounder, GrounderConfig, GroundingResult
-from ..core.images import ImageError
-from ..core.memory import Pose, PoseHistory
-from ..core.model import BACKENDS, DEFAULT_HUB_MODEL, load_encoder, ModelLoadError
-from ..core.parameters import parameter_specs, ParamSpec
-from ..core.perception import Frame, Perception, PerceptionSettings, PerceptionUpdate
-from ..core.status import ActionStatus
-from ..core.timing import RateLimiter
-from ..core.tracking import TrackerConfig
+from .parameters import declare_parameters, make_configs, watch_parameters
+from ..core.contract.parameters import parameter_specs, ParamSpec
+from ..core.contract.status import ActionStatus
+from ..core.contract.timing import RateLimiter
+from ..core.perception.drawing import annotate, MarkerSpec, target_markers
+from ..core.perception.encoder import Backend, DEFAULT_HUB_MODEL, ModelLoadError
+from ..core.perception.grounding import Grounder, GrounderConfig, GroundingResult
+from ..core.perception.images import ImageError
+from ..core.perception.model import load_encoder
+from ..core.perception.pipeline import Frame, Perception, PerceptionConfig, PerceptionUpdate
+from ..core.perception.tracking import TrackerConfig
+from ..core.world.camera import GeometryError, MountConfig
+from ..core.world.frames import Pose, PoseHistory
+from ..core.world.memory import AssociationConfig
 from ..resources import resolve_model
 
 HEARTBEAT_S = 1.0       # longest time without a status (the action node watches for it)
@@ -81,10 +84,10 @@ NODE_PARAMS = (
               'local folder saved with save_pretrained, or package://clip_grounding_ros/... '
               'for the bundled simulator model', read_only=True),
     ParamSpec('device', 'auto', 'Inference device: auto, cpu, cuda or cuda:N', read_only=True),
-    ParamSpec('backend', 'auto', "What runs the model: 'torch', 'openvino' (the export `python "
-              "-m clip_grounding_ros.export` wrote into the model folder), or 'auto' (the "
-              'export when there is one and the device is the CPU, else torch)',
-              choices=BACKENDS, read_only=True),
+    ParamSpec('backend', Backend.AUTO, "What runs the model: 'torch', 'openvino' (the export "
+              "`python -m clip_grounding_ros.export` wrote into the model folder), or 'auto' "
+              '(the export when there is one and the device is the CPU, else torch)',
+              read_only=True),
     ParamSpec('fp16', True, 'Use half precision on CUDA (ignored on the CPU)', read_only=True),
     ParamSpec('cpu_threads', 0, 'Threads for inference on the CPU; 0 keeps the library '
               'default. 1 is often fastest when other nodes share a small CPU',
@@ -102,27 +105,22 @@ NODE_PARAMS = (
     ParamSpec('initial_command', '', 'A command to run at start-up, as if published on '
               'command'),
 )
-GROUNDER_PARAMS = parameter_specs(GrounderConfig)
-PERCEPTION_PARAMS = parameter_specs(PerceptionSettings)
-TRACKER_PARAMS = parameter_specs(TrackerConfig)
-MOUNT_PARAMS = parameter_specs(MountSettings)
-PARAMS = NODE_PARAMS + GROUNDER_PARAMS + PERCEPTION_PARAMS + TRACKER_PARAMS + MOUNT_PARAMS
+CONFIGS = (GrounderConfig, PerceptionConfig, TrackerConfig, AssociationConfig, MountConfig)
+PARAMS = NODE_PARAMS + tuple(spec for kind in CONFIGS for spec in parameter_specs(kind))
 
 
 def _configure(values: dict) -> tuple:
     """
-    Make (GrounderConfig, PerceptionSettings, TrackerConfig, values) from parameters.
+    Make (GrounderConfig, PerceptionConfig, TrackerConfig, AssociationConfig, values).
 
     From parameter values; ConfigError when they do not fit.
     """
+    grounder, perception, tracker, association, mount = make_configs(values, *CONFIGS)
     try:
-        mount = MountSettings(**{p.name: values[p.name] for p in MOUNT_PARAMS}).mount
-        return (GrounderConfig(**{p.name: values[p.name] for p in GROUNDER_PARAMS}),
-                PerceptionSettings(**{p.name: values[p.name] for p in PERCEPTION_PARAMS},
-                                   mount=mount),
-                TrackerConfig(**{p.name: values[p.name] for p in TRACKER_PARAMS}), values)
+        perception = replace(perception, mount=mount.mount)
     except ValueError as error:
         raise ConfigError(str(error)) from None
+    return grounder, perception, tracker, association, values
 
 
 class GroundingNode(Node):
@@ -130,7 +128,7 @@ class GroundingNode(Node):
     def __init__(self, **kwargs):
         super().__init__('grounding_node', **kwargs)
         values = declare_parameters(self, PARAMS)
-        grounder_config, settings, tracker_config, _ = _configure(values)
+        grounder_config, config, tracker_config, association, _ = _configure(values)
         if values['cpu_threads'] > 0:  # before loading: OpenVINO reads it then
             torch.set_num_threads(values['cpu_threads'])
         try:
@@ -140,8 +138,8 @@ class GroundingNode(Node):
                                    backend=values['backend'])
         except ModelLoadError as error:
             raise ConfigError(str(error)) from None
-        self.perception = Perception(Grounder(encoder, grounder_config), settings,
-                                     tracker_config)
+        self.perception = Perception(Grounder(encoder, grounder_config), config,
+                                     tracker_config, association)
         self.values = values
         # The perception core and the input fields below are shared by the executor's
         # callbacks and the grounding worker: every access holds this lock, except the
@@ -184,11 +182,10 @@ class GroundingNode(Node):
             self.handle_command(values['initial_command'])
 
     def _apply(self, configuration: tuple) -> None:
-        grounder_config, settings, tracker_config, values = configuration
+        *configs, values = configuration
         with self.lock:
             self.values = values
-            self.perception.grounder.config = grounder_config
-            self.perception.configure(settings, tracker_config)
+            self.perception.configure(*configs)
         self.timer.timer_period_ns = round(1e9 / values['rate_hz'])
 
     # -- inputs -------------------------------------------------------------------------------
@@ -197,7 +194,7 @@ class GroundingNode(Node):
         with self.lock:
             self.frame = msg
             warning = self.perception.note_frame(stamp_seconds(msg.header.stamp), now)
-            if self.values['track'] and self.perception.session.grounding:
+            if self.values['track'] and self.perception.tracking:
                 update = self._track(msg, now)
             else:
                 update = None
@@ -229,9 +226,9 @@ class GroundingNode(Node):
             self.depth = msg
 
     def _on_odometry(self, msg: Odometry) -> None:
-        pose, orientation = msg.pose.pose, msg.pose.pose.orientation
-        yaw = 2.0 * math.atan2(orientation.z, orientation.w)  # planar base
-        values = (pose.position.x, pose.position.y, yaw, stamp_seconds(msg.header.stamp))
+        pose = msg.pose.pose
+        values = (pose.position.x, pose.position.y, yaw_of(pose),
+                  stamp_seconds(msg.header.stamp))
         if all(math.isfinite(v) for v in values):
             with self.lock:
                 self.poses.add(Pose(*values))
@@ -252,7 +249,7 @@ class GroundingNode(Node):
         with self.lock:
             self._check_clock(now)
             command = self.perception.on_command(text, now)
-            message = self.perception.session.message
+            message = self.perception.message()
             if command is not None:
                 self.processed = None  # the next frame is grounded whatever its stamp
         if command is None:
@@ -348,12 +345,12 @@ class GroundingNode(Node):
             inputs['depth_stamp'] = stamp_seconds(self.depth.header.stamp)
         pose = self.poses.at(stamp)
         if pose is not None:
-            inputs['pose'] = (pose.x, pose.y, pose.yaw)
+            inputs['pose'] = pose.xy_yaw
         return Frame(image_to_rgb(msg), stamp, msg.header.frame_id, **inputs)
 
     # -- outputs ------------------------------------------------------------------------------
     def _publish_target(self, image_header: Header, update: PerceptionUpdate) -> None:
-        point, base_frame = update.target, self.perception.settings.base_frame
+        point, base_frame = update.target, self.perception.base_frame()
         msg = PoseStamped()
         msg.header.stamp = image_header.stamp
         msg.header.frame_id = base_frame
@@ -405,7 +402,7 @@ def _marker(spec: MarkerSpec, header: Header) -> Marker:
 
 
 def main(args=None):
-    from .common import run_node
+    from .process import run_node
     raise SystemExit(run_node(GroundingNode, args))
 
 

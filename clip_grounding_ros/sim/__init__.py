@@ -13,12 +13,14 @@
 # limitations under the License.
 
 """
-Simulated world for grounding tests and training data: MuJoCo, no ROS.
+The simulated world for grounding tests, the demo and training data: MuJoCo.
 
-Scenes of coloured objects (scene.py) and a camera robot driving among them (world.py).
-world.py (and with it MuJoCo and an OpenGL backend) is imported on first use of one of its
-names, so code that only needs scene descriptions, such as training on a GPU machine from
-already rendered views, does not need MuJoCo installed.
+Scenes of coloured objects (scene.py) and a camera robot driving among them (world.py), both
+without ROS; sim_node.py is the simulator's ROS face (camera, odometry, /clock and ground
+truth topics), the only module here that imports rclpy. world.py (and with it MuJoCo and an
+OpenGL backend) is imported on first use of one of its names, so code that only needs scene
+descriptions, such as training on a GPU machine from already rendered views, does not need
+MuJoCo installed.
 """
 
 from clip_grounding_ros.sim.scene import (

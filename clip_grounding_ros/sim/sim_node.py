@@ -39,19 +39,21 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header, String
 
-from . import CameraSpec, load_scene, SceneError, SimWorld
-from ..core.geometry import Intrinsics
-from ..core.images import encode_compressed
-from ..core.parameters import ParamSpec
-from ..core.status import dumps_strict
+from .scene import load_scene, SceneError
+from .world import CameraSpec, SimWorld
+from ..core.contract.messages import GroundTruth
+from ..core.contract.parameters import ParamSpec
+from ..core.perception.images import encode_compressed
+from ..core.world.camera import Intrinsics
+from ..core.world.frames import quaternion_from_yaw
 from ..nodes.common import (
     ConfigError,
-    declare_parameters,
     intrinsics_to_camera_info,
     LATEST_QOS,
     rgb_to_image,
     STATUS_QOS,
 )
+from ..nodes.parameters import declare_parameters
 
 _CAMERA = CameraSpec()
 PARAMS = (
@@ -201,19 +203,19 @@ class SimNode(Node):
         msg = Odometry(header=Header(stamp=header.stamp, frame_id=self.settings['odom_frame']),
                        child_frame_id=self.settings['base_frame'])
         msg.pose.pose.position.x, msg.pose.pose.position.y = x, y
-        msg.pose.pose.orientation.z = math.sin(yaw / 2)
-        msg.pose.pose.orientation.w = math.cos(yaw / 2)
+        orientation = msg.pose.pose.orientation
+        orientation.z, orientation.w = quaternion_from_yaw(yaw)
         msg.twist.twist.linear.x, msg.twist.twist.angular.z = v, w
         self.odom_pub.publish(msg)
 
     def _publish_truth(self, now: float) -> None:
         x, y, yaw = self.world.robot_pose()
-        self.truth_pub.publish(String(data=dumps_strict({
-            'time': round(now, 3), 'scene': self.scene.name,
-            'robot': [round(x, 4), round(y, 4), round(yaw, 4)],
-            'distances': {obj.name: round(self.world.distance_to_object(obj.name), 4)
-                          for obj in self.scene.objects},
-            'touched': sorted(self.world.touched_objects())})))
+        self.truth_pub.publish(String(data=GroundTruth(
+            time=round(now, 3), scene=self.scene.name,
+            robot=[round(x, 4), round(y, 4), round(yaw, 4)],
+            distances={obj.name: round(self.world.distance_to_object(obj.name), 4)
+                       for obj in self.scene.objects},
+            touched=sorted(self.world.touched_objects())).to_json()))
 
     def on_shutdown(self) -> None:
         self.running = False
@@ -226,7 +228,7 @@ def _stamp(seconds: float):
 
 
 def main(args=None):
-    from ..nodes.common import run_node
+    from ..nodes.process import run_node
     raise SystemExit(run_node(SimNode, args))
 
 

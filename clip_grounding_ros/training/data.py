@@ -35,9 +35,9 @@ import re
 import cv2
 import numpy as np
 
-from ..core.grounding import DEFAULT_BACKGROUND_PROMPTS
-from ..core.proposals import box_iou, ProposalConfig, propose, square_crop
-from ..sim import COLOR_WORDS, COLORS, random_scene, ROBOT_RADIUS, Scene, SHAPE_WORDS, SHAPES
+from ..core.perception.grounding import DEFAULT_BACKGROUND_PROMPTS
+from ..core.perception.proposals import box_iou, ProposalConfig, propose, square_crop
+from ..sim.scene import COLOR_WORDS, COLORS, random_scene, ROBOT_RADIUS, Scene, SHAPE_WORDS, SHAPES
 
 COLOUR_NAMES = tuple(COLORS)
 # Held out of training entirely (images and captions) to measure generalisation to new
@@ -432,7 +432,7 @@ def render_views(seeds: range, views_per_scene: int,
 
 def _render_scenes(seeds: range, views_per_scene: int, scene_for_seed: Callable[[int], Scene],
                    min_pixels: int) -> ViewSet:
-    from ..sim import CameraSpec, SimWorld
+    from ..sim.world import CameraSpec, SimWorld
 
     encoded, labels, objects, proposals = [], [], [], []
     config = ProposalConfig()

@@ -29,7 +29,7 @@ import json
 from tokenizers import models, normalizers, pre_tokenizers, Regex, Tokenizer, trainers
 from transformers import CLIPConfig, CLIPModel, CLIPProcessor, CLIPTokenizer
 
-from ..core.model import image_processor_class
+from ..core.perception.model import image_processor_class
 
 BOS, EOS = '<|startoftext|>', '<|endoftext|>'
 # CLIP's word splitting pattern (letters, single digits, punctuation runs).

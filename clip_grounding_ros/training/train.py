@@ -17,7 +17,7 @@ Train the small CLIP model that ships with the package, on simulator renders.
 
     python -m clip_grounding_ros.training.train --out models/sim_clip [--device cuda]
 
-Every step trains both ways grounding uses the model (see core/grounding.py):
+Every step trains both ways grounding uses the model (see core/perception/grounding.py):
 
 - crops (``get_image_features``): CLIP's contrastive loss with soft multi-positive targets
   (data.match_weights) between crops cut like run-time proposals and captions;
@@ -53,8 +53,9 @@ import torch.nn.functional as F
 
 from . import data
 from .factory import build_clip, build_tokenizer, ModelSize
-from ..core.model import as_features, maskclip_features, VOCABULARY_FILE
-from ..sim import SHAPES
+from ..core.perception.encoder import VOCABULARY_FILE
+from ..core.perception.model import as_features, maskclip_features
+from ..sim.scene import SHAPES
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .geometry import TargetPoint
 from .grounding import GroundingResult
+from ..world.camera import TargetPoint
 
 FOUND_RGB = (40, 220, 60)
 BELOW_THRESHOLD_RGB = (230, 40, 40)

@@ -29,12 +29,13 @@ left, metres) and how wide it is; :func:`resolve` applies the relation's rule.
 
 Rules every relation shares:
 
-- competition: only candidates with score >= ``min_score`` compete, and overlapping
-  duplicates (IoU > 0.5, as the grounder's NMS) count once: the higher-scored one stands
-  for both; and a box that holds another competitor (more than 80 % of that one's area)
-  is dropped: it frames two objects at once, such as a proposal around the named object
-  and the obstacle in front of it, and its position (its bottom edge, its depth) would be
-  the nearer object's;
+- competition: the candidates given are the phrase's matches (they reached
+  ``score_threshold``, which the grounder applies:
+  :attr:`.grounding.GroundingResult.matches`), and overlapping duplicates (IoU > 0.5, as
+  the grounder's NMS) count once: the higher-scored one stands for both; and a box that
+  holds another competitor (more than 80 % of that one's area) is dropped: it frames two
+  objects at once, such as a proposal around the named object and the obstacle in front
+  of it, and its position (its bottom edge, its depth) would be the nearer object's;
 - geometry first: a rule measures in the base frame when every competitor (and the
   reference object) has a position, else in the image, and the explanation then says so;
 - ties: equal measures go to the higher score, then to the lower candidate index.
@@ -53,9 +54,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .commands import Referring, Relation
-from .geometry import CameraMount, Intrinsics, locate_box
 from .proposals import box_iou, nms
+from ..language.steps import Referring, Relation
+from ..world.camera import CameraMount, Intrinsics, locate_box
 
 if TYPE_CHECKING:
     from .grounding import Candidate
@@ -150,12 +151,12 @@ def place_candidate(candidate: Candidate, intrinsics: Intrinsics, mount: CameraM
 
 
 def resolve(referring: Referring, candidates: Sequence[Placed], references: Sequence[Placed] = (),
-            image_width: int = 0, min_score: float = 0.5, phrase: str = '') -> Choice:
+            image_width: int = 0, phrase: str = '') -> Choice:
     """
     Return the candidate of ``phrase`` that ``referring`` means.
 
     ``referring`` holds the relation, the reference phrase and the 1-based ordinal;
-    ``candidates`` are the placed candidates of the head phrase and ``references``
+    ``candidates`` are the placed matches of the head phrase and ``references``
     those of the reference phrase (for the relations to another object); ``image_width``
     (px) is needed only for MIDDLE without positions. Rules, after the shared ones of the
     module docstring; the image fall-backs are ReCLIP's kind of box comparison, the
@@ -174,7 +175,7 @@ def resolve(referring: Referring, candidates: Sequence[Placed], references: Sequ
       pixel area;
     - NEXT_TO, LEFT_OF, RIGHT_OF, IN_FRONT_OF, BEHIND, seen from the robot (the speaker's
       "relative" frame: in front of = between the robot and the reference): the reference is
-      the reference phrase's best candidate reaching ``min_score``; candidates showing that
+      the reference phrase's best match; candidates showing that
       object itself, whole or a part of it (:func:`_part_of`), drop out. Of the rest, those on the
       relation's side of it compete: LEFT_OF / RIGHT_OF left / right of the robot's line of
       sight through the reference; IN_FRONT_OF / BEHIND nearer / farther along that line
@@ -183,20 +184,19 @@ def resolve(referring: Referring, candidates: Sequence[Placed], references: Sequ
       The one closest to the reference wins (base-frame distance, else pixel distance of
       the box centres).
 
-    Raises :class:`ResolutionError` when no candidate reaches ``min_score``, the reference
-    phrase is empty or not in view, no candidate is on the relation's side, the ordinal is
-    not within 1..count, or MIDDLE has neither positions nor ``image_width``;
-    ``ValueError`` for an unknown relation.
+    Raises :class:`ResolutionError` when there is no candidate, the reference phrase is empty
+    or not in view, no candidate is on the relation's side, the ordinal is not within
+    1..count, or MIDDLE has neither positions nor ``image_width``; ``ValueError`` for an
+    unknown relation.
     """
     relation = referring.relation
     if relation not in _ON_ITS_OWN and relation not in _ORDINALS and relation not in _TO_REFERENCE:
         raise ValueError(f"unknown relation '{relation}'")
-    group = _distinct(candidates, min_score)
+    group = _distinct(candidates)
     if not group:
-        raise ResolutionError(_nothing_found(phrase, candidates, min_score))
+        raise ResolutionError(f"no {repr(phrase) if phrase else 'match'} in view")
     if relation in _TO_REFERENCE:
-        return _resolve_to_reference(referring, candidates, group, references, min_score,
-                                     phrase)
+        return _resolve_to_reference(referring, candidates, group, references, phrase)
     head = _head(len(group), phrase)
     measure = _measure(relation, [candidates[i] for i in group], image_width)
     position = referring.ordinal - 1 if relation in _ORDINALS else 0
@@ -206,18 +206,17 @@ def resolve(referring: Referring, candidates: Sequence[Placed], references: Sequ
                    f"{head}; chose the {referring.describe('one')}")
 
 
-def choose_among_matches(candidates: Sequence[Placed], min_score: float = 0.5,
-                         phrase: str = '') -> Choice | None:
+def choose_among_matches(candidates: Sequence[Placed], phrase: str = '') -> Choice | None:
     """
     Choose the candidate to take when the command names no relation but several match.
 
-    Rule (issue 11, item 3): of the distinct candidates reaching ``min_score`` (duplicates
-    suppressed as in :func:`resolve`), the nearest, measured as NEAREST (range, else the
+    Rule (issue 11, item 3): of the distinct matches (duplicates suppressed as in
+    :func:`resolve`), the nearest, measured as NEAREST (range, else the
     lowest bottom edge): the nearest object is the quickest to reach and the least likely
     to be hidden on the way. With several, the explanation says so and how to choose
-    another. None when no candidate reaches ``min_score``.
+    another. None when there is no candidate.
     """
-    group = _distinct(candidates, min_score)
+    group = _distinct(candidates)
     if not group:
         return None
     head = _head(len(group), phrase)
@@ -229,8 +228,8 @@ def choose_among_matches(candidates: Sequence[Placed], min_score: float = 0.5,
                    AMBIGUITY_HINT)
 
 
-def associate(previous: tuple[float, float], candidates: Sequence[Placed], gate_m: float,
-              min_score: float = 0.0) -> int | None:
+def associate(previous: tuple[float, float], candidates: Sequence[Placed],
+              gate_m: float) -> int | None:
     """
     Return the index of the candidate nearest ``previous``, within ``gate_m`` metres.
 
@@ -239,7 +238,7 @@ def associate(previous: tuple[float, float], candidates: Sequence[Placed], gate_
 
     ``previous`` and the positions must be in one frame: the base frame will do when
     ``gate_m`` covers the robot's motion between two frames plus the position noise.
-    Candidates without a position or scoring below ``min_score`` are skipped; of equally
+    Candidates without a position are skipped; of equally
     near ones the higher score wins, then the lower index. None when none is within the
     gate: the object is lost, which is better than jumping to another one. Raises
     ``ValueError`` when ``gate_m`` is not positive.
@@ -248,7 +247,7 @@ def associate(previous: tuple[float, float], candidates: Sequence[Placed], gate_
         raise ValueError(f'the association gate must be positive, got {gate_m} m')
     best, best_key = None, None
     for index, candidate in enumerate(candidates):
-        if candidate.position is None or candidate.score < min_score:
+        if candidate.position is None:
             continue
         key = (math.dist(previous, candidate.position), -candidate.score)
         if key[0] <= gate_m and (best_key is None or key < best_key):
@@ -272,18 +271,17 @@ class _Measure:
     note: str = ''
 
 
-def _distinct(candidates: Sequence[Placed], min_score: float) -> list[int]:
+def _distinct(candidates: Sequence[Placed]) -> list[int]:
     """
-    Return the indices of the distinct candidates reaching ``min_score``.
+    Return the indices of the distinct candidates.
 
     Duplicates are suppressed as by NMS and boxes holding another competitor dropped (see the
     module's competition rule).
     """
-    strong = [i for i, c in enumerate(candidates) if c.score >= min_score]
-    if not strong:
+    if not candidates:
         return []
-    boxes = np.array([candidates[i].box for i in strong], dtype=np.float64).reshape(-1, 4)
-    keep = nms(boxes, np.array([candidates[i].score for i in strong]), DUPLICATE_IOU)
+    boxes = np.array([c.box for c in candidates], dtype=np.float64).reshape(-1, 4)
+    keep = nms(boxes, np.array([c.score for c in candidates]), DUPLICATE_IOU)
     kept = boxes[keep]
     x1 = np.maximum(kept[:, None, 0], kept[None, :, 0])
     y1 = np.maximum(kept[:, None, 1], kept[None, :, 1])
@@ -293,7 +291,7 @@ def _distinct(candidates: Sequence[Placed], min_score: float) -> list[int]:
     area = (kept[:, 2] - kept[:, 0]) * (kept[:, 3] - kept[:, 1])
     # holds[i, j]: box i holds more than CONTAINED of the smaller box j
     holds = (overlap > CONTAINED * area[None, :]) & (area[:, None] > area[None, :])
-    return sorted(strong[k] for k, framing_two in zip(keep, holds.any(axis=1), strict=True)
+    return sorted(int(k) for k, framing_two in zip(keep, holds.any(axis=1), strict=True)
                   if not framing_two)
 
 
@@ -330,18 +328,16 @@ def _measure(relation: Relation, items: list[Placed], image_width: int) -> _Meas
 
 
 def _resolve_to_reference(referring: Referring, candidates: Sequence[Placed], group: list[int],
-                          references: Sequence[Placed], min_score: float,
-                          phrase: str) -> Choice:
+                          references: Sequence[Placed], phrase: str) -> Choice:
     relation, reference_phrase = referring.relation, referring.reference
     words, target = _TO_REFERENCE[relation], phrase or 'one'
     if not reference_phrase:
         raise ResolutionError(f"'{words}' needs an object to relate to, e.g. 'the box "
                               f"{words} the red ball'")
-    strong = [r for r in references if r.score >= min_score]
-    if not strong:
+    if not references:
         raise ResolutionError(f"no '{reference_phrase}' in view to tell which {target} is "
                               f'{words} it')
-    reference = max(strong, key=lambda r: r.score)  # the first of equal scores
+    reference = max(references, key=lambda r: r.score)  # the first of equal scores
     others = [i for i in group if not _part_of(candidates[i].box, reference.box)]
     if not others:
         raise ResolutionError(f"the only {target} in view is the '{reference_phrase}' itself")
@@ -458,14 +454,6 @@ def _choice(order: list[int], position: int, indices: list[int], measure: _Measu
 def _head(count: int, phrase: str) -> str:
     matches = 'match' if count == 1 else 'matches'
     return f"{count} {matches} for '{phrase}'" if phrase else f'{count} {matches}'
-
-
-def _nothing_found(phrase: str, candidates: Sequence[Placed], min_score: float) -> str:
-    name = f"'{phrase}'" if phrase else 'match'
-    if not candidates:
-        return f'no {name} in view'
-    best = max(c.score for c in candidates)
-    return f'no {name} in view (best score {best:.2f} < {min_score:.2f})'
 
 
 def _centre(box: tuple[float, float, float, float]) -> tuple[float, float]:

@@ -91,8 +91,9 @@ import cv2
 import numpy as np
 
 from .images import ImageError
-from .parameters import check_settings, setting
 from .proposals import box_iou
+from ..contract.parameters import check_settings, setting
+from ..world.camera import check_box
 
 Box = tuple[float, float, float, float]
 
@@ -219,7 +220,7 @@ class BoxTracker:
         malformed frame, box or stamp.
         """
         grey = self._to_grey(frame)
-        anchor = _check_box(box)
+        anchor = check_box(box, non_empty=True)
         stamp = _check_stamp(stamp)
         self._frame_size = (frame.shape[1], frame.shape[0])
         self._scale = (grey.shape[1] / frame.shape[1], grey.shape[0] / frame.shape[0])
@@ -280,7 +281,7 @@ class BoxTracker:
         the caller re-anchors with :meth:`start` on the grounding and its frame. Raises
         ValueError on a malformed box or stamp.
         """
-        grounded = _check_box(grounded_box)
+        grounded = check_box(grounded_box, non_empty=True)
         if stamp is not None:
             stamp = _check_stamp(stamp)
         if not self.active:
@@ -415,23 +416,6 @@ class BoxTracker:
         self._history.clear()
         self._reason = reason
         return TrackUpdate(None, 0.0, reason)
-
-
-def _check_box(box: Sequence[float]) -> np.ndarray:
-    """
-    Return ``box`` as a float64 (4,) array, checked.
-
-    ValueError unless four finite numbers with x2 > x1 and y2 > y1.
-    """
-    try:
-        values = np.asarray(box, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f'a box is four numbers (x1, y1, x2, y2), got {box!r}') from None
-    if values.shape != (4,) or not np.all(np.isfinite(values)):
-        raise ValueError(f'a box is four finite numbers (x1, y1, x2, y2), got {box!r}')
-    if not (values[2] > values[0] and values[3] > values[1]):
-        raise ValueError(f'a box needs x2 > x1 and y2 > y1, got {box!r}')
-    return values
 
 
 def _check_stamp(stamp: float) -> float:

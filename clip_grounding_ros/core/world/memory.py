@@ -45,14 +45,12 @@ Non-finite inputs (NaN, inf) raise ValueError and are never stored.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 import math
 
-import numpy as np
-
-from .parameters import check_settings, setting
+from .frames import base_to_odom, odom_to_base
+from ..contract.parameters import check_settings, setting
 
 
 @dataclass(frozen=True)
@@ -64,8 +62,25 @@ class MemoryConfig:
     memory_max_travel: float = setting(1.5, 'Forget the target once the robot has travelled '
                                        'this far (m) since its last sighting',
                                        minimum=0.01, maximum=1000.0)
-    memory_gate: float = setting(0.5, 'A sighting farther than this (m) from the remembered '
-                                 'target is another object', minimum=0.01, maximum=100.0)
+
+    def __post_init__(self):
+        problems = check_settings(self)
+        if problems:
+            raise ValueError('; '.join(problems))
+
+
+@dataclass(frozen=True)
+class AssociationConfig:
+    """
+    When two sightings are of the same object: one gate for both nodes.
+
+    grounding_node follows the object it chose by it, action_node refuses a target farther
+    than it from the one it remembers; params files give it once, under ``/**:``.
+    """
+
+    association_gate: float = setting(0.5, 'A sighting farther than this (m) from where the '
+                                      'chosen (remembered) object was is another object',
+                                      minimum=0.01, maximum=100.0)
 
     def __post_init__(self):
         problems = check_settings(self)
@@ -103,80 +118,6 @@ def _time(value: float, what: str) -> float:
     return value
 
 
-def base_to_odom(point_base: Sequence[float], pose: Sequence[float]) -> tuple[float, float]:
-    """Return a base-frame point (x, y) as seen from ``pose`` (x, y, yaw in odom), in odom (m)."""
-    x, y = base_points_to_odom(np.array([point_base], dtype=np.float64), pose)[0]
-    return float(x), float(y)
-
-
-def odom_to_base(point_odom: Sequence[float], pose: Sequence[float]) -> tuple[float, float]:
-    """Return an odom-frame point (x, y) in the base frame of the robot at ``pose`` (m)."""
-    x, y = odom_points_to_base(np.array([point_odom], dtype=np.float64), pose)[0]
-    return float(x), float(y)
-
-
-def base_points_to_odom(points: np.ndarray, pose: Sequence[float]) -> np.ndarray:
-    """Return (N, 2) base-frame points seen from ``pose`` (x, y, yaw in odom) in odom (m)."""
-    px, py, yaw = pose
-    c, s = math.cos(yaw), math.sin(yaw)
-    return np.column_stack([px + c * points[:, 0] - s * points[:, 1],
-                            py + s * points[:, 0] + c * points[:, 1]])
-
-
-def odom_points_to_base(points: np.ndarray, pose: Sequence[float]) -> np.ndarray:
-    """Return (N, 2) odom-frame points in the base frame of the robot at ``pose`` (m)."""
-    px, py, yaw = pose
-    c, s = math.cos(yaw), math.sin(yaw)
-    dx, dy = points[:, 0] - px, points[:, 1] - py
-    return np.column_stack([c * dx + s * dy, -s * dx + c * dy])
-
-
-@dataclass(frozen=True)
-class Pose:
-    """A base pose in the odometry frame: position (m) and yaw (rad), and its time."""
-
-    x: float
-    y: float
-    yaw: float
-    stamp: float
-
-
-class PoseHistory:
-    """Recent odometry poses, to find where the robot was when an image was taken."""
-
-    def __init__(self, span: float = 5.0):
-        self.span = span
-        self.poses: deque[Pose] = deque()
-
-    def add(self, pose: Pose) -> None:
-        if self.poses and pose.stamp < self.poses[-1].stamp:
-            self.poses.clear()  # the clock went back: the old poses are undatable
-        self.poses.append(pose)
-        while self.poses and pose.stamp - self.poses[0].stamp > self.span:
-            self.poses.popleft()
-
-    def at(self, stamp: float, tolerance: float = 0.1) -> Pose | None:
-        """
-        Return the pose at ``stamp``, interpolated between the two around it.
-
-        None when ``stamp`` is outside the history (by more than ``tolerance`` s at either end).
-        """
-        poses = self.poses
-        if not poses or stamp < poses[0].stamp - tolerance or \
-                stamp > poses[-1].stamp + tolerance:
-            return None
-        after = next((p for p in poses if p.stamp >= stamp), poses[-1])
-        before = next((p for p in reversed(poses) if p.stamp <= stamp), poses[0])
-        span = after.stamp - before.stamp
-        w = 0.0 if span <= 0 else (stamp - before.stamp) / span
-        yaw = before.yaw + w * math.remainder(after.yaw - before.yaw, math.tau)
-        return Pose(before.x + w * (after.x - before.x), before.y + w * (after.y - before.y),
-                    math.remainder(yaw, math.tau), stamp)
-
-    def clear(self) -> None:
-        self.poses.clear()
-
-
 class TargetMemory:
     """
     The last sighting of one target, kept in the odometry frame (see the module notes).
@@ -187,14 +128,18 @@ class TargetMemory:
     is empty ('' while it holds a target).
     """
 
-    def __init__(self, config: MemoryConfig = MemoryConfig()):
-        self.config = config
+    def __init__(self, config: MemoryConfig = MemoryConfig(),
+                 association: AssociationConfig = AssociationConfig()):
+        self.config, self.association = config, association
         self.target_odom: tuple[float, float] | None = None
         self.stamp: float | None = None  # of the last sighting
         self.travelled = 0.0  # m since the last sighting
         self.reason = 'no target seen yet'
         self._last_pose: tuple[float, ...] = ()  # (x, y) of the last pose used
         self._last_now: float | None = None
+
+    def configure(self, config: MemoryConfig, association: AssociationConfig) -> None:
+        self.config, self.association = config, association
 
     def reset(self, reason: str = 'memory reset') -> None:
         """Forget the target (for a new command, say), and which times were seen."""
@@ -282,7 +227,7 @@ class TargetMemory:
     def match(self, target_base: Sequence[float], robot_pose_odom: Sequence[float],
               stamp: float) -> Match:
         """
-        Tell whether a sighting lies within ``memory_gate`` of the remembered target.
+        Tell whether a sighting lies within ``association_gate`` of the remembered target.
 
         The sighting is in the base frame of the robot at ``robot_pose_odom``, image time
         ``stamp``; the distance is measured in odom.
@@ -297,14 +242,9 @@ class TargetMemory:
         if self.target_odom is None:
             return Match(True, None, f'nothing remembered ({self.reason}): a new target')
         distance = math.dist(self.target_odom, base_to_odom(target, pose))
-        gate = self.config.memory_gate
+        gate = self.association.association_gate
         if distance <= gate:
             return Match(True, distance, f'{distance:.2f} m from the remembered target '
                          f'(gate {gate:.2f} m): the same object')
         return Match(False, distance, f'{distance:.2f} m from the remembered target (gate '
                      f'{gate:.2f} m): another object, refused')
-
-    def accepts(self, target_base: Sequence[float], robot_pose_odom: Sequence[float],
-                stamp: float) -> bool:
-        """:meth:`match`'s answer alone; use :meth:`match` for the reason."""
-        return self.match(target_base, robot_pose_odom, stamp).accepted

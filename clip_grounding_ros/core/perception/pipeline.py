@@ -33,25 +33,20 @@ import uuid
 
 import numpy as np
 
-from .commands import Command, CommandError, parse_command, Step
-from .geometry import CameraMount, GeometryError, Intrinsics, locate_box, TargetPoint
-from .grounding import Candidate, Grounder, GroundingResult, UnknownWordsError
+from .choice import TargetChoice
+from .encoder import TextTooLongError
+from .grounding import Candidate, Grounder, GrounderConfig, GroundingResult, UnknownWordsError
 from .images import ImageError
-from .memory import base_to_odom, odom_to_base
-from .model import TextTooLongError
-from .parameters import check_settings, setting
-from .referring import (
-    associate,
-    choose_among_matches,
-    place_candidate,
-    Placed,
-    ResolutionError,
-    resolve,
-)
-from .session import GroundingSession
-from .status import ActionStatus, GroundingState, GroundingStatus
-from .timing import ClockWatch, fresh
+from .referring import place_candidate
 from .tracking import BoxTracker, TrackerConfig
+from ..contract.parameters import check_settings, setting
+from ..contract.status import ActionStatus, GroundingState, GroundingStatus, TargetSource
+from ..contract.timing import ClockWatch, fresh
+from ..language.commands import parse_command
+from ..language.session import CommandSession
+from ..language.steps import Command, CommandError, Step
+from ..world.camera import CameraMount, GeometryError, Intrinsics, locate_box, TargetPoint
+from ..world.memory import AssociationConfig
 
 RECENT_FRAMES = 30  # frames kept to replay the tracker from a grounding's frame (1 s at 30 Hz)
 
@@ -119,12 +114,12 @@ class PerceptionUpdate:
 
 
 @dataclass(frozen=True)
-class PerceptionSettings:
+class PerceptionConfig:
     """
     How long inputs may be missing or apart, and the target's frame.
 
-    These are grounding node parameters. ``mount`` (not a parameter itself: see MountSettings)
-    places targets.
+    These are grounding node parameters. ``mount`` (not a parameter itself: see
+    :class:`..world.camera.MountConfig`) places targets.
     """
 
     lost_timeout: float = setting(2.0, 'Seconds (ROS time) without a match before the state '
@@ -136,9 +131,6 @@ class PerceptionSettings:
                                     minimum=0.0, maximum=3600.0)
     base_frame: str = setting('base_link', 'Frame of grounding/target (REP-103: x forward, '
                               'y left, z up, z = 0 on the floor)')
-    association_gate: float = setting(0.5, 'Once an object is chosen, a match farther than '
-                                      'this (m) from where it was is another object',
-                                      minimum=0.01, maximum=100.0)
 
     mount: CameraMount = CameraMount(x=0.15, z=0.35, pitch=math.radians(20.0))
 
@@ -151,7 +143,7 @@ class PerceptionSettings:
 
 
 @dataclass(frozen=True)
-class Grounding:
+class FrameGrounding:
     """
     The heavy part of a frame's processing, done without touching the session.
 
@@ -170,21 +162,19 @@ class Perception:
     """
     Commands and frames in; perception state, targets and statuses out.
 
-    A grounded frame picks the object the step means among the matches: the referring
-    expression's rule (core.referring), or, with several matches and none, the nearest.
-    That choice is made once; later frames follow the same object by position (in the
-    odometry frame when frames come with a pose), so "the one on the left" stays the same
-    object as the robot turns, and a neighbour grounded with a low score is not taken for
-    it. Between groundings a tracker (core.tracking) follows the chosen box on every frame,
-    so targets update at camera rate.
+    A grounded frame picks the object the step means among the matches and follows it by
+    position afterwards (:mod:`.choice`). Between groundings a tracker (:mod:`.tracking`)
+    follows the chosen box on every frame, so targets update at camera rate.
     """
 
-    def __init__(self, grounder: Grounder, settings: PerceptionSettings = PerceptionSettings(),
-                 tracker: TrackerConfig | None = None):
+    def __init__(self, grounder: Grounder, config: PerceptionConfig = PerceptionConfig(),
+                 tracker: TrackerConfig | None = None,
+                 association: AssociationConfig | None = None):
         self.grounder = grounder
-        self.settings = settings
-        self.session = GroundingSession(lost_timeout=settings.lost_timeout)
+        self.config = config
+        self.session = CommandSession(lost_timeout=config.lost_timeout)
         self.tracker = BoxTracker(tracker or TrackerConfig())
+        self.choice = TargetChoice((association or AssociationConfig()).association_gate)
         self.run_id = uuid.uuid4().hex[:12]  # command ids count from 1 in each run
         self.last_result: GroundingResult | None = None
         self.last_target: TargetPoint | None = None
@@ -194,19 +184,18 @@ class Perception:
         self.clock = ClockWatch()
         self.frame_received: float | None = None
         self.last_stamp: float | None = None
-        self.choice = ''                  # why the chosen object is the one meant
-        self.chosen: tuple[float, float] | None = None  # its position: odom, or base frame
-        self.chosen_in_odom = False
         self.grounded_stamp: float | None = None  # image stamp of the last grounding
-        self.target_source = ''           # 'grounded' or 'tracked'
+        self.target_source: TargetSource | None = None
         self.recent: deque[Frame] = deque(maxlen=RECENT_FRAMES)
 
-    def configure(self, settings: PerceptionSettings, tracker: TrackerConfig | None = None
-                  ) -> None:
-        self.settings = settings
-        self.session.lost_timeout = settings.lost_timeout
-        if tracker is not None:
-            self.tracker.config = tracker
+    def configure(self, grounder: GrounderConfig, config: PerceptionConfig,
+                  tracker: TrackerConfig, association: AssociationConfig) -> None:
+        """Apply new parameters (``ros2 param set``); what is under way goes on with them."""
+        self.grounder.config = grounder
+        self.config = config
+        self.session.lost_timeout = config.lost_timeout
+        self.tracker.config = tracker
+        self.choice.gate = association.association_gate
 
     # -- commands ---------------------------------------------------------------------------
     def on_command(self, text: str, now: float) -> Command | None:
@@ -241,7 +230,7 @@ class Perception:
         """
         if status.run_id != self.run_id:
             return False  # about another run's command (this node was restarted)
-        changed = self.session.on_step_outcome(status.command_id, status.step, status.state,
+        changed = self.session.on_step_outcome(status.command_id, status.step, status.outcome,
                                                status.reason, now)
         if changed:
             self._forget()
@@ -250,14 +239,27 @@ class Perception:
     def _forget(self) -> None:
         """Start afresh for a new command or step: nothing chosen, nothing tracked."""
         self.last_result, self.last_target, self.last_frame = None, None, None
-        self.classification, self.choice, self.chosen = [], '', None
-        self.grounded_stamp, self.target_source = None, ''
+        self.classification = []
+        self.choice.reset()
+        self.grounded_stamp, self.target_source = None, None
         self.tracker.reset()
 
     @property
     def wants_frames(self) -> bool:
         """Whether frames are needed now (a target to ground, or frames to classify)."""
-        return self.session.grounding or self.session.classifying
+        return self.session.wants_grounding or self.session.classifying
+
+    @property
+    def tracking(self) -> bool:
+        """Whether a step's target is being grounded, so frames may be tracked between."""
+        return self.session.wants_grounding
+
+    def message(self) -> str:
+        """Return the session's message: what it is doing, or why it cannot."""
+        return self.session.message
+
+    def base_frame(self) -> str:
+        return self.config.base_frame
 
     def check_clock(self, now: float) -> str:
         """
@@ -267,17 +269,16 @@ class Perception:
         use_sim_time ROS time is 0 until the first /clock: a command dated then starts its timers
         when the clock does (else a command given at start-up would count as lost at once).
         """
-        latest = self.clock.latest
-        reason = self.clock.describe(now) if latest is not None else ''
-        if latest == 0.0 and now > 0.0:
+        change = self.clock.observe(now)
+        if change.started:
             self.session.restart_timers(now)
-        if not self.clock.went_back(now):
+        if not change.went_back:
             return ''
         self.session.restart_timers(now)
         self.frame_received = self.last_stamp = None
         self.recent.clear()
         self.tracker.reset()
-        return f'{reason}: timers restarted'
+        return f'{change.reason}: timers restarted'
 
     def note_frame(self, stamp: float, now: float) -> str:
         """
@@ -305,8 +306,8 @@ class Perception:
         first frame.
         """
         received = self.frame_received
-        since = self.session.command_time if received is None else received
-        if now - since <= self.settings.image_timeout:
+        since = self.session.step_started if received is None else received
+        if now - since <= self.config.image_timeout:
             return True
         waited = 'yet' if received is None else f'for {now - since:.1f} s'
         self.session.on_error(f'no camera frames on grounding/image {waited}')
@@ -317,11 +318,11 @@ class Perception:
         return self.status()
 
     # -- grounding --------------------------------------------------------------------------
-    def ground(self, frame: Frame) -> Grounding:
+    def ground(self, frame: Frame) -> FrameGrounding:
         """Run CLIP on ``frame`` for the current step (the slow part; changes no state)."""
         session = self.session
         step = session.step
-        grounding = Grounding(session.command_id, session.step_index)
+        grounding = FrameGrounding(session.command_id, session.step_index)
         if session.classifying:
             return replace(grounding, classification=tuple(
                 self.grounder.classify(frame.rgb, step.prompts)))
@@ -336,7 +337,8 @@ class Perception:
         """Ground ``frame`` and apply the result (what a single-threaded caller does)."""
         return self.apply(frame, self.ground(frame), now)
 
-    def apply(self, frame: Frame, grounding: Grounding, now: float) -> PerceptionUpdate | None:
+    def apply(self, frame: Frame, grounding: FrameGrounding,
+              now: float) -> PerceptionUpdate | None:
         """
         Take a grounding of ``frame`` into the session.
 
@@ -346,100 +348,39 @@ class Perception:
         """
         session = self.session
         if (grounding.command_id, grounding.step) != (session.command_id, session.step_index) \
-                or not (session.grounding or session.classifying):
+                or not self.wants_frames:
             return None
         self.last_frame = frame
         if grounding.classification:
             self.classification = list(grounding.classification)
             best, probability = self.classification[0]
             # Also clears an earlier error (no frames yet): this frame was classified.
-            session.state = GroundingState.CLASSIFYING
-            session.message = f"best match '{best}' ({probability:.2f})"
+            session.on_classified(f"best match '{best}' ({probability:.2f})")
             return PerceptionUpdate(self.status())
         warnings: list[str] = []
         try:
             intrinsics, depth = self._calibration(frame, warnings)
-            result, message = self._choose(frame, grounding, intrinsics, depth)
+            result, message = self.choice.choose(
+                session.step, grounding.result, grounding.reference, intrinsics,
+                self.config.mount, depth, frame.pose, frame.rgb.shape[1],
+                lost=session.state == GroundingState.LOST)
         except (GeometryError, ImageError) as error:
-            self.last_result, self.last_target, self.target_source = grounding.result, None, ''
+            self.last_result, self.last_target, self.target_source = grounding.result, None, None
             phrase = grounding.result.phrase
             session.on_error(f"grounded '{phrase}' but cannot place it: {error}")
             return PerceptionUpdate(self.status(), grounding.result, None, tuple(warnings))
-        self.last_result, self.last_target, self.target_source = result, None, ''
+        self.last_result, self.last_target, self.target_source = result, None, None
         if result.found:
-            self.last_target = locate_box(result.best.box, intrinsics, self.settings.mount,
-                                          depth)
+            self.last_target = locate_box(result.best.box, intrinsics, self.config.mount, depth)
         if self.last_target is None and result.found:
             session.on_error(f"found '{result.phrase}' but its base is above the horizon: "
                              'check camera_z and camera_pitch_deg')
         else:
             session.on_result(result.found, message, now)
         if self.last_target is not None:
-            self.grounded_stamp, self.target_source = frame.stamp, 'grounded'
+            self.grounded_stamp, self.target_source = frame.stamp, TargetSource.GROUNDED
             self._anchor_tracker(frame, result.best.box)
         return PerceptionUpdate(self.status(), result, self.last_target, tuple(warnings))
-
-    def _choose(self, frame: Frame, grounding: Grounding, intrinsics: Intrinsics,
-                depth: np.ndarray | None) -> tuple[GroundingResult, str]:
-        """Return the head result with the meant object first, found or not, and the message."""
-        result, step = grounding.result, self.session.step
-        threshold = result.threshold
-        placed = [place_candidate(c, intrinsics, self.settings.mount, depth)
-                  for c in result.candidates]
-        again = ''
-        view_relative = step.referring is not None and not step.referring.reference
-        if self.chosen is not None and not view_relative and \
-                self.session.state == GroundingState.LOST:
-            # Not seen for lost_timeout: where it was remembered may have been wrong (a
-            # first sighting placed on an occluder's depth, or on the floor plane before the
-            # first depth image and odometry arrived), so the next match is chosen afresh, as
-            # the action node's memory expires too; a relation to another object ("the box
-            # behind the yellow box") is resolved again. A choice relative to the view is kept:
-            # re-evaluating "on the left" after turning would pick another object.
-            self.chosen, again = None, 'chosen again after it was lost: '
-        if self.chosen is None:
-            try:
-                if step.referring is not None:
-                    references = [] if grounding.reference is None else [
-                        place_candidate(c, intrinsics, self.settings.mount, depth)
-                        for c in grounding.reference.candidates]
-                    choice = resolve(step.referring, placed, references, frame.rgb.shape[1],
-                                     threshold, result.phrase)
-                else:
-                    choice = choose_among_matches(placed, threshold, result.phrase)
-            except ResolutionError as error:
-                return replace(result, found=False), str(error)
-            if choice is None:
-                return replace(result, found=False), result.message
-            self._remember(placed[choice.index], frame)
-            self.choice = again + choice.explanation
-            index = choice.index
-        else:
-            index = associate(self._chosen_in_base(frame), placed, self.settings.association_gate,
-                              threshold)
-            if index is None:
-                return replace(result, found=False), (
-                    f"the chosen '{result.phrase}' is not in view (no match within "
-                    f'{self.settings.association_gate:.2f} m of where it was)')
-            self._remember(placed[index], frame)
-        chosen = result.candidates[index]
-        others = [c for i, c in enumerate(result.candidates) if i != index]
-        return replace(result, candidates=[chosen, *others], found=True), (
-            f"found '{result.phrase}' (score {chosen.score:.2f})")
-
-    def _remember(self, placed: Placed, frame: Frame) -> None:
-        """Where the chosen object is: in odom when the frame has a pose, else base frame."""
-        if placed.position is None:
-            return
-        if frame.pose is not None:
-            self.chosen, self.chosen_in_odom = base_to_odom(placed.position, frame.pose), True
-        else:
-            self.chosen, self.chosen_in_odom = placed.position, False
-
-    def _chosen_in_base(self, frame: Frame) -> tuple[float, float]:
-        if self.chosen_in_odom and frame.pose is not None:
-            return odom_to_base(self.chosen, frame.pose)
-        return self.chosen
 
     def _calibration(self, frame: Frame, warnings: list[str]
                      ) -> tuple[Intrinsics, np.ndarray | None]:
@@ -449,7 +390,7 @@ class Perception:
         The depth is None when not fresh enough for the frame, and the reason is in ``warnings``:
         targets go on the floor plane.
         """
-        skew = self.settings.max_input_skew
+        skew = self.config.max_input_skew
         if frame.intrinsics is None:
             raise GeometryError(frame.calibration_problem)
         if not _together(frame.stamp, frame.intrinsics_stamp, skew):
@@ -496,7 +437,7 @@ class Perception:
         """
         # Only while a grounding found it within lost_timeout: the tracker bridges groundings,
         # it never keeps a target alive that CLIP no longer confirms.
-        if not (self.tracker.active and self.session.grounding and self.chosen is not None and
+        if not (self.tracker.active and self.session.wants_grounding and self.choice.made and
                 self.session.state == GroundingState.TRACKING):
             return None
         update = self.tracker.update(frame.rgb, frame.stamp)
@@ -504,15 +445,15 @@ class Perception:
             return None
         intrinsics, depth = self._calibration(frame, [])
         placed = place_candidate(Candidate(update.box, update.confidence), intrinsics,
-                                 self.settings.mount, depth)
-        if placed.position is None or math.dist(
-                placed.position, self._chosen_in_base(frame)) > self.settings.association_gate:
+                                 self.config.mount, depth)
+        if not self.choice.follows(placed.position, frame.pose):
             self.tracker.reset()
             return None
-        target = locate_box(update.box, intrinsics, self.settings.mount, depth)
+        target = locate_box(update.box, intrinsics, self.config.mount, depth)
         if target is None:
             return None
-        self.last_frame, self.last_target, self.target_source = frame, target, 'tracked'
+        self.last_frame, self.last_target = frame, target
+        self.target_source = TargetSource.TRACKED
         return PerceptionUpdate(self.status(now), None, target)
 
     # -- status -----------------------------------------------------------------------------
@@ -530,10 +471,10 @@ class Perception:
             command_id=session.command_id,
             command=command.text if command else self.last_text,
             step=session.step_index, steps=len(command.steps) if command else 0,
-            intent=str(step.intent) if step else '', target=step.target if step else '',
+            intent=step.intent if step else None, target=step.target if step else '',
             motion_distance=step.distance if step else 0.0,
             motion_angle=step.angle if step else 0.0,
-            strategy=self.grounder.config.strategy, choice=self.choice,
+            strategy=str(self.grounder.config.strategy), choice=self.choice.explanation,
             found=bool(result and result.found and self.last_target is not None),
             target_source=self.target_source)
         if self.last_frame is not None:
@@ -552,7 +493,7 @@ class Perception:
             status.bearing = round(point.bearing, 4)
             status.position = [round(point.x, 3), round(point.y, 3), round(point.z, 3)]
             status.position_source = point.source
-            status.base_frame = self.settings.base_frame
+            status.base_frame = self.config.base_frame
         if self.classification:
             status.classification = [{'prompt': p, 'probability': round(q, 4)}
                                      for p, q in self.classification]

@@ -13,42 +13,29 @@
 # limitations under the License.
 
 """
-The status contract: every state and every status message the nodes exchange, in one place.
+The status contract: every state and every status message the nodes publish, in one place.
 
-Each status topic carries one JSON object (std_msgs/String) described by a dataclass here:
-``grounding/status`` (:class:`GroundingStatus`), ``action/status`` (:class:`ActionStatus`) and
-``grounding/camera_status`` (:class:`CameraStatus`). Producers build the dataclass and send
-:meth:`to_json`; consumers call :meth:`from_json`, which checks the schema version and the
-state, so no node parses another's JSON by key or compares state strings of its own.
-
-The JSON is strict (RFC 8259): a non-finite number (NaN, inf) is written as null, never as
-the bare ``NaN`` that Python's json module would emit and other parsers reject.
+Each status topic carries one JSON object (std_msgs/String, :class:`.messages.JsonMessage`)
+described by a dataclass here: ``grounding/status`` (:class:`GroundingStatus`),
+``action/status`` (:class:`ActionStatus`) and ``grounding/camera_status``
+(:class:`CameraStatus`). Producers build the dataclass and send ``to_json()``; consumers call
+``from_json()``, which checks the schema version and turns states, intents and sources back
+into their enums, so no node parses another's JSON by key or compares state strings of its
+own. :func:`step_outcome` is the one rule for when a step has ended.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
-import json
-import math
-from typing import Any, ClassVar
+from typing import ClassVar
 
-# Bumped when a field changes meaning or is removed; adding a field keeps the version
-# (readers ignore fields they do not know, and missing fields take their defaults).
-SCHEMA_VERSION = 1
-
-
-class StatusError(ValueError):
-    """
-    A status message that is invalid or of another version.
-
-    Not valid JSON, another schema version or an unknown state.
-    """
+from .messages import JsonMessage
+from .protocol import Intent, StepOutcome, Task
 
 
 class GroundingState(str, Enum):
-    """Perception state of grounding_node (see core.session for the transitions)."""
+    """Perception state of grounding_node (see language.session for the transitions)."""
 
     IDLE = 'idle'                # no command
     SEARCHING = 'searching'      # looking, not yet found
@@ -81,6 +68,12 @@ class ActionState(str, Enum):
     def __str__(self) -> str:
         return self.value
 
+    @property
+    def at_rest(self) -> bool:
+        """Whether the robot is at rest and no motion command needs it (it may go quiet)."""
+        return self in (ActionState.IDLE, ActionState.STOPPED, ActionState.REACHED,
+                        ActionState.FAILED)
+
 
 class CameraState(str, Enum):
     """State of camera_node's frame source."""
@@ -93,70 +86,47 @@ class CameraState(str, Enum):
         return self.value
 
 
-def strict_json_value(value: Any) -> Any:
-    """
-    Return ``value`` made strict-JSON-safe.
+class TargetSource(str, Enum):
+    """Where the latest target came from."""
 
-    Every non-finite float replaced by None (JSON has no NaN or inf), tuples as lists and enums as
-    their values.
-    """
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): strict_json_value(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [strict_json_value(v) for v in value]
-    return value
+    GROUNDED = 'grounded'  # CLIP on this frame
+    TRACKED = 'tracked'    # followed onto this frame by the tracker between groundings
+
+    def __str__(self) -> str:
+        return self.value
 
 
-def dumps_strict(payload: Any) -> str:
-    """
-    Dump compact strict JSON (see :func:`strict_json_value`).
+class PositionSource(str, Enum):
+    """How a target was placed in the base frame."""
 
-    Raises ValueError if anything non-finite were left, which cannot happen after the replacement.
+    DEPTH = 'depth'                # the depth image along the box centre's ray
+    GROUND_PLANE = 'ground_plane'  # the floor point under the box's bottom edge
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def step_outcome(state: ActionState, task: Task) -> StepOutcome:
     """
-    return json.dumps(strict_json_value(payload), separators=(',', ':'), allow_nan=False)
+    Return how the step ``task`` has ended, given the action state it brought the base to.
+
+    The one rule, used by action_node (which publishes it), and through it by grounding_node's
+    session, the demo and the benchmarks: a step is done when its goal is reached (REACHED:
+    near the target, or the distance or angle done); a face or find step also once the robot
+    faces the target, unless it is the command's last step, which keeps facing it (KEPT). A
+    FAILED state fails the step.
+    """
+    if state == ActionState.FAILED:
+        return StepOutcome.FAILED
+    if state == ActionState.REACHED:
+        return StepOutcome.DONE
+    if state == ActionState.FACING and task.intent is not None and task.intent.faces:
+        return StepOutcome.KEPT if task.last else StepOutcome.DONE
+    return StepOutcome.ACTIVE
 
 
 @dataclass
-class _Status:
-    """Shared JSON round trip of the status dataclasses."""
-
-    STATE: ClassVar[type[Enum]]
-
-    def to_json(self) -> str:
-        payload = {'schema': SCHEMA_VERSION}
-        payload.update({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
-        return dumps_strict(payload)
-
-    @classmethod
-    def from_json(cls, text: str):
-        """Parse one status message; raises :class:`StatusError` when it cannot be trusted."""
-        try:
-            payload = json.loads(text, parse_constant=_reject_constant)
-        except (ValueError, TypeError) as error:
-            raise StatusError(f'status is not strict JSON: {error}') from None
-        if not isinstance(payload, dict):
-            raise StatusError('status is not a JSON object')
-        if payload.get('schema') != SCHEMA_VERSION:
-            raise StatusError(f"status schema {payload.get('schema')!r} is not the "
-                              f'supported version {SCHEMA_VERSION}')
-        try:
-            payload['state'] = cls.STATE(payload.get('state'))
-        except ValueError:
-            raise StatusError(f"unknown {cls.__name__} state {payload.get('state')!r}") from None
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in payload.items() if k in names})
-
-
-def _reject_constant(name: str):
-    raise ValueError(f'{name} is not JSON')
-
-
-@dataclass
-class GroundingStatus(_Status):
+class GroundingStatus(JsonMessage):
     """
     ``grounding/status``: what grounding_node is looking for and what it found.
 
@@ -166,7 +136,7 @@ class GroundingStatus(_Status):
     ``frame_id`` are those of the grounded image.
     """
 
-    STATE: ClassVar[type[Enum]] = GroundingState
+    REQUIRED: ClassVar[tuple[str, ...]] = ('state',)
 
     state: GroundingState = GroundingState.IDLE
     message: str = ''
@@ -175,14 +145,14 @@ class GroundingStatus(_Status):
     command: str = ''
     step: int = 0                # index of the command's current step (sequences)
     steps: int = 0               # number of steps of the command (0: no command)
-    intent: str = ''             # of the current step
+    intent: Intent | None = None  # of the current step
     target: str = ''
     motion_distance: float = 0.0  # m to move (+ forward) for a 'move' step
     motion_angle: float = 0.0     # rad to turn (+ left) for a 'turn' step
     strategy: str = ''
     found: bool = False
     choice: str = ''             # why the object followed is the one meant (among matches)
-    target_source: str = ''      # 'grounded' (CLIP on this frame) or 'tracked' (followed)
+    target_source: TargetSource | None = None
     grounding_age: float | None = None  # s from the last grounded frame to this status
     score: float | None = None
     box: list[float] | None = None
@@ -190,7 +160,7 @@ class GroundingStatus(_Status):
     distance: float | None = None
     bearing: float | None = None
     position: list[float] | None = None
-    position_source: str | None = None
+    position_source: PositionSource | None = None
     base_frame: str | None = None
     image_stamp: float | None = None
     frame_id: str | None = None
@@ -198,35 +168,42 @@ class GroundingStatus(_Status):
     classification: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # recent problems that did not stop it
 
+    def task(self) -> Task:
+        """Return the step this status asks the action node to carry out."""
+        return Task(self.command_id, self.step, self.intent, self.motion_distance,
+                    self.motion_angle, self.run_id, last=self.step >= self.steps - 1)
+
 
 @dataclass
-class ActionStatus(_Status):
+class ActionStatus(JsonMessage):
     """
     ``action/status``: the motion state, the reason for it and the velocity sent.
 
     ``linear`` (m/s) and ``angular`` (rad/s, left positive) are the last cmd_vel;
-    ``target`` is [x, y] in the base frame (m) of the target being driven to.
+    ``target`` is [x, y] in the base frame (m) of the target being driven to; ``outcome``
+    says how the step (``run_id``, ``command_id``, ``step``) has ended (:func:`step_outcome`).
     """
 
-    STATE: ClassVar[type[Enum]] = ActionState
+    REQUIRED: ClassVar[tuple[str, ...]] = ('state',)
 
     state: ActionState = ActionState.IDLE
     reason: str = ''
     linear: float = 0.0
     angular: float = 0.0
-    intent: str = ''
+    intent: Intent | None = None
     run_id: str = ''             # of the grounding_node whose command this is
     command_id: int | None = None
     step: int = 0
+    outcome: StepOutcome = StepOutcome.ACTIVE
     target: list[float] | None = None
     warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
-class CameraStatus(_Status):
+class CameraStatus(JsonMessage):
     """``grounding/camera_status``: the frame source and its counters."""
 
-    STATE: ClassVar[type[Enum]] = CameraState
+    REQUIRED: ClassVar[tuple[str, ...]] = ('state',)
 
     state: CameraState = CameraState.WAITING
     input: str = ''  # noqa: A003

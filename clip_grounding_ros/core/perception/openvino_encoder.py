@@ -18,7 +18,7 @@ CLIP on the CPU with OpenVINO.
 The encoder for an export that ``python -m clip_grounding_ros.export`` wrote into a model folder
 (fp32, or int8 with static activation quantization calibrated by NNCF).
 
-Imported only when :func:`~clip_grounding_ros.core.model.load_encoder` selects this
+Imported only when :func:`.model.load_encoder` selects this
 backend, so the ``openvino`` package is needed only where it runs.
 
 An export is the model folder's ``openvino/`` subfolder:
@@ -31,8 +31,7 @@ An export is the model folder's ``openvino/`` subfolder:
   (N, 3, H, W), normalised, N, H and W dynamic (H and W multiples of the patch size; the
   position embeddings are interpolated in the graph as transformers does, so any frame
   size runs); outputs ``image_embeds`` (N, D) and ``patch_embeds`` (N, H/p * W/p, D), the
-  global and MaskCLIP features of :func:`~clip_grounding_ros.core.model.maskclip_features`,
-  not normalised;
+  global and MaskCLIP features of :func:`.model.maskclip_features`, not normalised;
 - ``text_fp32.xml/.bin``: the text tower; inputs ``input_ids`` and ``attention_mask`` i64
   (N, L), L up to the context length; output ``text_embeds`` (N, D), not normalised.
 """
@@ -46,7 +45,7 @@ from pathlib import Path
 import openvino as ov
 import torch
 
-from .model import (
+from .encoder import (
     ClipEncoderBase,
     EXPORT_MANIFEST,
     load_tokenizer,
@@ -139,11 +138,11 @@ class OpenVINOClipEncoder(ClipEncoderBase):
     """
     An OpenVINO export of a CLIP model behind the ImageTextEncoder protocol.
 
-    The protocol is :class:`~clip_grounding_ros.core.model.ImageTextEncoder` (backend 'openvino
-    fp32' or 'openvino int8'); CPU only, returns CPU tensors.
+    The protocol is :class:`.encoder.ImageTextEncoder` (backend 'openvino fp32' or
+    'openvino int8'); CPU only, returns CPU tensors.
 
     Pre-processing, the text cache and the length check are
-    :class:`~clip_grounding_ros.core.model.ClipEncoderBase`'s, as for torch. Three compiled
+    :class:`.encoder.ClipEncoderBase`'s, as for torch. Three compiled
     models share the IR: crops (batch dynamic, ``image_size`` square, the global output
     only), the dense pass (any frame size, both outputs) and the text tower. They use
     ``threads`` CPU threads (default: torch's current ``torch.get_num_threads()``).

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 import re
 import time
 
@@ -38,12 +39,23 @@ import cv2
 import numpy as np
 import torch
 
+from .encoder import ImageTextEncoder
 from .images import check_rgb
-from .model import ImageTextEncoder, timed_ms
-from .parameters import check_settings, setting
 from .proposals import nms, ProposalConfig, propose, square_crop
+from ..contract.parameters import check_settings, setting
 
-STRATEGIES = ('crops', 'dense', 'hybrid')
+
+class Strategy(str, Enum):
+    """How image regions are found and scored (the ``strategy`` parameter)."""
+
+    CROPS = 'crops'    # class-agnostic proposals, each cropped and scored
+    DENSE = 'dense'    # one pass: the patch map's high-probability blob
+    HYBRID = 'hybrid'  # the patch map ranks the proposals, the best few are crop-scored
+
+    def __str__(self) -> str:
+        return self.value
+
+
 DEFAULT_BACKGROUND_PROMPTS = ('a photo of the floor.', 'a photo of a wall.',
                               'a photo of an empty room.')
 DEFAULT_TEMPLATES = ('a photo of a {}.',)
@@ -65,10 +77,10 @@ class GroundingResult:
     """Where ``phrase`` is in the image, or why it was not found."""
 
     phrase: str
-    strategy: str
+    strategy: Strategy
     found: bool
     candidates: list[Candidate]       # best first; the first is the answer when found
-    threshold: float
+    score_threshold: float
     image_size: tuple[int, int]       # (width, height) of the grounded image
     timings_ms: dict[str, float] = field(default_factory=dict)
 
@@ -83,7 +95,8 @@ class GroundingResult:
 
         Empty when not found. This is what a detection topic reports.
         """
-        return [c for c in self.candidates if c.score >= self.threshold] if self.found else []
+        return [c for c in self.candidates if c.score >= self.score_threshold] \
+            if self.found else []
 
     @property
     def message(self) -> str:
@@ -92,16 +105,16 @@ class GroundingResult:
         if self.found:
             return f"found '{self.phrase}' (score {self.best.score:.2f})"
         return (f"no '{self.phrase}' in view: best score {self.best.score:.2f} is below the "
-                f'threshold {self.threshold:.2f}')
+                f'threshold {self.score_threshold:.2f}')
 
 
 @dataclass(frozen=True)
 class GrounderConfig:
     """Everything that shapes grounding; the settings are grounding node parameters."""
 
-    strategy: str = setting('hybrid', 'Region strategy: crops (score proposals), dense '
-                            '(one-pass patch map) or hybrid (map ranks proposals, crops re-rank '
-                            'the best)', choices=STRATEGIES)
+    strategy: Strategy = setting(
+        Strategy.HYBRID, 'Region strategy: crops (score proposals), dense (one-pass patch map) '
+        'or hybrid (map ranks proposals, crops re-rank the best)')
     score_threshold: float = setting(0.5, 'Minimum probability that a region shows the phrase '
                                      'rather than a background prompt; below it nothing '
                                      'matches', minimum=0.0, maximum=1.0)
@@ -200,13 +213,13 @@ class Grounder:
         bank = self._text_bank(phrase)
         timings['text_ms'] = timed_ms(tic)
         strategy = self.config.strategy
-        if strategy == 'dense':
+        if strategy == Strategy.DENSE:
             boxes, scores = self._dense_regions(image, bank, timings)
         else:
             tic = time.perf_counter()
             proposals = propose(image, self.config.proposals, self.config.max_crops)
             timings['proposals_ms'] = timed_ms(tic)
-            if strategy == 'hybrid' and len(proposals) > self.config.hybrid_crops:
+            if strategy == Strategy.HYBRID and len(proposals) > self.config.hybrid_crops:
                 tic = time.perf_counter()
                 probability_map = self._probability_map(image, bank)
                 proposals = _rank_by_map(proposals, probability_map)[:self.config.hybrid_crops]
@@ -294,3 +307,8 @@ def _rank_by_map(boxes: np.ndarray, probability_map: np.ndarray) -> np.ndarray:
     sums = integral[y2, x2] - integral[y1, x2] - integral[y2, x1] + integral[y1, x1]
     means = sums / ((x2 - x1) * (y2 - y1))
     return boxes[np.argsort(-means, kind='stable')]
+
+
+def timed_ms(start: float) -> float:
+    """Milliseconds since ``start`` (a ``time.perf_counter()`` value)."""
+    return (time.perf_counter() - start) * 1000.0

@@ -16,12 +16,24 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
+
+
+class FrameInput(str, Enum):
+    """Where camera_node takes its frames from (its ``input`` parameter)."""
+
+    RAW = 'raw'                # sensor_msgs/Image on camera/image_raw
+    COMPRESSED = 'compressed'  # sensor_msgs/CompressedImage on camera/image_raw/compressed
+    OPENCV = 'opencv'          # a local source (:class:`FrameSource`)
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class SourceError(RuntimeError):

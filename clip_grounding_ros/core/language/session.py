@@ -13,37 +13,38 @@
 # limitations under the License.
 
 """
-The grounding node's command and perception state over time, kept apart from ROS.
+The command under way and its perception state over time: grounding_node's, without ROS.
 
 A command is a sequence of steps (one, usually). The session holds the current step and the
-perception state for it (:class:`~.status.GroundingState`): idle until a command, once it is
-done, and during a step that needs no perception (a move by a distance), searching until the
-step's
-target is found, tracking while it is (or was within ``lost_timeout``), lost after that;
-stopped, classifying and error (bad command or unusable input; the message says which).
+perception state for it (:class:`..contract.status.GroundingState`): idle until a command,
+once it is done, and during a step that needs no perception (a move by a distance),
+searching until the step's target is found, tracking while it is (or was within
+``lost_timeout``), lost after that; stopped, classifying and error (bad command or unusable
+input; the message says which).
 
-The action node reports when a step is done (reached, or facing for a step followed by
-another) or failed; :meth:`GroundingSession.on_step_outcome` then moves to the next step, or
-ends the command saying which step failed and why.
+The action node reports how each step has ended (``action/status`` ``outcome``, decided by
+:func:`..contract.status.step_outcome`); :meth:`CommandSession.on_step_outcome` then moves to
+the next step, or ends the command saying which step failed and why.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .commands import Command, Intent, Step
-from .status import ActionState, GroundingState
+from .steps import Command, Step
+from ..contract.protocol import Intent, StepOutcome
+from ..contract.status import GroundingState
 
 
 @dataclass
-class GroundingSession:
+class CommandSession:
     lost_timeout: float = 2.0
     command: Command | None = None
     step_index: int = 0
     command_id: int = 0
     state: GroundingState = GroundingState.IDLE
     message: str = 'waiting for a command'
-    command_time: float = 0.0   # when the current step began (s)
+    step_started: float = 0.0   # when the current step began (s)
     last_found: float | None = None
     finished: bool = False      # every step done, or one failed
 
@@ -53,7 +54,7 @@ class GroundingSession:
         return None if self.command is None else self.command.steps[self.step_index]
 
     @property
-    def grounding(self) -> bool:
+    def wants_grounding(self) -> bool:
         """Whether frames should be grounded (the current step has a target)."""
         step = self.step
         return (step is not None and step.needs_grounding and not self.finished and
@@ -70,9 +71,9 @@ class GroundingSession:
         self._begin_step(now)
 
     def _begin_step(self, now: float) -> None:
-        step, self.command_time, self.last_found = self.step, now, None
+        step, self.step_started, self.last_found = self.step, now, None
         prefix = self.step_prefix()
-        if step.intent == Intent.STOP:
+        if self.command.is_stop:
             self.state, self.message = GroundingState.STOPPED, 'stopped by command'
         elif step.intent == Intent.CLASSIFY:
             self.state, self.message = GroundingState.CLASSIFYING, 'classifying frames'
@@ -88,27 +89,26 @@ class GroundingSession:
             return ''
         return f'step {self.step_index + 1}/{len(self.command.steps)}: '
 
-    def on_step_outcome(self, command_id: int | None, step: int, state: ActionState,
+    def on_step_outcome(self, command_id: int | None, step: int, outcome: StepOutcome,
                         reason: str, now: float) -> bool:
         """
-        Take in the action node's progress on a step; return True when the session changed.
+        Take in how the action node's step has ended; return True when the session changed.
 
-        A step is done when the robot reached its goal, or, for a facing step followed by
-        another, faces the target. Then the next step begins; after the last, the command is
-        finished. A failed step ends the command; the rest is cancelled.
+        A step done begins the next; after the last, the command is finished. A failed step
+        ends the command; the rest is cancelled. A kept goal (the last face step facing its
+        target) goes on.
         """
         if self.command is None or self.finished or command_id != self.command_id or \
                 step != self.step_index:
             return False
         last = self.step_index == len(self.command.steps) - 1
-        if state == ActionState.FAILED:
+        if outcome == StepOutcome.FAILED:
             self.finished = True
             self.state, self.message = GroundingState.STOPPED, (
                 f'{self.step_prefix()}failed: {reason}' +
                 ('' if last else '; the rest of the command is cancelled'))
             return True
-        done = state == ActionState.REACHED or (state == ActionState.FACING and not last)
-        if not done:
+        if outcome != StepOutcome.DONE:
             return False
         if last:
             self.finished = True
@@ -120,13 +120,17 @@ class GroundingSession:
 
     def restart_timers(self, now: float) -> None:
         """Restart the lost timer and the wait for frames now: the clock went back."""
-        self.command_time, self.last_found = now, None
+        self.step_started, self.last_found = now, None
 
     def on_bad_command(self, message: str) -> None:
         """Stop whatever was going on, for a command that could not be parsed."""
         self.command, self.step_index, self.finished = None, 0, False
         self.command_id += 1
         self.state, self.message = GroundingState.ERROR, message
+
+    def on_classified(self, message: str) -> None:
+        """Note a frame classified (this also clears an earlier error, such as no frames yet)."""
+        self.state, self.message = GroundingState.CLASSIFYING, message
 
     def on_error(self, message: str) -> None:
         """Unusable input (image, camera_info): no target can be trusted right now."""
@@ -140,7 +144,7 @@ class GroundingSession:
         elif self.last_found is not None and now - self.last_found <= self.lost_timeout:
             # A brief miss: still tracking, but the target message is not refreshed.
             self.state = GroundingState.TRACKING
-        elif self.last_found is None and now - self.command_time <= self.lost_timeout:
+        elif self.last_found is None and now - self.step_started <= self.lost_timeout:
             self.state = GroundingState.SEARCHING
         else:
             self.state = GroundingState.LOST

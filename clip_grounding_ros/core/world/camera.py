@@ -32,7 +32,8 @@ import math
 
 import numpy as np
 
-from .parameters import check_settings, setting
+from ..contract.parameters import check_settings, setting
+from ..contract.status import PositionSource
 
 
 class GeometryError(ValueError):
@@ -211,7 +212,7 @@ class CameraMount:
 
 
 @dataclass(frozen=True)
-class MountSettings:
+class MountConfig:
     """
     The camera mount as node parameters (metres, degrees).
 
@@ -250,7 +251,7 @@ class TargetPoint:
     x: float
     y: float
     z: float
-    source: str  # 'depth' or 'ground_plane'
+    source: PositionSource
 
     @property
     def distance(self) -> float:
@@ -283,14 +284,14 @@ def ground_point(u: float, v: float, intrinsics: Intrinsics,
     point = mount.origin() + t * direction
     if not np.all(np.isfinite(point)):  # too far out to represent
         return None
-    return TargetPoint(float(point[0]), float(point[1]), 0.0, 'ground_plane')
+    return TargetPoint(float(point[0]), float(point[1]), 0.0, PositionSource.GROUND_PLANE)
 
 
 def depth_point(u: float, v: float, depth_m: float, intrinsics: Intrinsics,
                 mount: CameraMount) -> TargetPoint:
     """Return the base-frame point at optical-axis depth ``depth_m`` on the ray through (u, v)."""
     point = mount.origin() + mount.rotation() @ (pixel_ray(u, v, intrinsics) * depth_m)
-    return TargetPoint(float(point[0]), float(point[1]), float(point[2]), 'depth')
+    return TargetPoint(float(point[0]), float(point[1]), float(point[2]), PositionSource.DEPTH)
 
 
 def box_depth(depth_m: np.ndarray, box: Sequence[float], image_size: tuple[int, int],
@@ -311,7 +312,7 @@ def box_depth(depth_m: np.ndarray, box: Sequence[float], image_size: tuple[int, 
     width, height = image_size
     if width <= 0 or height <= 0:
         raise GeometryError(f'image size {width}x{height} has no pixels')
-    _check_box(box)
+    check_box(box)
     if depth_m.size == 0:
         return None
     sx, sy = depth_m.shape[1] / width, depth_m.shape[0] / height
@@ -330,9 +331,24 @@ def box_depth(depth_m: np.ndarray, box: Sequence[float], image_size: tuple[int, 
     return float(np.median(valid.astype(np.float64))) if valid.size else None
 
 
-def _check_box(box: Sequence[float]) -> None:
-    if not all(math.isfinite(v) for v in box):
+def check_box(box: Sequence[float], non_empty: bool = False) -> np.ndarray:
+    """
+    Return an image box (x1, y1, x2, y2) as a float64 (4,) array, checked.
+
+    GeometryError unless it is four finite numbers (pixels); with ``non_empty`` also unless
+    x2 > x1 and y2 > y1.
+    """
+    try:
+        values = np.asarray(box, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise GeometryError(f'a box is four numbers (x1, y1, x2, y2), got {box!r}') from None
+    if values.shape != (4,):
+        raise GeometryError(f'a box is four numbers (x1, y1, x2, y2), got {box!r}')
+    if not np.all(np.isfinite(values)):
         raise GeometryError(f'box {tuple(box)} has non-finite coordinates')
+    if non_empty and not (values[2] > values[0] and values[3] > values[1]):
+        raise GeometryError(f'a box needs x2 > x1 and y2 > y1, got {box!r}')
+    return values
 
 
 def locate_box(box: Sequence[float], intrinsics: Intrinsics, mount: CameraMount,
@@ -345,7 +361,7 @@ def locate_box(box: Sequence[float], intrinsics: Intrinsics, mount: CameraMount,
     bottom edge, i.e. the near edge of an object standing on the floor. None when neither
     is possible; GeometryError for a box with non-finite coordinates.
     """
-    _check_box(box)
+    check_box(box)
     x1, y1, x2, y2 = box
     u = (x1 + x2) / 2.0 - 0.5  # box edges -> CameraInfo pixel-centre coordinates
     if depth_m is not None:

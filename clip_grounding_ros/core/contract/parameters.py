@@ -21,13 +21,17 @@ range in the descriptor, so `ros2 param describe` shows it), and the tests check
 params files list every parameter with its default.
 
 A config dataclass field becomes a parameter with :func:`setting`; parameters that belong to
-a node only (its rate, frames, model) are :class:`ParamSpec` values in the node module.
+a node only (its rate, frames, model) are :class:`ParamSpec` values in the node module. A
+choice among fixed values is an enum: its default is an enum member, the ROS parameter is its
+string value, and the configuration holds the member, so code compares members, never
+strings.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from enum import Enum
 import math
 from typing import Any
 
@@ -37,8 +41,9 @@ class ParamSpec:
     """
     One parameter, its bounds or choices, and whether it is read-only.
 
-    ``minimum``/``maximum`` bound numbers (inclusive); ``choices`` list the allowed strings;
-    ``read_only`` parameters need a restart to change.
+    ``minimum``/``maximum`` bound numbers (inclusive); ``choices`` list the allowed strings
+    (an enum default allows its members' values, see :attr:`allowed`); ``read_only``
+    parameters need a restart to change.
     """
 
     name: str
@@ -50,9 +55,28 @@ class ParamSpec:
     read_only: bool = False
 
     @property
+    def enum(self) -> type[Enum] | None:
+        """Return the enum of a choice parameter whose default is an enum member, else None."""
+        return type(self.default) if isinstance(self.default, Enum) else None
+
+    @property
     def kind(self) -> type:
         """Return the parameter's fixed type: bool, int, float, str, or tuple (an array)."""
+        if self.enum is not None:
+            return str
         return tuple if isinstance(self.default, (list, tuple)) else type(self.default)
+
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        """Return the strings the parameter may take (empty: any of its type)."""
+        if self.enum is not None:
+            return tuple(member.value for member in self.enum)
+        return self.choices
+
+    @property
+    def plain_default(self) -> Any:
+        """Return the default as ROS and YAML take it: an enum as its value, arrays as lists."""
+        return plain(self.default)
 
     @property
     def constraints(self) -> str:
@@ -60,16 +84,22 @@ class ParamSpec:
         parts = []
         if self.minimum is not None or self.maximum is not None:
             parts.append(f'range [{_text(self.minimum, "-inf")}, {_text(self.maximum, "inf")}]')
-        if self.choices:
-            parts.append('one of: ' + ', '.join(self.choices))
+        if self.allowed:
+            parts.append('one of: ' + ', '.join(self.allowed))
         return '; '.join(parts)
 
     def coerce(self, value: Any) -> Any:
         """
         Return ``value`` as this parameter's type; ValueError when it is of another type.
 
-        An integer for a float parameter becomes that float; arrays become tuples.
+        An integer for a float parameter becomes that float; arrays become tuples; the value of
+        an enum's member becomes the member (ValueError for another string).
         """
+        if self.enum is not None and isinstance(value, str):
+            try:
+                return self.enum(value)
+            except ValueError:
+                raise ValueError(f"{self.name} '{value}' is not {self.constraints}") from None
         kind = self.kind
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             return float(value)
@@ -90,9 +120,16 @@ class ParamSpec:
         if (self.minimum is not None and value < self.minimum) or \
                 (self.maximum is not None and value > self.maximum):
             return [f'{self.name} {value} is outside its {self.constraints}']
-        if self.choices and value not in self.choices:
+        if self.allowed and plain(value) not in self.allowed:
             return [f"{self.name} '{value}' is not {self.constraints}"]
         return []
+
+
+def plain(value: Any) -> Any:
+    """Return a parameter value as ROS and YAML take it: an enum as its value, arrays as lists."""
+    if isinstance(value, Enum):
+        return value.value
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _text(bound: float | None, unbounded: str) -> str:

@@ -13,47 +13,53 @@
 # limitations under the License.
 
 """
-Obstacle awareness for the visual servo: obstacle points, a path check, a way around.
+Obstacle geometry for the visual servo: the footprint, a path check, a way around.
 
-Three steps, all plain numpy and fast enough to run at camera rate on a CPU:
+Two checks on obstacle points (from :mod:`.sensing`), plain numpy and fast enough to run at
+camera rate on a CPU:
 
-1. Obstacle points in the base frame (REP-103: x forward, y left, z up, z = 0 on the floor;
-   metres) from a depth image (:func:`points_from_depth`) or a laser scan
-   (:func:`points_from_scan`). Only their floor position (x, y) is kept: the robot is a
-   disc that collides with anything between ``obstacle_min_height`` and
-   ``obstacle_max_height``.
-2. A safety verdict for the velocity about to be sent (:func:`check_path`), in the manner of
+1. A safety verdict for the velocity about to be sent (:func:`check_path`), in the manner of
    Nav2's collision monitor (stop and slowdown zones, the most restrictive wins; see
    https://docs.nav2.org/configuration/packages/configuring-collision-monitor.html), except
    that the zones are not fixed polygons but the footprint's swept path for the current
    command, as long as the stopping distance at its speed.
-3. A way around: the free heading nearest the goal bearing when the straight way to the
+2. A way around: the free heading nearest the goal bearing when the straight way to the
    goal is blocked (:func:`choose_heading`, a polar histogram in the manner of VFH+).
 
 The footprint is a disc of radius ``robot_radius`` inflated by ``safety_margin``: throughout,
 "free travel" is how far the robot can move before its body comes within ``safety_margin``
 of an obstacle point. Point sets are ``(N, 2)`` float arrays of (x, y) in the base frame;
 rows that are not finite are ignored (an invalid reading places nothing). Wrong shapes and
-non-finite velocities or goals raise ValueError.
+non-finite velocities or goals raise ValueError. The obstacle parameters
+(:class:`ObstacleConfig`) are all here, sensing's included.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-import enum
+from enum import Enum
 import math
 
 import numpy as np
 
-from .geometry import CameraMount, Intrinsics
-from .parameters import check_settings, setting
+from .safety import Action, Verdict
+from ..contract.parameters import check_settings, setting
 
 # An arc whose sagitta over the checked length is below this (m) is checked as a straight
 # band: the two regions then differ by less than a millimetre.
 STRAIGHT_TOLERANCE = 1e-3
 
-Exclusion = tuple[tuple[float, float], float]  # ((x, y) centre in the base frame, radius), m
+
+class ObstacleSource(str, Enum):
+    """Where the obstacle points come from."""
+
+    DEPTH = 'depth'  # a registered depth image (camera/depth/image_raw) and its camera_info
+    SCAN = 'scan'    # a sensor_msgs/LaserScan
+    NONE = 'none'    # no obstacle checks
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True)
@@ -83,9 +89,9 @@ class ObstacleConfig:
                                        maximum=10.0)
     slowdown_ratio: float = setting(0.5, 'Speed factor while an obstacle is in the slowdown '
                                     'zone', minimum=0.01, maximum=1.0)
-    obstacle_source: str = setting('depth', "Obstacle data the robot needs to move: 'depth' "
-                                   "(camera/depth/image_raw), 'scan' (a LaserScan) or 'none' "
-                                   '(no obstacle checks)', choices=('depth', 'scan', 'none'))
+    obstacle_source: ObstacleSource = setting(
+        ObstacleSource.DEPTH, "Obstacle data the robot needs to move: 'depth' "
+        "(camera/depth/image_raw), 'scan' (a LaserScan) or 'none' (no obstacle checks)")
     obstacle_timeout: float = setting(0.5, 'Obstacle data older than this (s, ROS time) stops '
                                       'the robot', minimum=0.01, maximum=60.0)
     clearance_distance: float = setting(1.0, 'A heading is free when the footprint can travel '
@@ -105,6 +111,13 @@ class ObstacleConfig:
                                      'kept this long (s), in the odom frame (in view, each '
                                      'reading replaces them)', minimum=0.0, maximum=300.0)
 
+    scan_x: float = setting(0.0, 'LaserScan sensor position, metres ahead of the base origin '
+                            "(obstacle_source 'scan')", minimum=-10.0, maximum=10.0)
+    scan_y: float = setting(0.0, 'LaserScan sensor position, metres left of the base origin',
+                            minimum=-10.0, maximum=10.0)
+    scan_yaw_deg: float = setting(0.0, 'LaserScan sensor yaw, degrees left of the base x axis',
+                                  minimum=-180.0, maximum=180.0)
+
     def __post_init__(self):
         problems = check_settings(self)
         if not problems and self.obstacle_min_height >= self.obstacle_max_height:
@@ -112,6 +125,11 @@ class ObstacleConfig:
                             f'obstacle_max_height {self.obstacle_max_height}')
         if problems:
             raise ValueError('; '.join(problems))
+
+    @property
+    def scan_pose(self) -> tuple[float, float, float]:
+        """Return the LaserScan sensor's (x, y, yaw) on the base (m, rad)."""
+        return self.scan_x, self.scan_y, math.radians(self.scan_yaw_deg)
 
     @property
     def inflated_radius(self) -> float:
@@ -131,225 +149,14 @@ class ObstacleConfig:
         return max(self.min_check_distance, braking)
 
 
-class Action(enum.Enum):
-    """What a verdict asks of the base, from least to most restrictive."""
-
-    FREE = 'free'
-    SLOW = 'slow'
-    STOP = 'stop'
-
-    def __str__(self) -> str:
-        return self.value
-
-
-_SEVERITY = {Action.FREE: 0, Action.SLOW: 1, Action.STOP: 2}
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """
-    A safety decision: scale the commanded velocity by ``scale``.
-
-    Both linear and angular velocity; ``scale`` is 1 for FREE, ``slowdown_ratio`` for SLOW, 0 for
-    STOP. ``nearest`` is the free travel (m) to the nearest obstacle in the checked zones, None
-    when they are clear.
-    """
-
-    action: Action
-    scale: float
-    reason: str
-    nearest: float | None = None
-
-
-def most_restrictive(verdicts: Iterable[Verdict]) -> Verdict:
-    """
-    Return the verdict that restricts most, as when several sources or checks vote.
-
-    STOP over SLOW over FREE, then the smaller scale. ValueError when there is none.
-    """
-    verdicts = list(verdicts)
-    if not verdicts:
-        raise ValueError('most_restrictive needs at least one verdict')
-    return max(verdicts, key=lambda verdict: (_SEVERITY[verdict.action], -verdict.scale))
-
-
-def check_source(age: float | None, config: ObstacleConfig) -> Verdict:
-    """
-    Tell whether the obstacle data may be used.
-
-    STOP when ``obstacle_source`` needs data and there is none (``age`` None), or it is older than
-    ``obstacle_timeout``, or it is stamped that far in the future (the clock jumped back); FREE
-    otherwise, and always with source 'none'. ``age`` is now minus the data's stamp (s).
-    """
-    source = config.obstacle_source
-    if source == 'none':
-        return Verdict(Action.FREE, 1.0, 'obstacle checks are off (obstacle_source none)')
-    if age is None:
-        return Verdict(Action.STOP, 0.0, f'no obstacle data ({source}) received yet')
-    if not math.isfinite(age):
-        raise ValueError(f'obstacle data age must be finite, got {age}')
-    if age > config.obstacle_timeout:
-        return Verdict(Action.STOP, 0.0, f'obstacle data ({source}) is {age:.2f} s old '
-                       f'(timeout {config.obstacle_timeout:.2f} s)')
-    if age < -config.obstacle_timeout:
-        return Verdict(Action.STOP, 0.0, f'obstacle data ({source}) is stamped {-age:.2f} s '
-                       'in the future (did the clock jump back?)')
-    return Verdict(Action.FREE, 1.0, f'obstacle data ({source}) is fresh')
-
-
-# -- obstacle points -----------------------------------------------------------------------
-
-def points_from_depth(depth_m: np.ndarray, intrinsics: Intrinsics, mount: CameraMount,
-                      stride: int, min_height: float, max_height: float) -> np.ndarray:
-    """
-    Obstacle points (N, 2) = (x, y) in the base frame (m) seen in a depth image.
-
-    ``depth_m`` is (H, W) float, metres along the optical axis (REP-118), with NaN, inf or 0
-    where there is no reading; it may have another resolution than ``intrinsics`` describe
-    (the intrinsics are scaled to it, as for a colour image resized before publishing).
-    Every ``stride``-th pixel of every ``stride``-th row is back-projected through ``mount``;
-    points whose height z is in (``min_height``, ``max_height``) are kept: the floor, and
-    anything the robot passes under, are not obstacles. Drops below the floor (stairs) are
-    not detected.
-
-    ValueError for a depth image that is not 2-D or not floating point (a 16UC1 image in
-    millimetres must be converted to metres first), a stride below 1, or heights not in
-    increasing order.
-    """
-    depth = np.asarray(depth_m)
-    if depth.ndim != 2 or depth.size == 0:
-        raise ValueError(f'depth image must be a non-empty (H, W) array, got shape '
-                         f'{depth.shape}')
-    if not np.issubdtype(depth.dtype, np.floating):
-        raise ValueError(f'depth image must be float metres, got {depth.dtype} (convert a '
-                         '16UC1 image from millimetres first)')
-    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
-        raise ValueError(f'stride must be an integer >= 1, got {stride!r}')
-    if not min_height < max_height:
-        raise ValueError(f'min_height {min_height} must be below max_height {max_height}')
-    height, width = depth.shape
-    if (width, height) != (intrinsics.width, intrinsics.height):
-        intrinsics = intrinsics.scaled(width, height)
-    sampled = depth[::stride, ::stride]
-    # Ray of pixel (u, v) in the optical frame: (a(u), b(v), 1); in the base frame its
-    # components are rotation @ ray, an outer sum of a column term and a row term.
-    a = (np.arange(0, width, stride) - intrinsics.cx) / intrinsics.fx
-    b = (np.arange(0, height, stride) - intrinsics.cy) / intrinsics.fy
-    rotation, origin = mount.rotation(), mount.origin()
-    rays = [rotation[axis, 0] * a[None, :] + rotation[axis, 1] * b[:, None] + rotation[axis, 2]
-            for axis in range(3)]
-    with np.errstate(invalid='ignore'):  # inf * 0 where a ray is level: NaN, dropped
-        z = origin[2] + sampled * rays[2]
-        keep = (sampled > 0) & (z > min_height) & (z < max_height)  # False for NaN and inf
-    distance = sampled[keep]
-    return np.column_stack([origin[0] + distance * rays[0][keep],
-                            origin[1] + distance * rays[1][keep]])
-
-
-def points_from_scan(ranges: Sequence[float] | np.ndarray, angle_min: float,
-                     angle_increment: float, range_min: float, range_max: float,
-                     sensor_pose: tuple[float, float, float]) -> np.ndarray:
-    """
-    Obstacle points (N, 2) = (x, y) in the base frame (m) from sensor_msgs/LaserScan data.
-
-    Reading i lies at angle ``angle_min + i * angle_increment`` (rad, counter-clockwise from
-    the sensor's x axis); readings that are not finite or outside [``range_min``,
-    ``range_max``] are dropped (REP-117). ``sensor_pose`` is the scanner's (x, y, yaw) on the
-    base (m, rad). A scan is one plane: mount it between the obstacle heights.
-    ValueError when ``ranges`` is not 1-D or the scan geometry is not finite.
-    """
-    values = np.asarray(ranges, dtype=np.float64)
-    if values.ndim != 1:
-        raise ValueError(f'ranges must be a 1-D sequence, got shape {values.shape}')
-    numbers = (angle_min, angle_increment, range_min, range_max, *sensor_pose)
-    if len(sensor_pose) != 3 or not all(math.isfinite(v) for v in numbers):
-        raise ValueError('scan angles, range limits and sensor pose (x, y, yaw) must be '
-                         'finite numbers')
-    angles = angle_min + angle_increment * np.arange(values.size) + sensor_pose[2]
-    keep = np.isfinite(values) & (values >= range_min) & (values <= range_max)
-    distances, angles = values[keep], angles[keep]
-    return np.column_stack([sensor_pose[0] + distances * np.cos(angles),
-                            sensor_pose[1] + distances * np.sin(angles)])
-
-
-@dataclass(frozen=True)
-class SensorView:
-    """
-    Where on the floor a sensor reading surely shows any obstacle, in the base frame.
-
-    A sector from the sensor at (``x``, ``y``) (m), centred on ``yaw`` (rad) and
-    ``half_angle`` (rad) wide on each side, between the distances ``near`` and ``far`` (m):
-    measured along ``yaw`` for a camera, from the sensor (``radial``) for a scanner.
-    Remembered obstacle points inside it are replaced by what
-    the new reading shows (a costmap's clearing); outside it (beside the robot, or too
-    near for a downward-looking camera to see the floor) they are kept. A reading with
-    holes (no return from a black or shiny surface) clears what it did not see: give such a
-    sensor a narrower view.
-    """
-
-    x: float
-    y: float
-    yaw: float
-    half_angle: float
-    near: float
-    far: float
-    radial: bool = False
-
-    def contains(self, points: np.ndarray) -> np.ndarray:
-        """(N,) bool: which of the (N, 2) base-frame points lie in the view."""
-        dx, dy = points[:, 0] - self.x, points[:, 1] - self.y
-        c, s = math.cos(self.yaw), math.sin(self.yaw)
-        forward, left = c * dx + s * dy, -s * dx + c * dy
-        distance = np.hypot(forward, left) if self.radial else forward
-        return ((np.abs(np.arctan2(left, forward)) <= self.half_angle) &
-                (distance >= self.near) & (distance <= self.far))
-
-
-def depth_view(intrinsics: Intrinsics, mount: CameraMount, far: float) -> SensorView:
-    """
-    Return the floor a depth camera sees whole, up to ``far`` m ahead.
-
-    Within its narrower horizontal half field of view, and no nearer than where its lowest image
-    row meets the floor (an obstacle standing nearer may be below the image). A camera whose lowest
-    row does not look down sees no floor: its view clears nothing.
-    """
-    half = min(math.atan2(intrinsics.cx + 0.5, intrinsics.fx),
-               math.atan2(intrinsics.width - intrinsics.cx - 0.5, intrinsics.fx))
-    lowest = mount.pitch + math.atan2(intrinsics.height - intrinsics.cy - 0.5, intrinsics.fy)
-    near = mount.z / math.tan(lowest) if lowest > 0 else math.inf
-    return SensorView(mount.x, mount.y, mount.yaw, half, near, far)
-
-
-def scan_view(angle_min: float, angle_max: float, range_min: float, range_max: float,
-              sensor_pose: tuple[float, float, float]) -> SensorView:
-    """
-    Return the sector a LaserScan covers, as :func:`points_from_scan` reads it.
-
-    Angles in rad of the sensor, ranges in m.
-    """
-    x, y, yaw = sensor_pose
-    half = min(abs(angle_max - angle_min) / 2.0, math.pi)
-    centre = yaw + (angle_min + angle_max) / 2.0
-    return SensorView(x, y, centre, half, range_min, range_max, radial=True)
-
-
-def _usable_points(points: np.ndarray | Sequence[Sequence[float]],
-                   exclude: Iterable[Exclusion]) -> np.ndarray:
-    """``points`` as a finite (N, 2) float array without those inside an exclusion disc."""
-    discs = [((float(cx), float(cy)), float(radius)) for (cx, cy), radius in exclude]
-    for (cx, cy), radius in discs:
-        if not all(math.isfinite(v) for v in (cx, cy, radius)) or radius < 0:
-            raise ValueError(f'exclusion disc ({cx}, {cy}) r={radius} must be finite with '
-                             'radius >= 0')
+def _usable_points(points: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
+    """``points`` as a finite (N, 2) float array."""
     array = np.asarray(points, dtype=np.float64)
     if array.size == 0:
         return np.empty((0, 2))
     if array.ndim != 2 or array.shape[1] != 2:
         raise ValueError(f'points must be an (N, 2) array of (x, y), got shape {array.shape}')
-    array = array[np.isfinite(array).all(axis=1)]
-    for (cx, cy), radius in discs:
-        array = array[(array[:, 0] - cx) ** 2 + (array[:, 1] - cy) ** 2 > radius * radius]
-    return array
+    return array[np.isfinite(array).all(axis=1)]
 
 
 # -- path check ----------------------------------------------------------------------------
@@ -415,14 +222,12 @@ def _travel(points: np.ndarray, linear: float, angular: float, radius: float,
 
 
 def check_path(points: np.ndarray | Sequence[Sequence[float]], linear: float, angular: float,
-               config: ObstacleConfig, exclude: Iterable[Exclusion] = ()) -> Verdict:
+               config: ObstacleConfig) -> Verdict:
     """
     Safety verdict for driving at (``linear`` m/s, ``angular`` rad/s) among ``points``.
 
-    ``points``: (N, 2) obstacle points (x, y) in the base frame (m). Points inside an
-    ``exclude`` disc ((x, y), radius), such as the target the robot drives up to on purpose,
-    are ignored. Pass the command about to be sent, before any scaling, so the zones do not
-    shrink with the slowdown they cause.
+    ``points``: (N, 2) obstacle points (x, y) in the base frame (m). Pass the command about to
+    be sent, before any scaling, so the zones do not shrink with the slowdown they cause.
 
     Moving (``linear`` != 0): the inflated footprint (radius ``robot_radius +
     safety_margin``) is swept along the path of the command, a straight band of width
@@ -441,11 +246,11 @@ def check_path(points: np.ndarray | Sequence[Sequence[float]], linear: float, an
     no closer to anything, so STOP only when a point lies within the body (``robot_radius``;
     normally none: the body hides that close range from the camera), else FREE.
 
-    ValueError for non-finite velocities, points not of shape (N, 2), or a bad exclusion.
+    ValueError for non-finite velocities or points not of shape (N, 2).
     """
     if not (math.isfinite(linear) and math.isfinite(angular)):
         raise ValueError(f'velocity ({linear}, {angular}) must be finite')
-    usable = _usable_points(points, exclude)
+    usable = _usable_points(points)
     radius, body = config.inflated_radius, config.robot_radius
     distance_sq = np.einsum('ij,ij->i', usable, usable)
     if linear == 0.0:
@@ -510,7 +315,7 @@ def _blocked_half_width(distance: np.ndarray, radius: float, length: float) -> n
 
 def choose_heading(points: np.ndarray | Sequence[Sequence[float]], goal: tuple[float, float],
                    config: ObstacleConfig, max_detour: float | None = None,
-                   exclude: Iterable[Exclusion] = (), side: int = 0,
+                   side: int = 0,
                    margin: float = 0.0, clearance: float | None = None) -> Heading | None:
     """
     Return the free heading nearest the bearing of ``goal``, or None when there is none.
@@ -536,13 +341,12 @@ def choose_heading(points: np.ndarray | Sequence[Sequence[float]], goal: tuple[f
     not swing over to the other halfway. Cost: sorting the intervals, O((N + K) log N) for
     N points and K candidates.
 
-    ``points``: (N, 2) obstacle points (x, y), ``goal``: (x, y), both in the base frame (m);
-    points inside an ``exclude`` disc ((x, y), radius), such as the goal object itself, are
-    ignored. Directions the sensor does not see (and has not seen within obstacle_memory)
+    ``points``: (N, 2) obstacle points (x, y), ``goal``: (x, y), both in the base frame (m).
+    Directions the sensor does not see (and has not seen within obstacle_memory)
     look free: turn to face a heading before driving along it, and check every command with
     :func:`check_path`. ValueError for a goal, max_detour or margin that is not finite (or
-    a negative margin), a clearance that is not positive, a side not in (-1, 0, 1), points
-    not of shape (N, 2), or a bad exclusion.
+    a negative margin), a clearance that is not positive, a side not in (-1, 0, 1), or points
+    not of shape (N, 2).
     """
     if max_detour is None:
         max_detour = config.max_detour
@@ -553,7 +357,7 @@ def choose_heading(points: np.ndarray | Sequence[Sequence[float]], goal: tuple[f
                          'finite')
     if margin < 0 or side not in (-1, 0, 1):
         raise ValueError(f'margin {margin} must be >= 0 and side {side} one of -1, 0, 1')
-    usable = _usable_points(points, exclude)
+    usable = _usable_points(points)
     radius = config.inflated_radius + margin
     clearance = config.clearance_distance if clearance is None else clearance
     needed = min(clearance, math.hypot(*goal))

@@ -23,24 +23,40 @@ resets instead of, say, treating a negative age as fresh.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import math
 
 
+@dataclass(frozen=True)
+class ClockChange:
+    """
+    What a new time says about the clock.
+
+    ``went_back``: it is earlier than the latest time seen (``reason`` says from when to
+    when); ``started``: it left 0, the value of ROS time under use_sim_time until the first
+    /clock, so what was dated at 0 (a command given at start-up) starts its timers now.
+    """
+
+    went_back: bool = False
+    started: bool = False
+    reason: str = ''
+
+
 class ClockWatch:
-    """Remembers the latest time seen and says when a new one is earlier."""
+    """Remembers the latest time seen and says when a new one is earlier, or the first real one."""
 
     def __init__(self):
         self.latest: float | None = None
 
-    def went_back(self, now: float) -> bool:
-        """Record ``now`` (s); True when it is earlier than the latest time seen."""
-        back = self.latest is not None and now < self.latest
-        self.latest = now
-        return back
-
-    def describe(self, now: float) -> str:
-        """'ROS time went back (345.000 -> 0.500 s)', for a status (call before went_back)."""
-        return f'ROS time went back ({self.latest:.3f} -> {now:.3f} s)'
+    def observe(self, now: float) -> ClockChange:
+        """Record ``now`` (s) and say what it changes (see :class:`ClockChange`)."""
+        latest, self.latest = self.latest, now
+        if latest is None:
+            return ClockChange()
+        if now < latest:
+            return ClockChange(went_back=True,
+                               reason=f'ROS time went back ({latest:.3f} -> {now:.3f} s)')
+        return ClockChange(started=latest == 0.0 and now > 0.0)
 
 
 class RateLimiter:

@@ -1,0 +1,192 @@
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The steps a command asks for: what the grammar yields and the nodes act on.
+
+A command (:class:`Command`) is one or more steps (:class:`Step`) carried out in order; a
+step that grounds an object may carry a referring expression (:class:`Referring`) that says
+which of several candidates is meant. Units and frames (REP-103, base_link):
+``Step.distance`` is in metres along +x (forward positive, backward negative);
+``Step.angle`` is in radians about +z (counter-clockwise, i.e. left, positive).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+import math
+
+from ..contract.protocol import Intent
+
+
+class Relation(str, Enum):
+    """
+    How a referring expression picks one of several grounded candidates.
+
+    Left, right, front and behind are from the robot's point of view (its camera).
+    """
+
+    LEFTMOST = 'leftmost'        # 'the box on the left', 'the leftmost box'
+    RIGHTMOST = 'rightmost'
+    MIDDLE = 'middle'            # 'the box in the middle'
+    NEAREST = 'nearest'          # nearest / closest
+    FARTHEST = 'farthest'        # farthest / furthest
+    BIGGEST = 'biggest'          # biggest / largest
+    SMALLEST = 'smallest'
+    NEXT_TO = 'next_to'          # relative to Referring.reference: 'the box next to the ball'
+    LEFT_OF = 'left_of'
+    RIGHT_OF = 'right_of'
+    IN_FRONT_OF = 'in_front_of'  # between the reference and the robot
+    BEHIND = 'behind'
+    ORDINAL_LEFT = 'ordinal_left'    # 'the second box from the left' (Referring.ordinal = 2)
+    ORDINAL_RIGHT = 'ordinal_right'
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# How each relation reads in Step.describe(); {ordinal} is '2nd', '3rd', ...
+_RELATION_TEXT = {
+    Relation.LEFTMOST: '{target} on the left', Relation.RIGHTMOST: '{target} on the right',
+    Relation.MIDDLE: '{target} in the middle', Relation.NEAREST: 'nearest {target}',
+    Relation.FARTHEST: 'farthest {target}', Relation.BIGGEST: 'biggest {target}',
+    Relation.SMALLEST: 'smallest {target}', Relation.NEXT_TO: '{target} next to the {reference}',
+    Relation.LEFT_OF: '{target} left of the {reference}',
+    Relation.RIGHT_OF: '{target} right of the {reference}',
+    Relation.IN_FRONT_OF: '{target} in front of the {reference}',
+    Relation.BEHIND: '{target} behind the {reference}',
+    Relation.ORDINAL_LEFT: '{ordinal} {target} from the left',
+    Relation.ORDINAL_RIGHT: '{ordinal} {target} from the right',
+}
+
+# Amounts. A bare 'move forward' is a short, safe nudge; a bare 'turn left' a right angle.
+DEFAULT_DISTANCE_M = 0.5
+DEFAULT_TURN_RAD = math.pi / 2
+TURN_AROUND_RAD = math.pi        # 'turn around'
+SPIN_RAD = 2 * math.pi           # 'spin', 'turn all the way around'
+# Beyond these a command is refused: a relative move is path-checked (slowed, stopped) but
+# not steered around obstacles, so it stays within the few metres a camera sees; two full
+# turns cover any reorientation.
+MAX_DISTANCE_M = 5.0
+MAX_TURN_RAD = 4 * math.pi
+MAX_STEPS = 10                   # a longer sequence is more likely misheard than meant
+MAX_COMMAND_CHARS = 400          # bounds the parser's work on pasted text
+
+VERB_TEXT = {Intent.APPROACH: 'go to', Intent.FACE: 'look at', Intent.FIND: 'find',
+             Intent.PICK: 'pick up'}
+# Examples use words the bundled simulator model knows too, so a suggestion always works.
+EXAMPLE = {Intent.APPROACH: 'go to the blue box', Intent.FACE: 'look at the white pillar',
+           Intent.FIND: 'find the yellow cube', Intent.PICK: 'pick up the red ball',
+           Intent.STOP: 'stop', Intent.CLASSIFY: 'classify: a red box, a blue ball',
+           Intent.MOVE: 'move forward 1 meter', Intent.TURN: 'turn left 90 degrees'}
+REFERRING_EXAMPLE = 'go to the second box from the left'
+SEQUENCE_EXAMPLE = 'go to the blue box, then the red ball'
+PRONOUN_EXAMPLE = 'find the red ball, then pick it up'
+EXAMPLES = (*EXAMPLE.values(), REFERRING_EXAMPLE, SEQUENCE_EXAMPLE)
+
+
+class CommandError(ValueError):
+    """The command was empty or not understood; the message suggests what works."""
+
+
+@dataclass(frozen=True)
+class Referring:
+    """Which of several grounded candidates the command means."""
+
+    relation: Relation
+    reference: str = ''   # object phrase for NEXT_TO..BEHIND, e.g. 'red ball'
+    ordinal: int = 0      # 1-based, for ORDINAL_LEFT / ORDINAL_RIGHT
+
+    def describe(self, target: str) -> str:
+        """
+        Describe the target with this relation.
+
+        For example 'red box on the left' or '2nd box from the left'.
+        """
+        return _RELATION_TEXT[self.relation].format(
+            target=target, reference=self.reference, ordinal=ordinal_text(self.ordinal))
+
+
+@dataclass(frozen=True)
+class Step:
+    """
+    One thing to do; a command is one or more steps, carried out in order.
+
+    ``distance`` is in metres along the base's +x (forward positive), ``angle`` in radians
+    about +z (left, counter-clockwise, positive), both relative to the pose when the step
+    starts (REP-103).
+    """
+
+    intent: Intent
+    target: str = ''                  # the noun phrase CLIP grounds, e.g. 'red box'
+    referring: Referring | None = None
+    distance: float = 0.0             # metres, MOVE
+    angle: float = 0.0                # radians, TURN
+    prompts: tuple[str, ...] = ()     # CLASSIFY
+    text: str = ''                    # the words of this step as said (apostrophes straight)
+
+    @property
+    def needs_grounding(self) -> bool:
+        """Whether the step names an object to find in the images."""
+        return self.intent.grounded
+
+    def describe(self) -> str:
+        """Short text for status messages, e.g. 'go to the red box on the left'."""
+        if self.intent.grounded:
+            target = self.referring.describe(self.target) if self.referring else self.target
+            return f'{VERB_TEXT[self.intent]} the {target}'
+        if self.intent == Intent.MOVE:
+            way = 'forward' if self.distance >= 0 else 'backward'
+            return f'move {way} {amount_text(Intent.MOVE, abs(self.distance))}'
+        if self.intent == Intent.TURN:
+            way = 'left' if self.angle >= 0 else 'right'
+            return f'turn {way} {amount_text(Intent.TURN, abs(self.angle))}'
+        if self.intent == Intent.CLASSIFY:
+            return 'classify: ' + ', '.join(self.prompts)
+        return str(self.intent)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A parsed command: its steps in order (a stop is one STOP step)."""
+
+    text: str
+    steps: tuple[Step, ...]
+
+    @property
+    def is_sequence(self) -> bool:
+        return len(self.steps) > 1
+
+    @property
+    def is_stop(self) -> bool:
+        """
+        Whether this command stops the robot: the one definition of a stop.
+
+        grounding_node ends the current command on it; action_node acts on it at once, even
+        without grounding_node.
+        """
+        return self.steps[0].intent == Intent.STOP
+
+
+def amount_text(intent: Intent, value: float) -> str:
+    """Say a MOVE distance (metres) or TURN angle (radians) back as text: '1.00 m', '90 deg'."""
+    return f'{value:.2f} m' if intent == Intent.MOVE else f'{math.degrees(value):.4g} deg'
+
+
+def ordinal_text(number: int) -> str:
+    """1 -> '1st', 2 -> '2nd', 11 -> '11th', 22 -> '22nd'."""
+    if 10 <= number % 100 <= 20:
+        return f'{number}th'
+    return f"{number}{({1: 'st', 2: 'nd', 3: 'rd'}).get(number % 10, 'th')}"
