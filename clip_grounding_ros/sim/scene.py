@@ -21,7 +21,7 @@ the benchmarks share one validated description, loadable from YAML or generated 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 import math
 import numbers
 from pathlib import Path
@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from .textures import TEXTURE_KINDS
 from ..resources import share_dirs
 
 # The single definition of the object colours; training code builds its prompts from this dict.
@@ -59,6 +60,8 @@ SHAPE_WORDS = {'box': ('box', 'cube', 'crate', 'block'),
                'sphere': ('sphere', 'ball', 'orb'),
                'cylinder': ('cylinder', 'can', 'tube', 'pillar')}
 COLOR_WORDS = {name: (name,) for name in COLORS} | {'purple': ('purple', 'violet')}
+# Objects that add_clutter places are named CLUTTER_PREFIX + a number.
+CLUTTER_PREFIX = 'clutter_'
 
 
 class SceneError(ValueError):
@@ -72,6 +75,8 @@ class SceneObject:
 
     `size` depends on `shape`: box -> half extents (hx, hy, hz); sphere -> (radius,);
     cylinder -> (radius, half_height). `position` is (x, y) on the floor in the world frame.
+    `texture` (one of textures.TEXTURE_KINDS, or None for flat colour) modulates the
+    brightness of the named colour, never its hue.
     """
 
     name: str
@@ -80,6 +85,7 @@ class SceneObject:
     size: tuple[float, ...]
     position: tuple[float, float]
     yaw: float = 0.0
+    texture: str | None = None
 
     def __post_init__(self) -> None:
         where = f'object {self.name!r}'
@@ -108,6 +114,12 @@ class SceneObject:
             raise SceneError(f'{where}: size: all sizes must be positive, got {list(self.size)}')
         if len(self.position) != 2:
             raise SceneError(f'{where}: position: expected [x, y], got {list(self.position)}')
+        _coerce(self, 'texture', _texture, where)
+
+    @property
+    def is_clutter(self) -> bool:
+        """Whether add_clutter placed this object (its name starts with CLUTTER_PREFIX)."""
+        return self.name.startswith(CLUTTER_PREFIX)
 
     @property
     def height(self) -> float:
@@ -184,6 +196,24 @@ def _rgb(value: Any, what: str) -> tuple[float, ...]:
     return rgb
 
 
+def _texture(value: Any, what: str) -> str | None:
+    """Return a texture kind, or None (also spelt 'none') for a flat colour."""
+    if value is None or value == 'none':
+        return None
+    if value not in TEXTURE_KINDS:
+        raise SceneError(
+            f"{what}: unknown texture {value!r}; known textures: {', '.join(TEXTURE_KINDS)} "
+            '(or none)'
+        )
+    return value
+
+
+def _seed(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise SceneError(f'{what}: expected a non-negative integer, got {value!r}')
+    return int(value)
+
+
 def _coerce(instance: Any, attribute: str, convert: Any, where: str) -> None:
     """Normalise a field of a frozen dataclass in __post_init__, naming it in errors."""
     what = f'{where}: {attribute}' if where else attribute
@@ -193,7 +223,13 @@ def _coerce(instance: Any, attribute: str, convert: Any, where: str) -> None:
 
 @dataclass(frozen=True)
 class Scene:
-    """A square room (walls at +-room_size/2) with static objects and a robot start pose."""
+    """
+    A square room (walls at +-room_size/2) with static objects and a robot start pose.
+
+    The floor is a checker in floor_rgb and the walls flat wall_rgb, unless floor_texture or
+    wall_texture name a texture (textures.TEXTURE_KINDS), which is then tinted by that colour.
+    texture_seed picks the variant of every texture of the scene (ring count, stripe width...).
+    """
 
     name: str
     objects: tuple[SceneObject, ...]
@@ -202,6 +238,9 @@ class Scene:
     light: Light = field(default_factory=Light)
     floor_rgb: tuple[float, float, float] = (0.5, 0.5, 0.5)
     wall_rgb: tuple[float, float, float] = (0.85, 0.80, 0.70)
+    floor_texture: str | None = None
+    wall_texture: str | None = None
+    texture_seed: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, 'objects', tuple(self.objects))
@@ -210,6 +249,9 @@ class Scene:
             ('room_size', _float),
             ('floor_rgb', _rgb),
             ('wall_rgb', _rgb),
+            ('floor_texture', _texture),
+            ('wall_texture', _texture),
+            ('texture_seed', _seed),
         ):
             _coerce(self, attribute, convert, '')
         if len(self.robot_start) != 3:
@@ -252,6 +294,12 @@ class Scene:
     def object_names(self) -> list[str]:
         return [obj.name for obj in self.objects]
 
+    @property
+    def textured(self) -> bool:
+        """Whether anything in the scene has a texture (else it renders as flat colours)."""
+        return bool(self.floor_texture or self.wall_texture
+                    or any(obj.texture for obj in self.objects))
+
     def objects_matching(
         self, color: str | None = None, shape: str | None = None
     ) -> tuple[SceneObject, ...]:
@@ -279,9 +327,11 @@ class Scene:
 
 
 OBJECT_REQUIRED = ('name', 'shape', 'color', 'size', 'position')
-OBJECT_OPTIONAL = ('yaw',)
+OBJECT_OPTIONAL = ('yaw', 'texture')
 SCENE_REQUIRED = ('name', 'objects')
-SCENE_OPTIONAL = ('robot_start', 'room_size', 'light', 'floor_rgb', 'wall_rgb')
+SCENE_OPTIONAL = ('robot_start', 'room_size', 'light', 'floor_rgb', 'wall_rgb', 'floor_texture',
+                  'wall_texture', 'texture_seed', 'clutter')
+CLUTTER_OPTIONAL = ('seed', 'textured')
 
 
 def _check_keys(
@@ -301,7 +351,11 @@ def _check_keys(
 
 
 def scene_from_dict(data: Any) -> Scene:
-    """Build and validate a Scene from the YAML structure documented in boxes.yaml."""
+    """
+    Build and validate a Scene from the YAML structure documented in boxes.yaml.
+
+    A `clutter` entry is expanded here: its objects (add_clutter) join the scene's objects.
+    """
     _check_keys(data, SCENE_REQUIRED, SCENE_OPTIONAL, 'scene')
     if not isinstance(data['objects'], list):
         raise SceneError('objects: expected a list of objects')
@@ -318,17 +372,46 @@ def scene_from_dict(data: Any) -> Scene:
         light_fields = tuple(f.name for f in fields(Light))
         _check_keys(data['light'], (), light_fields, 'light')
         kwargs['light'] = Light(**data['light'])
-    for key in ('room_size', 'floor_rgb', 'wall_rgb'):
+    for key in ('room_size', 'floor_rgb', 'wall_rgb', 'floor_texture', 'wall_texture',
+                'texture_seed'):
         if key in data:
             kwargs[key] = data[key]
-    return Scene(**kwargs)
+    scene = Scene(**kwargs)
+    if 'clutter' in data:
+        clutter = data['clutter']
+        _check_keys(clutter, ('count',), CLUTTER_OPTIONAL, 'clutter')
+        textured = clutter.get('textured', True)
+        if not isinstance(textured, bool):
+            raise SceneError(f'clutter: textured: expected true or false, got {textured!r}')
+        scene = add_clutter(
+            scene, clutter['count'], clutter.get('seed', 0), textured=textured
+        )
+    return scene
 
 
 def scene_to_dict(scene: Scene) -> dict[str, Any]:
-    """Return the YAML structure of `scene` (inverse of scene_from_dict)."""
+    """
+    Return the YAML structure of `scene` (inverse of scene_from_dict).
+
+    Clutter is written as the objects it placed; textures only where there are any, so an
+    untextured scene reads as before textures existed.
+    """
     x, y, yaw = scene.robot_start
     light = scene.light
-    return {
+    objects = []
+    for obj in scene.objects:
+        entry = {
+            'name': obj.name,
+            'shape': obj.shape,
+            'color': obj.color,
+            'size': list(obj.size),
+            'position': list(obj.position),
+            'yaw': obj.yaw,
+        }
+        if obj.texture is not None:
+            entry['texture'] = obj.texture
+        objects.append(entry)
+    data: dict[str, Any] = {
         'name': scene.name,
         'room_size': scene.room_size,
         'robot_start': {'x': x, 'y': y, 'yaw': yaw},
@@ -340,18 +423,138 @@ def scene_to_dict(scene: Scene) -> dict[str, Any]:
         },
         'floor_rgb': list(scene.floor_rgb),
         'wall_rgb': list(scene.wall_rgb),
-        'objects': [
-            {
-                'name': obj.name,
-                'shape': obj.shape,
-                'color': obj.color,
-                'size': list(obj.size),
-                'position': list(obj.position),
-                'yaw': obj.yaw,
-            }
-            for obj in scene.objects
-        ],
     }
+    for key in ('floor_texture', 'wall_texture'):
+        if getattr(scene, key) is not None:
+            data[key] = getattr(scene, key)
+    if scene.texture_seed:
+        data['texture_seed'] = scene.texture_seed
+    data['objects'] = objects
+    return data
+
+
+# Clutter: small objects that are not what a command names, placed where they hinder nothing.
+CLUTTER_SIZE = (0.04, 0.08)  # half extents, radii and half heights, metres
+CLUTTER_MAX = 50
+CLUTTER_TEXTURES = ('wood', 'fabric', 'noise', 'stripes', 'checks', 'dots', 'label')
+CLUTTER_WALL_MARGIN = 0.3  # metres between a clutter object's footprint and the walls
+CLUTTER_START_CLEARANCE = 0.5  # metres between its footprint and the robot's at the start
+CLUTTER_GAP = 0.3  # metres between its footprint and any other object's
+# Metres between its footprint and the robot's body driving straight from the start to a
+# named object or from one named object to another.
+CLUTTER_PATH_CLEARANCE = 0.25
+# The share of clutter placed in front of the robot start, where the camera sees it (within
+# RANDOM_BEARING of its heading, 1-4.5 m away); the rest anywhere in the room.
+CLUTTER_IN_VIEW = 0.6
+
+
+def _segment_distance(
+    point: tuple[float, float], start: tuple[float, float], end: tuple[float, float]
+) -> float:
+    """Distance from `point` to the line segment start-end."""
+    px, py = point[0] - start[0], point[1] - start[1]
+    dx, dy = end[0] - start[0], end[1] - start[1]
+    length_squared = dx * dx + dy * dy
+    t = 0.0 if length_squared == 0.0 else min(max((px * dx + py * dy) / length_squared, 0.0), 1.0)
+    return math.hypot(px - t * dx, py - t * dy)
+
+
+def _clutter_looks(
+    rng: np.random.Generator, named: tuple[SceneObject, ...]
+) -> tuple[str, str]:
+    """
+    Draw a (shape, colour) for a clutter object that no named object has.
+
+    Colours no named object has come first, so that a phrase naming an object of the scene
+    ("the red box", "the red one") does not also match clutter; when the named objects use
+    every colour, any pair that is not a named object's.
+    """
+    unused_colors = [c for c in COLORS if all(obj.color != c for obj in named)]
+    taken = {(obj.shape, obj.color) for obj in named}
+    colors = unused_colors or list(COLORS)
+    choices = [(shape, color) for shape in SHAPES for color in colors
+               if (shape, color) not in taken]
+    if not choices:
+        raise SceneError('clutter: every colour and shape is taken by a named object')
+    return choices[int(rng.integers(len(choices)))]
+
+
+def _clutter_position(
+    rng: np.random.Generator, scene: Scene, radius: float, placed: list[SceneObject]
+) -> tuple[float, float] | None:
+    """Find a free place for a footprint of `radius` (None when none was found)."""
+    half = scene.room_size / 2.0
+    limit = half - CLUTTER_WALL_MARGIN - radius
+    start_x, start_y, start_yaw = scene.robot_start
+    start = (start_x, start_y)
+    named = [obj for obj in scene.objects if not obj.is_clutter]
+    paths = [(start, obj.position) for obj in named]
+    paths += [(first.position, second.position)
+              for i, first in enumerate(named) for second in named[i + 1:]]
+    for _ in range(RANDOM_PLACEMENT_TRIES):
+        if rng.random() < CLUTTER_IN_VIEW:
+            bearing = start_yaw + rng.uniform(-RANDOM_BEARING, RANDOM_BEARING)
+            distance = rng.uniform(1.0, RANDOM_RANGE[1])
+            position = (float(start_x + distance * math.cos(bearing)),
+                        float(start_y + distance * math.sin(bearing)))
+        else:
+            position = (float(rng.uniform(-limit, limit)), float(rng.uniform(-limit, limit)))
+        if max(abs(position[0]), abs(position[1])) > limit:
+            continue
+        if math.dist(position, start) < ROBOT_RADIUS + CLUTTER_START_CLEARANCE + radius:
+            continue
+        if any(math.dist(position, other.position) < radius + other.footprint_radius + CLUTTER_GAP
+               for other in placed):
+            continue
+        if any(_segment_distance(position, *path) < ROBOT_RADIUS + CLUTTER_PATH_CLEARANCE + radius
+               for path in paths):
+            continue
+        return position
+    return None
+
+
+def add_clutter(scene: Scene, count: int, seed: int = 0, textured: bool = True) -> Scene:
+    """
+    Return `scene` with `count` small clutter objects added, reproducibly from `seed`.
+
+    Clutter objects are ordinary objects of the scene (the ground truth and the judge see
+    them), named clutter_0, clutter_1, ...: boxes, spheres and cylinders of the world's
+    colours, CLUTTER_SIZE in half extent, in a (shape, colour) that no named object has (see
+    _clutter_looks), each with a texture of CLUTTER_TEXTURES when `textured`. They stand
+    clear of the walls, of the robot start, of every other object, and of the straight ways
+    from the start to each named object and between named objects (the CLUTTER_* margins),
+    so they make no way longer; CLUTTER_IN_VIEW of them are drawn in front of the robot.
+    """
+    if isinstance(count, bool) or not isinstance(count, numbers.Integral):
+        raise SceneError(f'clutter: count: expected an integer, got {count!r}')
+    if not 0 <= count <= CLUTTER_MAX:
+        raise SceneError(f'clutter: count: expected 0 to {CLUTTER_MAX}, got {count}')
+    seed = _seed(seed, 'clutter: seed')
+    rng = np.random.default_rng(seed)
+    named = tuple(obj for obj in scene.objects if not obj.is_clutter)
+    names = set(scene.object_names)
+    objects = list(scene.objects)
+    number = 0
+    for _ in range(count):
+        while f'{CLUTTER_PREFIX}{number}' in names:
+            number += 1
+        name = f'{CLUTTER_PREFIX}{number}'
+        names.add(name)
+        shape, color = _clutter_looks(rng, named)
+        size = tuple(float(rng.uniform(*CLUTTER_SIZE)) for _ in SIZE_FIELDS[shape])
+        yaw = float(rng.uniform(-math.pi, math.pi))
+        texture = CLUTTER_TEXTURES[int(rng.integers(len(CLUTTER_TEXTURES)))]  # drawn anyway:
+        # `textured` changes no other draw, so the clutter stands where it would with textures.
+        candidate = SceneObject(name, shape, color, size, (0.0, 0.0), yaw,
+                                texture if textured else None)
+        position = _clutter_position(rng, scene, candidate.footprint_radius, objects)
+        if position is None:
+            raise SceneError(
+                f'clutter: no free place for {name} (seed {seed}): the room is too full for '
+                f'{count} clutter objects'
+            )
+        objects.append(replace(candidate, position=position))
+    return replace(scene, objects=tuple(objects))
 
 
 def scene_dirs() -> list[Path]:
@@ -360,7 +563,7 @@ def scene_dirs() -> list[Path]:
 
 
 def available_scenes() -> list[str]:
-    """Names accepted by load_scene besides paths and "random:<seed>"."""
+    """Names accepted by load_scene besides paths, "random:<seed>" and "random_textured:<seed>"."""
     return sorted({path.stem for folder in scene_dirs() for path in folder.glob('*.yaml')})
 
 
@@ -376,19 +579,22 @@ def _resolve(name_or_path: str | Path) -> Path:
             return candidate
     raise SceneError(
         f'unknown scene {str(name_or_path)!r}; available scenes: {available_scenes()} '
-        "(or a path to a .yaml file, or 'random:<seed>')"
+        "(or a path to a .yaml file, 'random:<seed>' or 'random_textured:<seed>')"
     )
 
 
 def load_scene(name_or_path: str | Path) -> Scene:
-    """Load a scene by bare name ("boxes"), YAML path, or "random:<seed>"."""
-    if isinstance(name_or_path, str) and name_or_path.startswith('random:'):
-        seed_text = name_or_path.removeprefix('random:')
-        try:
-            seed = int(seed_text)
-        except ValueError:
-            raise SceneError(f'random scene seed must be an integer, got {seed_text!r}') from None
-        return random_scene(seed)
+    """Load a scene by bare name ("boxes"), YAML path, "random[_textured]:<seed>"."""
+    for prefix, textured in (('random:', False), ('random_textured:', True)):
+        if isinstance(name_or_path, str) and name_or_path.startswith(prefix):
+            seed_text = name_or_path.removeprefix(prefix)
+            try:
+                seed = int(seed_text)
+            except ValueError:
+                raise SceneError(
+                    f'random scene seed must be an integer, got {seed_text!r}'
+                ) from None
+            return random_scene(seed, textured=textured)
     path = _resolve(name_or_path)
     try:
         data = yaml.safe_load(path.read_text())
@@ -416,12 +622,15 @@ def random_scene(
     n_objects: tuple[int, int] = (3, 6),
     colors: list[str] | tuple[str, ...] | None = None,
     shapes: list[str] | tuple[str, ...] | None = None,
+    textured: bool = False,
 ) -> Scene:
     """
     Make a reproducible random scene in front of a robot at the origin facing +x.
 
     `n_objects` is an inclusive (min, max) range; `colors`/`shapes` restrict the choices.
-    Objects keep RANDOM_MIN_GAP metres between their footprint circles.
+    Objects keep RANDOM_MIN_GAP metres between their footprint circles. With `textured`
+    the same scene (same objects and light) is dressed by dress_randomly, named
+    "random_textured:<seed>"; without, it is exactly what it was before textures existed.
     """
     colors = list(colors or COLORS)
     shapes = list(shapes or SHAPES)
@@ -465,4 +674,58 @@ def random_scene(
         ambient=float(rng.uniform(0.2, 0.3)),
         headlight=float(rng.uniform(0.25, 0.35)),
     )
-    return Scene(name=f'random:{seed}', objects=tuple(objects), light=light)
+    scene = Scene(name=f'random:{seed}', objects=tuple(objects), light=light)
+    return dress_randomly(scene, seed) if textured else scene
+
+
+# Textured random scenes: the kinds and (muted, so never mistaken for an object's) colours.
+RANDOM_OBJECT_TEXTURES = (None, *CLUTTER_TEXTURES)  # None: some objects stay flat colour
+RANDOM_FLOORS = {
+    'planks': ((0.55, 0.38, 0.22), (0.70, 0.52, 0.33), (0.40, 0.28, 0.18)),
+    'wood': ((0.62, 0.45, 0.28),),
+    'tiles': ((0.80, 0.78, 0.74), (0.55, 0.55, 0.55), (0.75, 0.70, 0.62)),
+    'noise': ((0.55, 0.55, 0.53), (0.45, 0.44, 0.42)),
+    'fabric': ((0.45, 0.42, 0.38), (0.38, 0.40, 0.45)),
+}
+RANDOM_WALLS = {
+    'paint': ((0.88, 0.85, 0.78), (0.80, 0.82, 0.84), (0.85, 0.80, 0.70)),
+    'fabric': ((0.78, 0.72, 0.62), (0.70, 0.70, 0.72)),
+    'noise': ((0.82, 0.80, 0.76), (0.72, 0.70, 0.66)),
+    'tiles': ((0.90, 0.90, 0.88),),
+}
+RANDOM_CLUTTER = (0, 6)  # inclusive range of clutter objects
+# The textured draws use their own random stream, so the objects and light stay as random:<seed>.
+RANDOM_DRESSING_STREAM = 1
+
+
+def dress_randomly(scene: Scene, seed: int) -> Scene:
+    """
+    Give `scene` random textures, a textured floor and walls, and clutter, from `seed`.
+
+    Object textures from RANDOM_OBJECT_TEXTURES (each object its own draw; some stay flat);
+    floor and wall kinds and their colours from RANDOM_FLOORS / RANDOM_WALLS, the colour
+    brightened or darkened by up to 10 %; RANDOM_CLUTTER clutter objects (add_clutter).
+    The scene is renamed "random_textured:<seed>" and its texture_seed set to `seed`.
+    """
+    rng = np.random.default_rng([seed, RANDOM_DRESSING_STREAM])
+
+    def pick(choices: tuple[Any, ...] | list[Any]) -> Any:
+        return choices[int(rng.integers(len(choices)))]
+
+    objects = tuple(replace(obj, texture=pick(RANDOM_OBJECT_TEXTURES)) for obj in scene.objects)
+    floor_texture = pick(list(RANDOM_FLOORS))
+    wall_texture = pick(list(RANDOM_WALLS))
+
+    def shade(palette: tuple[tuple[float, float, float], ...]) -> tuple[float, ...]:
+        scale = float(rng.uniform(0.9, 1.1))
+        return tuple(min(c * scale, 1.0) for c in pick(palette))
+
+    floor_rgb = shade(RANDOM_FLOORS[floor_texture])
+    wall_rgb = shade(RANDOM_WALLS[wall_texture])
+    count = int(rng.integers(RANDOM_CLUTTER[0], RANDOM_CLUTTER[1] + 1))
+    clutter_seed = int(rng.integers(2**31))
+    dressed = replace(
+        scene, name=f'random_textured:{seed}', objects=objects, floor_texture=floor_texture,
+        wall_texture=wall_texture, floor_rgb=floor_rgb, wall_rgb=wall_rgb, texture_seed=seed,
+    )
+    return add_clutter(dressed, count, clutter_seed)
