@@ -15,15 +15,16 @@
 """
 The simulated world for grounding tests, the demo and training data: MuJoCo.
 
-Scenes of coloured objects (scene.py) and a camera robot driving among them (world.py), both
-without ROS; sim_node.py is the simulator's ROS face (camera, odometry, /clock and ground
-truth topics), the only module here that imports rclpy. world.py (and with it MuJoCo and an
-OpenGL backend) is imported on first use of one of its names, so code that only needs scene
-descriptions, such as training on a GPU machine from already rendered views, does not need
-MuJoCo installed.
+Scenes of coloured objects (scene.py), optionally textured (textures.py, made in code) and
+cluttered, and a camera robot driving among them (world.py), all without ROS; sim_node.py is
+the simulator's ROS face (camera, odometry, /clock and ground truth topics), the only module
+here that imports rclpy. world.py (and with it MuJoCo and an OpenGL backend) is imported on
+first use of one of its names, so code that only needs scene descriptions, such as training on
+a GPU machine from already rendered views, does not need MuJoCo installed.
 """
 
 from clip_grounding_ros.sim.scene import (
+    add_clutter,
     available_scenes,
     COLOR_WORDS,
     COLORS,
@@ -39,8 +40,10 @@ from clip_grounding_ros.sim.scene import (
     SHAPE_WORDS,
     SHAPES,
 )
+from clip_grounding_ros.sim.textures import texture_image, TEXTURE_KINDS
 
-_WORLD_NAMES = ('CameraSpec', 'SimWorld', 'VisibleObject', 'build_mjcf', 'camera_pose_in_base')
+_WORLD_NAMES = ('CameraSpec', 'SimWorld', 'VisibleObject', 'build_mjcf', 'camera_pose_in_base',
+                'texture_assets')
 
 
 def __getattr__(name: str):
@@ -57,6 +60,7 @@ __all__ = [
     'ROBOT_RADIUS',
     'SHAPE_WORDS',
     'SHAPES',
+    'TEXTURE_KINDS',
     'CameraSpec',
     'Light',
     'Scene',
@@ -64,6 +68,7 @@ __all__ = [
     'SceneObject',
     'SimWorld',
     'VisibleObject',
+    'add_clutter',
     'available_scenes',
     'build_mjcf',
     'camera_pose_in_base',
@@ -71,4 +76,6 @@ __all__ = [
     'random_scene',
     'scene_from_dict',
     'scene_to_dict',
+    'texture_assets',
+    'texture_image',
 ]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ctypes.util
 from dataclasses import dataclass
+import functools
 import math
 import os
 from typing import TYPE_CHECKING
@@ -34,6 +35,8 @@ if 'MUJOCO_GL' not in os.environ:
     os.environ['MUJOCO_GL'] = 'osmesa' if ctypes.util.find_library('OSMesa') else 'egl'
 
 from clip_grounding_ros.sim.scene import COLORS, ROBOT_RADIUS, Scene, SceneObject
+from clip_grounding_ros.sim.textures import OBJECT_CONTRAST, SURFACE_CONTRAST, texture_image
+import cv2
 import mujoco
 import numpy as np
 
@@ -55,6 +58,11 @@ ANGULAR_TORQUE_LIMIT = 20.0
 OBJECT_EMISSION = 0.3
 CAMERA_NAME = 'robot_camera'
 OBJECT_GEOM_PREFIX = 'object:'
+# Texture images: objects map one image onto each face (a cube texture, about 1-2 mm a texel
+# on a 30 cm box); floor and walls repeat theirs every SURFACE_TEXTURE_METRES.
+OBJECT_TEXTURE_SIZE = 128
+SURFACE_TEXTURE_SIZE = 256
+SURFACE_TEXTURE_METRES = 1.0
 
 
 @dataclass(frozen=True)
@@ -100,27 +108,112 @@ def _vec(values: tuple[float, ...] | np.ndarray) -> str:
     return ' '.join(f'{float(v):.12g}' for v in values)
 
 
+def _object_material(obj: SceneObject) -> str:
+    return f'color_{obj.color}' + (f'_{obj.texture}' if obj.texture else '')
+
+
 def _object_geom(obj: SceneObject) -> str:
     return (
         f'<geom name="{OBJECT_GEOM_PREFIX}{obj.name}" type="{obj.shape}" size="{_vec(obj.size)}" '
         f'pos="{_vec((*obj.position, obj.height / 2.0))}" euler="0 0 {obj.yaw:.12g}" '
-        f'material="color_{obj.color}"/>'
+        f'material="{_object_material(obj)}"/>'
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _png(kind: str, seed: int, size: int, contrast: tuple[float, float]) -> bytes:
+    """Encode a grey texture image as PNG (cached: training renders many worlds)."""
+    ok, encoded = cv2.imencode('.png', texture_image(kind, seed, size, contrast=contrast))
+    if not ok:
+        raise RuntimeError(f'could not encode texture {kind!r} as PNG')
+    return encoded.tobytes()
+
+
+def texture_assets(scene: Scene) -> dict[str, bytes]:
+    """
+    Return the PNG images that build_mjcf's textures name, by file name (empty if untextured).
+
+    Images are grey: the material's colour tints them, so one image serves every colour. Pass
+    them as `assets` to mujoco.MjModel.from_xml_string; nothing is written to disk.
+    """
+    seed = scene.texture_seed
+    assets = {
+        f'object_{kind}.png': _png(kind, seed, OBJECT_TEXTURE_SIZE, OBJECT_CONTRAST)
+        for kind in sorted({obj.texture for obj in scene.objects if obj.texture})
+    }
+    for surface in ('floor', 'wall'):
+        kind = getattr(scene, f'{surface}_texture')
+        if kind:
+            assets[f'{surface}.png'] = _png(kind, seed, SURFACE_TEXTURE_SIZE, SURFACE_CONTRAST)
+    return assets
+
+
+def _texture_xml(scene: Scene) -> list[str]:
+    """Return the <texture>/<material> assets of textured objects (one material a colour)."""
+    lines = [
+        f'<texture name="object_{kind}" type="cube" file="object_{kind}.png"/>'
+        for kind in sorted({obj.texture for obj in scene.objects if obj.texture})
+    ]
+    lines += [
+        f'<material name="color_{color}_{kind}" texture="object_{kind}" '
+        f'rgba="{_vec(COLORS[color])} 1" emission="{OBJECT_EMISSION}" specular="0.2" '
+        'shininess="0.3"/>'
+        for color, kind in sorted({(obj.color, obj.texture) for obj in scene.objects
+                                   if obj.texture})
+    ]
+    return lines
+
+
 def _wall_geoms(scene: Scene) -> list[str]:
-    """Four walls whose inner faces are at +-room_size/2."""
+    """
+    Four walls whose inner faces are at +-room_size/2.
+
+    MuJoCo maps a 2d texture onto a box along its local x and y axes, so a textured wall is
+    the same box turned to lie with its long side along local x, its height along local y and
+    its thickness along local z (untextured walls keep the original, equal form).
+    """
     half = scene.room_size / 2.0
     offset = half + WALL_THICKNESS / 2.0
     long_half = half + WALL_THICKNESS
-    size = (WALL_THICKNESS / 2.0, long_half, WALL_HEIGHT / 2.0)
     walls = {'east': (offset, 0.0, 0.0), 'west': (-offset, 0.0, 0.0)}
     walls |= {'north': (0.0, offset, math.pi / 2.0), 'south': (0.0, -offset, math.pi / 2.0)}
-    return [
-        f'<geom name="wall_{name}" type="box" size="{_vec(size)}" '
-        f'pos="{_vec((x, y, WALL_HEIGHT / 2.0))}" euler="0 0 {yaw:.12g}" material="wall"/>'
-        for name, (x, y, yaw) in walls.items()
-    ]
+    geoms = []
+    for name, (x, y, yaw) in walls.items():
+        if scene.wall_texture:
+            size = (long_half, WALL_HEIGHT / 2.0, WALL_THICKNESS / 2.0)
+            along = (-math.sin(yaw), math.cos(yaw), 0.0)  # the wall's length in the world
+            orientation = f'xyaxes="{_vec((*along, 0.0, 0.0, 1.0))}"'
+        else:
+            size = (WALL_THICKNESS / 2.0, long_half, WALL_HEIGHT / 2.0)
+            orientation = f'euler="0 0 {yaw:.12g}"'
+        geoms.append(
+            f'<geom name="wall_{name}" type="box" size="{_vec(size)}" '
+            f'pos="{_vec((x, y, WALL_HEIGHT / 2.0))}" {orientation} material="wall"/>'
+        )
+    return geoms
+
+
+def _surface_assets(scene: Scene) -> str:
+    """Return the floor's and walls' <texture>/<material> assets: checker and flat, or textured."""
+    repeat = f'{1.0 / SURFACE_TEXTURE_METRES:.12g}'
+    lines = []
+    if scene.floor_texture:
+        lines += ['<texture name="floor" type="2d" file="floor.png"/>',
+                  f'<material name="floor" texture="floor" rgba="{_vec(scene.floor_rgb)} 1" '
+                  f'texrepeat="{repeat} {repeat}" texuniform="true"/>']
+    else:
+        floor_dark = tuple(0.88 * c for c in scene.floor_rgb)  # subtle: depth cues, no clutter
+        lines += [f'<texture name="floor" type="2d" builtin="checker" '
+                  f'rgb1="{_vec(scene.floor_rgb)}"\n'
+                  f'             rgb2="{_vec(floor_dark)}" width="64" height="64"/>',
+                  '<material name="floor" texture="floor" texrepeat="1 1" texuniform="true"/>']
+    if scene.wall_texture:
+        lines += ['<texture name="wall" type="2d" file="wall.png"/>',
+                  f'<material name="wall" texture="wall" rgba="{_vec(scene.wall_rgb)} 1" '
+                  f'texrepeat="{repeat} {repeat}" texuniform="true"/>']
+    else:
+        lines.append(f'<material name="wall" rgba="{_vec(scene.wall_rgb)} 1"/>')
+    return '\n    '.join(lines)
 
 
 def _robot_body(camera: CameraSpec) -> str:
@@ -157,7 +250,6 @@ def build_mjcf(scene: Scene, camera: CameraSpec = CameraSpec(), timestep: float 
     light = scene.light
     # Floor and ceiling reach under the walls so no crack shows the void at the edges.
     plane_half = scene.room_size / 2.0 + WALL_THICKNESS
-    floor_dark = tuple(0.88 * c for c in scene.floor_rgb)  # subtle checker: depth cues, no clutter
     # Some emission keeps object colours vivid on faces the overhead light barely reaches;
     # without it a white cylinder renders as the floor's grey. Black stays black.
     materials = '\n    '.join(
@@ -165,6 +257,7 @@ def build_mjcf(scene: Scene, camera: CameraSpec = CameraSpec(), timestep: float 
         'specular="0.2" shininess="0.3"/>'
         for name, rgb in COLORS.items()
     )
+    materials = '\n    '.join([materials, *_texture_xml(scene)])
     objects = '\n    '.join(_object_geom(obj) for obj in scene.objects)
     walls = '\n    '.join(_wall_geoms(scene))
     # Depth precision depends on the clip planes, which MuJoCo scales by the model extent.
@@ -181,10 +274,7 @@ def build_mjcf(scene: Scene, camera: CameraSpec = CameraSpec(), timestep: float 
     <map znear="{0.02 / extent:.12g}" zfar="2"/>
   </visual>
   <asset>
-    <texture name="floor" type="2d" builtin="checker" rgb1="{_vec(scene.floor_rgb)}"
-             rgb2="{_vec(floor_dark)}" width="64" height="64"/>
-    <material name="floor" texture="floor" texrepeat="1 1" texuniform="true"/>
-    <material name="wall" rgba="{_vec(scene.wall_rgb)} 1"/>
+    {_surface_assets(scene)}
     <material name="robot" rgba="0.3 0.3 0.33 1"/>
     <material name="robot_marker" rgba="0.9 0.9 0.2 1"/>
     <material name="wheel" rgba="0.1 0.1 0.1 1"/>
@@ -237,7 +327,9 @@ class SimWorld:
         self.scene = scene
         self.camera = camera
         self.timestep = timestep
-        self.model = mujoco.MjModel.from_xml_string(build_mjcf(scene, camera, timestep))
+        self.model = mujoco.MjModel.from_xml_string(
+            build_mjcf(scene, camera, timestep), assets=texture_assets(scene)
+        )
         self.data = mujoco.MjData(self.model)
         self._camera_id = self.model.camera(CAMERA_NAME).id
         joints = [self.model.joint(name) for name in ('robot_x', 'robot_y', 'robot_yaw')]
