@@ -64,8 +64,8 @@ def generate_launch_description():
             description='Parameters of sim_node and the pipeline nodes'),
         DeclareLaunchArgument(
             'scene', default_value='',
-            description='Scene: boxes, mixed, a scene YAML file or random:<seed>; empty: the '
-                        "params file's scene"),
+            description='Scene: boxes, mixed, a scene YAML file, random:<seed> or '
+                        "random_textured:<seed>; empty: the params file's scene"),
         DeclareLaunchArgument(
             'command', default_value='',
             description="A command to run once the pipeline is up, e.g. 'go to the blue box'; "

@@ -43,7 +43,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--command', default='go to the blue box', help='what to say')
     parser.add_argument('--scene', default='boxes',
-                        help="'boxes', 'mixed', 'random:<seed>' or a scene YAML file")
+                        help="'boxes', 'mixed', 'random:<seed>', 'random_textured:<seed>' "
+                             'or a scene YAML file')
     parser.add_argument('--model', default='',
                         help='CLIP model for grounding (folder or hub id); default: the '
                         'bundled simulator model')

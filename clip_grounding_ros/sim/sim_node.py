@@ -57,8 +57,8 @@ from ..nodes.parameters import declare_parameters
 
 _CAMERA = CameraSpec()
 PARAMS = (
-    ParamSpec('scene', 'boxes', "Scene name ('boxes', 'mixed'), path of a scene YAML file, or "
-              "'random:<seed>'", read_only=True),
+    ParamSpec('scene', 'boxes', "Scene name ('boxes', 'mixed'), path of a scene YAML file, "
+              "'random:<seed>' or 'random_textured:<seed>'", read_only=True),
     ParamSpec('realtime_factor', 1.0, 'Simulated seconds per wall-clock second; 0 runs as '
               'fast as possible', minimum=0.0, maximum=100.0, read_only=True),
     ParamSpec('physics_dt', 0.005, 'Physics time step (s)', minimum=0.0001, maximum=0.1,
