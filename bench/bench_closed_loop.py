@@ -88,16 +88,17 @@ OBSTACLE_PASSAGE = 0.6
 OBSTACLE_TRIES = 20
 
 
-def pick_target(seed: int, rng: np.random.Generator):
+def pick_target(seed: int, rng: np.random.Generator, textured: bool = False):
     """(scene name, object) for a seeded random scene, or None if no object qualifies."""
-    name = f'random:{seed}'
+    name = f'random_textured:{seed}' if textured else f'random:{seed}'
     scene = load_scene(name)
     with SimWorld(scene) as world:
         visible = world.visible_objects(min_pixels=MIN_PIXELS)
     start = np.array(scene.robot_start[:2])
     candidates = []
     for obj in scene.objects:
-        if obj.name not in visible or len(scene.objects_matching(obj.color, obj.shape)) > 1:
+        if obj.is_clutter or obj.name not in visible or \
+                len(scene.objects_matching(obj.color, obj.shape)) > 1:
             continue
         goal = np.array(obj.position)
         if all(_segment_distance(np.array(other.position), start, goal) >
@@ -185,9 +186,14 @@ def main() -> None:
     parser.add_argument('--model', default='', help='default: the bundled simulator model')
     parser.add_argument('--obstacle', action='store_true',
                         help='put another object on the straight way to the named one')
+    parser.add_argument('--textured', action='store_true',
+                        help='the same scenes with textured objects, floor and walls and '
+                        'clutter (random_textured:<seed>)')
     parser.add_argument('--set', action='append', default=[], metavar='NODE:NAME=VALUE',
                         help='override a node parameter in every episode (repeatable)')
     args = parser.parse_args()
+    if args.textured and args.obstacle:
+        parser.error('--textured and --obstacle: choose one')
     parameters = {}
     for item in args.set:
         key, equals, value = item.partition('=')
@@ -199,7 +205,8 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix='closed_loop_scenes_')) if args.obstacle else None
     results, seed, obstacle_contacts = [], args.first_seed, 0
     while len(results) < args.episodes:
-        picked = obstacle_scene(seed, rng, folder) if folder else pick_target(seed, rng)
+        picked = obstacle_scene(seed, rng, folder) if folder else \
+            pick_target(seed, rng, args.textured)
         seed += 1
         if picked is None:
             continue

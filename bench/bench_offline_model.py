@@ -58,6 +58,8 @@ def main() -> None:
                         help="auto, cpu, cuda or cuda:N (the grounding node's device)")
     parser.add_argument('--no-fp16', dest='fp16', action='store_false',
                         help='fp32 on CUDA too (fp16 there otherwise, as the node does)')
+    parser.add_argument('--colour-proposals', type=int, default=24,
+                        help="colour segments ranked first (config/sim_demo.yaml's value)")
     parser.add_argument('--scenes', type=int, default=40)
     parser.add_argument('--views', type=int, default=3, help='views per scene')
     parser.add_argument('--strategies', nargs='+', default=[s.value for s in Strategy])
@@ -69,7 +71,9 @@ def main() -> None:
                            half=None if args.fp16 else False, backend=args.backend)
     declared_vocabulary = encoder.vocabulary
     encoder.vocabulary = None  # raw model behaviour on unseen nouns (see the docstring)
-    grounders = {s: Grounder(encoder, GrounderConfig(strategy=s)) for s in args.strategies}
+    grounders = {s: Grounder(encoder, GrounderConfig(strategy=s,
+                                                     colour_proposals=args.colour_proposals))
+                 for s in args.strategies}
     hits = defaultdict(list)        # (strategy, 'seen'|'held-out') -> [hit, ...]
     false_found = defaultdict(list)  # (strategy, 'absent combo'|'unknown noun') -> [found]
     # For the threshold table: (score, box right) of present phrases, score of absent ones.

@@ -336,7 +336,7 @@ def frame_crops(frame: np.ndarray, image_size: int, config: GrounderConfig
 
     Strategy crops, ``config``'s proposals and context.
     """
-    boxes = propose(frame, config.proposals, config.max_crops)
+    boxes = propose(frame, config.proposals, config.max_crops, config.colour_proposals)
     return boxes, [square_crop(frame, box, image_size, config.crop_context) for box in boxes]
 
 

@@ -64,3 +64,16 @@ def ros():
     harness = RosHarness()
     yield harness
     harness.close()
+
+
+@pytest.fixture(scope='session')
+def photos():
+    """Load the labelled real photographs (test/real_photos.py)."""
+    from real_photos import load_photos, PhotosUnavailable
+
+    try:
+        return load_photos()
+    except PhotosUnavailable as error:
+        if os.environ.get('ROS_DISTRO'):  # scripts/setup pins them only without a ROS 2
+            pytest.skip(f'real photographs unavailable under a sourced ROS 2: {error}')
+        raise

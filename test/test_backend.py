@@ -38,6 +38,7 @@ from clip_grounding_ros.export import export, ExportError, main
 import cv2
 import numpy as np
 import pytest
+from real_photos import LABELS, photo_path
 import torch
 
 
@@ -142,6 +143,26 @@ def test_int8_export_calibrated_on_simulator_frames(int8_export):
     assert encoder.encode_dense(frame)[0].shape == torch_encoder.encode_dense(frame)[0].shape
     assert torch.allclose(encoder.encode_text(['a red ball']),
                           torch_encoder.encode_text(['a red ball']), atol=1e-4)
+
+
+def test_int8_export_calibrated_on_a_folder_of_real_photographs(
+        tiny_model_dir, tmp_path, photos):
+    """Camera frames of a real robot: JPEG and PNG photographs of several sizes, as given."""
+    folder = tmp_path / 'robot_frames'
+    folder.mkdir()
+    for entry in json.loads(LABELS.read_text())['photos']:
+        source = photo_path(entry)
+        shutil.copy(source, folder / f"{entry['id']}{source.suffix}")
+    out = tmp_path / 'tiny_int8_real'
+    manifest = export(tiny_model_dir, out, int8=True, calibration=str(folder), frames=4,
+                      holdout=2, min_cosine=-1.0, min_top1=0.0, log=lambda _: None)
+    calibration = manifest['calibration']
+    assert calibration['source'] == str(folder) and calibration['frames'] == 4
+    assert calibration['inputs'] > 4  # each photograph's dense input and its crops
+    encoder = load_encoder(str(out), device='cpu')
+    assert encoder.backend == 'openvino int8'
+    embedding = encoder.encode_images([photos[0].rgb])
+    assert embedding.shape[0] == 1 and torch.isfinite(embedding).all()
 
 
 def test_export_below_tolerance_is_refused_and_writes_nothing(tiny_model_dir, frames_dir,

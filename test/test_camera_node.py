@@ -15,6 +15,8 @@
 """camera_node over real DDS: each input mode, resizing, rate limiting, bad frames and QoS."""
 
 from itertools import pairwise
+import json
+import shutil
 
 from clip_grounding_ros.core.world.camera import Intrinsics
 from clip_grounding_ros.nodes.camera_node import CameraNode
@@ -23,6 +25,7 @@ import cv2
 import numpy as np
 import pytest
 import rclpy
+from real_photos import LABELS, photo_path
 from ros_helpers import (
     BEST_EFFORT_QOS,
     camera_info_msg,
@@ -186,6 +189,20 @@ def test_opencv_folder_source_publishes_frames_and_its_own_camera_info(ros, tmp_
     # 90 deg across 32 px: fx = 16 / tan(45 deg); principal point at the pixel-centre middle.
     assert (info.width, info.height) == (32, 24)
     assert (info.k[0], info.k[4], info.k[2], info.k[5]) == pytest.approx((16, 16, 15.5, 11.5))
+
+
+def test_opencv_folder_of_real_photographs_publishes_each_as_it_is(ros, tmp_path, photos):
+    """Photographs of several sizes, PNG and JPEG, as a folder source: each one, unchanged."""
+    entries = json.loads(LABELS.read_text())['photos'][:4]
+    for index, entry in enumerate(entries):
+        source = photo_path(entry)
+        shutil.copy(source, tmp_path / f'{index}_{entry["id"]}{source.suffix}')
+    rig = CameraRig(ros, input='opencv', opencv_source=str(tmp_path), opencv_rate_hz=20.0)
+    sizes = {tuple(photo.rgb.shape[1::-1]) for photo in photos[:4]}
+    assert rig.ros.spin_until(lambda: {(i.width, i.height) for i in rig.images} >= sizes)
+    published = {(img.width, img.height): pixels(img) for img in rig.images}
+    for photo in photos[:4]:
+        assert np.array_equal(published[photo.rgb.shape[1::-1]], photo.rgb), photo.id
 
 
 def test_opencv_loop_can_be_switched_off_at_run_time(ros, tmp_path):

@@ -126,6 +126,8 @@ class EpisodeResult:
     first_frame: np.ndarray | None = None
     log_dir: str = ''
     grounding_errors: list[str] = field(default_factory=list)  # 'error' messages, command on
+    # The nearest the target was (m) when CLIP, not the tracker, placed it; None: never.
+    closest_grounding: float | None = None
 
     @property
     def meant_objects(self) -> list[str]:
@@ -148,6 +150,8 @@ class EpisodeResult:
             'final_grounding_state': str(self.grounding_status.state),
             'final_grounding_message': self.grounding_status.message,
             'grounding_errors': self.grounding_errors,
+            'closest_grounding_m': None if self.closest_grounding is None else
+            round(self.closest_grounding, 3),
         }
 
 
@@ -315,6 +319,7 @@ class Episode:
             truth, path = observer.truth or GroundTruth(), list(observer.path)
             speed, now, pose = observer.speed, observer.sim_time, observer.pose
             grounding_errors = list(observer.grounding_errors)
+            closest_grounding = observer.closest_grounding
         verdicts = [self._judge_step(i, step) for i, step in enumerate(self.steps)]
         touched = list(truth.touched)
         problems = [f'step {v.index + 1}: {v.reason}' for v in verdicts if not v.success]
@@ -329,7 +334,8 @@ class Episode:
             self.spec, outcome, success, reason, max(0.0, now - self.start_time),
             self.stop_distance, verdicts, self.start_pose, pose, touched,
             max(abs(v) for v in speed) < STOPPED_SPEED, path, observer.action,
-            observer.grounding, observer.first_frame, str(self.log_dir), grounding_errors)
+            observer.grounding, observer.first_frame, str(self.log_dir), grounding_errors,
+            closest_grounding)
 
     def _judge_step(self, index: int, step: Step) -> StepVerdict:
         record = self.records.get(index)

@@ -34,6 +34,7 @@ from ..core.contract.status import (
     CameraStatus,
     GroundingState,
     GroundingStatus,
+    TargetSource,
 )
 from ..core.world.frames import yaw_from_quaternion
 
@@ -57,6 +58,8 @@ class Observer:
         self.statuses_seen = False
         self.frames_published = 0  # by camera_node to grounding_node (camera status)
         self.grounding_errors: list[str] = []  # distinct 'error' messages since the command
+        # The nearest the target was (m) when CLIP itself, not the tracker, placed it.
+        self.closest_grounding: float | None = None
         self.truth: GroundTruth | None = None
         self.path: list[tuple[float, float]] = []
         self.pose: Pose = (0.0, 0.0, 0.0)
@@ -90,6 +93,11 @@ class Observer:
             if status.state == GroundingState.ERROR and \
                     status.message not in self.grounding_errors:
                 self.grounding_errors.append(status.message)
+            if status.found and status.target_source == TargetSource.GROUNDED and \
+                    status.distance is not None:
+                closest = self.closest_grounding
+                self.closest_grounding = status.distance if closest is None else \
+                    min(closest, status.distance)
 
     def _on_camera(self, msg) -> None:
         status = CameraStatus.from_json(msg.data)
@@ -136,5 +144,6 @@ class Observer:
             time.sleep(0.05)
         with self.lock:
             self.grounding_errors = []  # the command's, not those of the nodes' start-up
+            self.closest_grounding = None
         self.command_pub.publish(String(data=text))
         return True

@@ -71,6 +71,7 @@ from ..core.perception.grounding import Grounder, GrounderConfig, GroundingResul
 from ..core.perception.images import ImageError
 from ..core.perception.model import load_encoder
 from ..core.perception.pipeline import Frame, Perception, PerceptionConfig, PerceptionUpdate
+from ..core.perception.proposals import segmentation_available
 from ..core.perception.tracking import TrackerConfig
 from ..core.world.camera import GeometryError, MountConfig
 from ..core.world.frames import Pose, PoseHistory
@@ -178,6 +179,10 @@ class GroundingNode(Node):
         self.get_logger().info(
             f"grounding_node: model '{values['model']}' ({encoder.backend}) on "
             f"{encoder.device}, strategy '{grounder_config.strategy}'")
+        if not segmentation_available():
+            self.faults.warn('OpenCV has no contrib module cv2.ximgproc: region proposals are '
+                             'colour segments and windows only, which miss most real objects '
+                             '(install python3-opencv or opencv-contrib-python-headless)')
         if values['initial_command']:
             self.handle_command(values['initial_command'])
 

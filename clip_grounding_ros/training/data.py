@@ -454,7 +454,9 @@ def _render_scenes(seeds: range, views_per_scene: int, scene_for_seed: Callable[
                     obj = scene.object(name)
                     objects.append((view, COLOUR_NAMES.index(obj.color),
                                     SHAPES.index(obj.shape), *seen.box))
-                proposals += [(view, *box) for box in propose(image, config, max_boxes=48)]
+                # As the simulator's grounding ranks them: colour segments first.
+                boxes = propose(image, config, max_boxes=48, colour_first=48)
+                proposals += [(view, *box) for box in boxes]
     offsets = np.cumsum([0] + [len(p) for p in encoded]).astype(np.int64)
     label_offsets = np.cumsum([0] + [len(p) for p in labels]).astype(np.int64)
     return ViewSet(np.concatenate(encoded), offsets, np.concatenate(labels), label_offsets,

@@ -126,6 +126,11 @@ class GrounderConfig:
         'are averaged')
     max_crops: int = setting(48, 'Most proposals scored per frame (crops strategy)',
                              minimum=1, maximum=1024)
+    colour_proposals: int = setting(0, 'Colour-segment proposals ranked before the '
+                                    'segmentation ones: a world of flat colours (the '
+                                    "simulator) is found best by colour, a real camera's by "
+                                    'segmentation; 0 for real images', minimum=0,
+                                    maximum=1024)
     hybrid_crops: int = setting(8, 'Proposals re-ranked by crops (hybrid)', minimum=1,
                                 maximum=1024)
     crop_context: float = setting(0.15, 'Context margin around each crop, fraction of the box '
@@ -217,11 +222,15 @@ class Grounder:
             boxes, scores = self._dense_regions(image, bank, timings)
         else:
             tic = time.perf_counter()
-            proposals = propose(image, self.config.proposals, self.config.max_crops)
+            proposals = propose(image, self.config.proposals, self.config.max_crops,
+                                self.config.colour_proposals)
             timings['proposals_ms'] = timed_ms(tic)
             if strategy == Strategy.HYBRID and len(proposals) > self.config.hybrid_crops:
                 tic = time.perf_counter()
                 probability_map = self._probability_map(image, bank)
+                # The map's own blobs are proposals too: what the phrase lights up, whatever
+                # the segmentation made of it.
+                proposals = np.concatenate([_map_components(probability_map), proposals])
                 proposals = _rank_by_map(proposals, probability_map)[:self.config.hybrid_crops]
                 timings['dense_ms'] = timed_ms(tic)
             boxes, scores = self._score_crops(image, proposals, bank, timings)
@@ -260,16 +269,9 @@ class Grounder:
         """Boxes of the high-probability blobs of the dense map, scored by their peak."""
         tic = time.perf_counter()
         probability_map = self._probability_map(image, bank)
-        peak = float(probability_map.max())
-        mask = (probability_map >= 0.5 * peak).astype(np.uint8)
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-        boxes, scores = [], []
-        for label in range(1, count):
-            x, y, w, h, _ = stats[label]
-            boxes.append((x, y, x + w, y + h))
-            scores.append(float(probability_map[labels == label].max()))
+        boxes, scores = _map_components(probability_map, with_peaks=True)
         timings['dense_ms'] = timed_ms(tic)
-        return np.array(boxes, dtype=np.float64).reshape(-1, 4), np.array(scores)
+        return boxes, scores
 
     # -- classification -----------------------------------------------------------------
     def prompt_embeddings(self, prompts: Sequence[str]) -> torch.Tensor:
@@ -295,6 +297,23 @@ class Grounder:
         probabilities = torch.softmax(logits[0], dim=-1).cpu().numpy()
         order = np.argsort(-probabilities, kind='stable')
         return [(prompts[i], float(probabilities[i])) for i in order]
+
+
+def _map_components(probability_map: np.ndarray, with_peaks: bool = False):
+    """
+    Return the boxes (N, 4) of the map's blobs at half its peak or more, in pixels.
+
+    With ``with_peaks`` also each blob's peak probability (N,).
+    """
+    peak = float(probability_map.max())
+    mask = (probability_map >= 0.5 * peak).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    boxes = np.array([(x, y, x + w, y + h) for x, y, w, h, _ in stats[1:count]],
+                     dtype=np.float64).reshape(-1, 4)
+    if not with_peaks:
+        return boxes
+    return boxes, np.array([float(probability_map[labels == label].max())
+                            for label in range(1, count)])
 
 
 def _rank_by_map(boxes: np.ndarray, probability_map: np.ndarray) -> np.ndarray:

@@ -15,9 +15,25 @@
 """
 Class-agnostic box proposals and box utilities for crop scoring.
 
-Two sources: colour segments (regions of similar colour, plus unions of touching
-segments so that an object shaded differently on two faces is still proposed whole) and
-multi-scale sliding windows as a fallback for objects segmentation splits or misses.
+Three sources, merged into one ranked list (:func:`propose`):
+
+- colour segments: k-means colour clusters of a small copy, their connected components
+  ranked by objectness (a rare colour filling a compact box), and unions of touching
+  segments, so that an object shaded differently on two faces is still proposed whole.
+  Uniformly coloured objects (the simulator's, a red cup) are found best this way;
+- the segmentation consensus: selective search (Uijlings et al., "Selective Search for
+  Object Recognition", IJCV 2013; OpenCV contrib's implementation: graph-based segmentation,
+  Felzenszwalb and Huttenlocher 2004, then hierarchical grouping) run with several colour
+  spaces, segmentation scales and grouping strategies on the small copy. A region that
+  several of those runs propose alike (IoU at least ``agreement``) is likely an object
+  rather than an accident of one segmentation, so boxes are ranked by how many runs agree
+  on them, smaller first among equals. Textured real objects are found best this way;
+- multi-scale sliding windows and the whole frame, last, for what segmentation splits or
+  misses.
+
+No size cap drops a large box: an object the robot has come close to fills most of the frame
+and must still be proposed. Boxes are (x1, y1, x2, y2) in source-image pixels (x2, y2
+exclusive).
 """
 
 from __future__ import annotations
@@ -28,15 +44,60 @@ import math
 import cv2
 import numpy as np
 
+GROUPING_STRATEGIES = ('colour', 'fill', 'size', 'texture')
+COLOUR_SPACES = {'hsv': cv2.COLOR_RGB2HSV, 'lab': cv2.COLOR_RGB2Lab, 'rgb': None}
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """
+    One selective-search run: a colour space, a segmentation scale and grouping strategies.
+
+    ``k`` is the graph segmentation's scale (larger: fewer, larger initial regions);
+    ``strategies`` are the similarities hierarchical grouping merges regions by (of
+    :data:`GROUPING_STRATEGIES`).
+    """
+
+    colour_space: str
+    k: float
+    strategies: tuple[str, ...] = GROUPING_STRATEGIES
+
+    def __post_init__(self):
+        if self.colour_space not in COLOUR_SPACES:
+            raise ValueError(f"colour space '{self.colour_space}' is not one of "
+                             f"{', '.join(COLOUR_SPACES)}")
+        unknown = set(self.strategies) - set(GROUPING_STRATEGIES)
+        if not self.strategies or unknown or not self.k > 0:
+            raise ValueError(f'a segmentation needs k > 0 and strategies among '
+                             f"{', '.join(GROUPING_STRATEGIES)}, got k={self.k}, "
+                             f'{self.strategies}')
+
+
+# Colour spaces, scales and strategies that disagree about accidental regions and agree
+# about objects (measured on real photographs: bench/bench_proposals.py).
+DEFAULT_SEGMENTATIONS = (
+    Segmentation('hsv', 50.0),
+    Segmentation('lab', 100.0),
+    Segmentation('hsv', 200.0, ('fill', 'size')),
+    Segmentation('lab', 400.0, ('colour', 'fill', 'size')),
+)
+
 
 @dataclass(frozen=True)
 class ProposalConfig:
-    """Knobs of the proposal generator (defaults suit 320x240 to 640x480 frames)."""
+    """
+    Knobs of the proposal generator (defaults suit 320x240 to 640x480 frames).
+
+    Areas are fractions of the image; ``agreement`` is the IoU at which two segmentation
+    runs' regions count as the same.
+    """
 
     colours: int = 10                 # k-means clusters in Lab space
     work_width: int = 160             # segmentation runs on a copy this wide
-    min_area: float = 0.0008          # segment box area bounds, fraction of the image
-    max_area: float = 0.4
+    min_area: float = 0.0008          # smallest colour segment
+    max_area: float = 1.0             # largest colour segment or union (1: no cap)
+    segmentations: tuple[Segmentation, ...] = DEFAULT_SEGMENTATIONS
+    agreement: float = 0.6
     window_scales: tuple[float, ...] = (0.3, 0.5)  # window side, fraction of the short side
     window_overlap: float = 0.5
     nms_iou: float = 0.8              # near-duplicate proposals are merged
@@ -88,6 +149,15 @@ def window_proposals(width: int, height: int, config: ProposalConfig) -> np.ndar
     return np.array(boxes, dtype=np.float64).reshape(-1, 4)
 
 
+def _small_copy(image: np.ndarray, config: ProposalConfig) -> tuple[np.ndarray, float]:
+    """Return the image resized to ``work_width`` (never enlarged), and the scale applied."""
+    height, width = image.shape[:2]
+    scale = min(1.0, config.work_width / width)
+    small = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
+                       interpolation=cv2.INTER_AREA)
+    return small, scale
+
+
 def segment_proposals(image: np.ndarray, config: ProposalConfig) -> np.ndarray:
     """
     Boxes of colour segments, most object-like first, then unions of touching segments.
@@ -99,9 +169,7 @@ def segment_proposals(image: np.ndarray, config: ProposalConfig) -> np.ndarray:
     so those come first and survive a cap on the crop count.
     """
     height, width = image.shape[:2]
-    scale = min(1.0, config.work_width / width)
-    small = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
-                       interpolation=cv2.INTER_AREA)
+    small, scale = _small_copy(image, config)
     lab = cv2.cvtColor(cv2.GaussianBlur(small, (3, 3), 0), cv2.COLOR_RGB2Lab).astype(np.float32)
     lab[..., 0] *= 0.5
     samples = lab.reshape(-1, 3)
@@ -147,15 +215,91 @@ def _touching_unions(boxes: np.ndarray, max_area: float) -> np.ndarray:
     return unions[box_area(unions) <= max_area]
 
 
-def propose(image: np.ndarray, config: ProposalConfig, max_boxes: int) -> np.ndarray:
-    """Segments first (tight), then windows, near-duplicates removed, at most ``max_boxes``."""
+def segmentation_available() -> bool:
+    """Whether OpenCV's contrib module for segmentation (cv2.ximgproc) is installed."""
+    return hasattr(cv2, 'ximgproc')
+
+
+def _strategy(names: tuple[str, ...]):
+    """Make the grouping strategy: a new one per run, as it holds the run's regions."""
+    segmentation = cv2.ximgproc.segmentation
+    make = {'colour': segmentation.createSelectiveSearchSegmentationStrategyColor,
+            'fill': segmentation.createSelectiveSearchSegmentationStrategyFill,
+            'size': segmentation.createSelectiveSearchSegmentationStrategySize,
+            'texture': segmentation.createSelectiveSearchSegmentationStrategyTexture}
+    return segmentation.createSelectiveSearchSegmentationStrategyMultiple(
+        *(make[name]() for name in names))
+
+
+def _selective_search(small: np.ndarray, run: Segmentation) -> np.ndarray:
+    """Return the regions (N, 4) of one selective-search run on an RGB image, sorted."""
+    segmentation = cv2.ximgproc.segmentation
+    search = segmentation.createSelectiveSearchSegmentation()
+    conversion = COLOUR_SPACES[run.colour_space]
+    search.addImage(small if conversion is None else cv2.cvtColor(small, conversion))
+    search.addGraphSegmentation(segmentation.createGraphSegmentation(0.8, float(run.k)))
+    search.addStrategy(_strategy(run.strategies))
+    regions = search.process().astype(np.float64).reshape(-1, 4)
+    boxes = np.column_stack([regions[:, :2], regions[:, :2] + regions[:, 2:]])
+    # Its order is random between calls (OpenCV ranks by hierarchy level times a random
+    # number it does not seed): a canonical order keeps proposals the same for a frame.
+    return boxes[np.lexsort(boxes.T[::-1])]
+
+
+def segmentation_proposals(image: np.ndarray, config: ProposalConfig) -> np.ndarray:
+    """
+    Boxes of the segmentation consensus, the regions most runs agree on first.
+
+    Each of ``config.segmentations`` is a selective-search run on the small copy; a
+    region's votes are the number of runs with a region within ``agreement`` IoU of it
+    (its own included). Ranked by votes, then smaller area first. Empty without
+    cv2.ximgproc.
+    """
+    if not segmentation_available() or not config.segmentations:
+        return np.zeros((0, 4))
     height, width = image.shape[:2]
-    segments = segment_proposals(image, config)
-    windows = window_proposals(width, height, config)
-    boxes = np.concatenate([segments, windows])
-    # Earlier (segment) boxes win ties: rank by position in the list.
-    keep = nms(boxes, -np.arange(len(boxes), dtype=np.float64), config.nms_iou)
-    return boxes[np.sort(keep)][:max_boxes]
+    small, scale = _small_copy(image, config)
+    runs = [_selective_search(small, run) for run in config.segmentations]
+    boxes = np.concatenate(runs)
+    if not len(boxes):
+        return np.zeros((0, 4))
+    run_of = np.repeat(np.arange(len(runs)), [len(r) for r in runs])
+    agree = box_iou(boxes, boxes) >= config.agreement
+    votes = np.zeros(len(boxes))
+    for index in range(len(runs)):
+        votes += agree[:, run_of == index].any(axis=1)
+    order = np.lexsort((box_area(boxes), -votes))
+    return np.clip(boxes[order] / scale, 0, [width, height, width, height])
+
+
+def propose(image: np.ndarray, config: ProposalConfig, max_boxes: int,
+            colour_first: int = 0) -> np.ndarray:
+    """
+    Return at most ``max_boxes`` proposals (N, 4), most promising first.
+
+    The best ``colour_first`` colour segments, the segmentation consensus, the other colour
+    segments, the whole frame and the windows; near-duplicates (``nms_iou``) keep the first.
+    In a world of flat colours (the simulator) colour segments are the objects, and ranked
+    first they survive a small ``max_boxes``; in real images the consensus ranks better.
+    """
+    height, width = image.shape[:2]
+    colour = segment_proposals(image, config)
+    first = max(0, colour_first)
+    boxes = np.concatenate([colour[:first], segmentation_proposals(image, config),
+                            colour[first:], [[0.0, 0.0, float(width), float(height)]],
+                            window_proposals(width, height, config)])
+    return _first_distinct(boxes, config.nms_iou, max_boxes)
+
+
+def _first_distinct(boxes: np.ndarray, iou_threshold: float, limit: int) -> np.ndarray:
+    """Keep the first ``limit`` boxes, in order, that overlap no earlier kept one above the IoU."""
+    kept: list[int] = []
+    for index in range(len(boxes)):
+        if len(kept) >= limit:
+            break
+        if not kept or box_iou(boxes[index:index + 1], boxes[kept]).max() <= iou_threshold:
+            kept.append(index)
+    return boxes[kept]
 
 
 def square_crop(image: np.ndarray, box, size: int, context: float = 0.15) -> np.ndarray:
