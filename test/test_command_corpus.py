@@ -391,6 +391,215 @@ PARSES = [
     ('find the dog, then go to it', [('find', 'dog'), ('approach', 'dog')]),
     ('go to the ' + ', then the '.join(TEN_THINGS),  # the most steps in one command
      [('approach', thing) for thing in TEN_THINGS]),
+    # -- relative clauses: "that is", "which is", "that's", "the one that ..." ----------------
+    ('go to the red box that is on the left', [('approach', 'red box', 'leftmost')]),
+    ('go to the red box which is on the right', [('approach', 'red box', 'rightmost')]),
+    ("go to the blue box that's in the middle", [('approach', 'blue box', 'middle')]),
+    ('go to the box that is next to the red ball', [('approach', 'box', 'next_to', 'red ball')]),
+    ('find the cup which is behind the laptop', [('find', 'cup', 'behind', 'laptop')]),
+    ('look at the chair that is in front of the table',
+     [('face', 'chair', 'in_front_of', 'table')]),
+    ('go to the ball that is left of the box', [('approach', 'ball', 'left_of', 'box')]),
+    ('go to the ball which is to the right of the chair',
+     [('approach', 'ball', 'right_of', 'chair')]),
+    ('pick up the cup that is nearest', [('pick', 'cup', 'nearest')]),
+    ('go to the box which is the biggest', [('approach', 'box', 'biggest')]),
+    ('go to the box that is closest to me', [('approach', 'box', 'nearest')]),
+    ('go to the box, the one that is nearest', [('approach', 'box', 'nearest')]),
+    ('go to the box, the one which is on the left', [('approach', 'box', 'leftmost')]),
+    ('go to the box, which is on the left', [('approach', 'box', 'leftmost')]),
+    ("find the mug that's next to the kettle", [('find', 'mug', 'next_to', 'kettle')]),
+    ('approach the cone that is farthest', [('approach', 'cone', 'farthest')]),
+    ('go to the cube that is the smallest', [('approach', 'cube', 'smallest')]),
+    ('go to the bottle which is beside the sink', [('approach', 'bottle', 'next_to', 'sink')]),
+    ('face the door that is on the right', [('face', 'door', 'rightmost')]),
+    ("go to the ball that's closest to the robot", [('approach', 'ball', 'nearest')]),
+    # -- verb phrases people use --------------------------------------------------------------
+    ('could you make your way over to the green cube please', [('approach', 'green cube')]),
+    ('make your way to the door', [('approach', 'door')]),
+    ('make your way across to the window', [('approach', 'window')]),
+    ('please make your way back to the charging dock', [('approach', 'charging dock')]),
+    ('head on over to the green cube', [('approach', 'green cube')]),
+    ('head over to the kitchen table', [('approach', 'kitchen table')]),
+    ('go on over to the sofa', [('approach', 'sofa')]),
+    ('come over to the fridge', [('approach', 'fridge')]),
+    ('come on over to the red chair', [('approach', 'red chair')]),
+    ('take me to the green cube', [('approach', 'green cube')]),
+    ('can you go and find the red ball', [('find', 'red ball')]),
+    ('can you come and find the keys', [('find', 'keys')]),
+    ('go and find the blue box', [('find', 'blue box')]),
+    ('can you see a red ball?', [('find', 'red ball')]),
+    ('do you see the white pillar?', [('find', 'white pillar')]),
+    ('can you spot the yellow cube', [('find', 'yellow cube')]),
+    ('see the red ball', [('find', 'red ball')]),
+    ('spot the stop sign', [('find', 'stop sign')]),
+    ('could you go and look for the cat', [('find', 'cat')]),
+    ('go and get the red ball', [('pick', 'red ball')]),
+    ('walk over to the window', [('approach', 'window')]),
+    ('run over to the door', [('approach', 'door')]),
+    ('get over to the lamp', [('approach', 'lamp')]),
+    ('drive straight over to the blue box', [('approach', 'blue box')]),
+    ('go right up to the tree', [('approach', 'tree')]),
+    # -- elided verbs: the verb of the step before --------------------------------------------
+    ('go to the blue box and then to the red box',
+     [('approach', 'blue box'), ('approach', 'red box')]),
+    ('go to the blue box, then to the red ball',
+     [('approach', 'blue box'), ('approach', 'red ball')]),
+    ('find the cup and then the plate', [('find', 'cup'), ('find', 'plate')]),
+    ('look at the door, then the window', [('face', 'door'), ('face', 'window')]),
+    ('go to the box and then to the ball and then to the cone',
+     [('approach', 'box'), ('approach', 'ball'), ('approach', 'cone')]),
+    ('go to the blue box, and then to the red box',
+     [('approach', 'blue box'), ('approach', 'red box')]),
+    ('turn left, then go to the box, then to the ball',
+     [('turn', 90), ('approach', 'box'), ('approach', 'ball')]),
+    ('go to the chair then the table', [('approach', 'chair'), ('approach', 'table')]),
+    ('find the red ball, then the blue box, then pick it up',
+     [('find', 'red ball'), ('find', 'blue box'), ('pick', 'blue box')]),
+    ('go to the door, the window', [('approach', 'door'), ('approach', 'window')]),
+    # -- refinements after a comma ------------------------------------------------------------
+    ('go to the ball, the red one', [('approach', 'red ball')]),
+    ('go to the box, the big one', [('approach', 'box', 'biggest')]),
+    ('go to the red box, the big one', [('approach', 'red box', 'biggest')]),
+    ('go to the cube, the one on the left', [('approach', 'cube', 'leftmost')]),
+    ('go to the cube, the one on the right', [('approach', 'cube', 'rightmost')]),
+    ('go to the ball, the nearest one', [('approach', 'ball', 'nearest')]),
+    ('go to the box, the blue one', [('approach', 'blue box')]),
+    ('find the cup, the white one', [('find', 'white cup')]),
+    ('go to the chair, the small one', [('approach', 'chair', 'smallest')]),
+    ('go to the box, the one next to the red ball', [('approach', 'box', 'next_to', 'red ball')]),
+    ('go to the box, the one behind the chair', [('approach', 'box', 'behind', 'chair')]),
+    ('pick up the ball, the green one', [('pick', 'green ball')]),
+    # -- speech disfluencies: fillers, repeated and cut-off words -----------------------------
+    ('go to the, um, blue box', [('approach', 'blue box')]),
+    ('um, go to the blue box', [('approach', 'blue box')]),
+    ('go to the blue box, uh', [('approach', 'blue box')]),
+    ('uh, turn left', [('turn', 90)]),
+    ('go to the er red box', [('approach', 'red box')]),
+    ('go to the the blue box', [('approach', 'blue box')]),
+    ('go go to the blue box', [('approach', 'blue box')]),
+    ('go to to the blue box', [('approach', 'blue box')]),
+    ('look at the the box', [('face', 'box')]),
+    ('erm, find the cat', [('find', 'cat')]),
+    ('hmm, look at the door', [('face', 'door')]),
+    ('go to the, uh, the red ball', [('approach', 'red ball')]),
+    ('turn left, um, 90 degrees', [('turn', 90)]),
+    ('move forward, uh, 1 meter', [('move', 1)]),
+    ('go to the bl- blue box', [('approach', 'blue box')]),
+    ('ah, go to the chair', [('approach', 'chair')]),
+    ('go to the, umm, red box', [('approach', 'red box')]),
+    ('go to the uhh blue box', [('approach', 'blue box')]),
+    ('uhm, stop', [('stop',)]),
+    ('eh, find the dog', [('find', 'dog')]),
+    ('go to the blue box, hmm, then the red ball',
+     [('approach', 'blue box'), ('approach', 'red ball')]),
+    # -- self-corrections: the later phrase, amount or step wins ------------------------------
+    ('go to the blue, no, the red box', [('approach', 'red box')]),
+    ('go to the blue box, I mean the red box', [('approach', 'red box')]),
+    ('go to the blue box sorry the red box', [('approach', 'red box')]),
+    ('go to the blue box, or rather the red box', [('approach', 'red box')]),
+    ('go to the blue box, no wait, the red box', [('approach', 'red box')]),
+    ('go to the blue box, actually the red box', [('approach', 'red box')]),
+    ('go to the blue, I mean red box', [('approach', 'red box')]),
+    ('find the cat, no, the dog', [('find', 'dog')]),
+    ('turn left, no, right', [('turn', -90)]),
+    ('turn left 90, I mean 45 degrees', [('turn', 45)]),
+    ('turn left two, I mean three degrees', [('turn', 3)]),
+    ('move forward 2 meters, no, 1 meter', [('move', 1)]),
+    ('move forward two, sorry, three meters', [('move', 3)]),
+    ('turn left, no, go to the box', [('approach', 'box')]),
+    ('go to the box, no, turn left', [('turn', 90)]),
+    ('look at the red, sorry, the green ball', [('face', 'green ball')]),
+    ('go to the red box, correction, the blue box', [('approach', 'blue box')]),
+    ('go to the door, I meant the window', [('approach', 'window')]),
+    ('pick up the cup, no, the mug', [('pick', 'mug')]),
+    ('go to the blue box, no, the blue ball on the left', [('approach', 'blue ball', 'leftmost')]),
+    # -- a stop said anywhere stops at once ---------------------------------------------------
+    ('go to the box, wait', [('stop',)]),
+    ('go to the box, hold on', [('stop',)]),
+    ('go to the box, freeze', [('stop',)]),
+    ('turn left, wait', [('stop',)]),
+    ('go to the blue box and wait', [('stop',)]),
+    ('wait', [('stop',)]),
+    ('hold on', [('stop',)]),
+    ('hold it', [('stop',)]),
+    ('hold on, stop', [('stop',)]),
+    ('go to the box, stop', [('stop',)]),
+    ('go to the box, then stop', [('stop',)]),
+    ('stop and go to the box', [('stop',)]),
+    ('go to the box and stop', [('stop',)]),
+    ('turn left, then stop', [('stop',)]),
+    # -- small amounts (SpokenAmounts: 0.2 m, 15 degrees by default) --------------------------
+    ('turn left a bit', [('turn', 15)]),
+    ('turn right a little', [('turn', -15)]),
+    ('turn left a little bit', [('turn', 15)]),
+    ('turn left slightly', [('turn', 15)]),
+    ('move forward a bit', [('move', 0.2)]),
+    ('move back a little', [('move', -0.2)]),
+    ('move forward a tiny bit', [('move', 0.2)]),
+    ('move forward a touch', [('move', 0.2)]),
+    ('turn slightly left', [('turn', 15)]),
+    ('go forward a bit', [('move', 0.2)]),
+    ('back up a little', [('move', -0.2)]),
+    ('rotate left a bit', [('turn', 15)]),
+    # -- "again" and manner words after a step ------------------------------------------------
+    ('turn around again', [('turn', 180)]),
+    ('turn around, then turn around again', [('turn', 180), ('turn', 180)]),
+    ('go to the blue box again', [('approach', 'blue box')]),
+    ('turn left again', [('turn', 90)]),
+    ('go to the blue box once more', [('approach', 'blue box')]),
+    ('turn left one more time', [('turn', 90)]),
+    ('go to the red box carefully', [('approach', 'red box')]),
+    ('go to the red box gently', [('approach', 'red box')]),
+    ('go to the box safely', [('approach', 'box')]),
+    ('go to the box fast', [('approach', 'box')]),
+    # -- one object: attributes joined by commas or "and", "of" -------------------------------
+    ('go to the red, green box', [('approach', 'red green box')]),
+    ('go to the big, red box', [('approach', 'big red box')]),
+    ('go to the red and blue ball', [('approach', 'red and blue ball')]),
+    ('find the salt and pepper shaker', [('find', 'salt and pepper shaker')]),
+    ('go to the cup of tea', [('approach', 'cup of tea')]),
+    # -- "the other" object: not the one chosen before (Step.other) ---------------------------
+    ('go to the other red box', [('approach', 'red box')]),
+    ('find another cube', [('find', 'cube')]),
+    ('go to a different box', [('approach', 'box')]),
+    ('look at the other chair', [('face', 'chair')]),
+    ('pick up the other ball on the left', [('pick', 'ball', 'leftmost')]),
+    ('go to the box, i mean the other box', [('approach', 'box')]),
+    # -- more of the kinds above, mixed -------------------------------------------------------
+    ('go to the green cube that is on the right', [('approach', 'green cube', 'rightmost')]),
+    ("find the bottle that's on the left", [('find', 'bottle', 'leftmost')]),
+    ('could you please head on over to the door', [('approach', 'door')]),
+    ('hey robot, um, go to the blue box', [('approach', 'blue box')]),
+    ('uh, could you go to the red box please', [('approach', 'red box')]),
+    ('go to the, erm, the white pillar', [('approach', 'white pillar')]),
+    ('please go to the red box, no, the blue box', [('approach', 'blue box')]),
+    ('look at the red ball, no, the red box', [('face', 'red box')]),
+    ('turn right a bit, then move forward a little', [('turn', -15), ('move', 0.2)]),
+    ('move forward a bit, then turn left a bit', [('move', 0.2), ('turn', 15)]),
+    ('go to the box, the red one, then turn left', [('approach', 'red box'), ('turn', 90)]),
+    ('find the ball that is next to the box, then pick it up',
+     [('find', 'ball', 'next_to', 'box'), ('pick', 'ball', 'next_to', 'box')]),
+    ('go to the cube which is on the left and then to the ball',
+     [('approach', 'cube', 'leftmost'), ('approach', 'ball')]),
+    ('spin around again', [('turn', 360)]),
+    ('back up a bit', [('move', -0.2)]),
+    ('turn a little to the left', [('turn', 15)]),
+    ('rotate slightly clockwise', [('turn', -15)]),
+    ('move ahead a bit', [('move', 0.2)]),
+    ('can you make your way to the blue box', [('approach', 'blue box')]),
+    ('wait wait wait', [('stop',)]),
+    ('hold on, wait', [('stop',)]),
+    ('go to the red box that is on the left, then pick it up',
+     [('approach', 'red box', 'leftmost'), ('pick', 'red box', 'leftmost')]),
+    ('go to the yellow cube which is next to the blue box',
+     [('approach', 'yellow cube', 'next_to', 'blue box')]),
+    ('go to the blue box, uh, I mean the red box', [('approach', 'red box')]),
+    ('turn left, um, no, right', [('turn', -90)]),
+    ("go to the box, the one that's biggest", [('approach', 'box', 'biggest')]),
+    ('go to the box immediately', [('approach', 'box')]),
+    ('go to the box right away', [('approach', 'box')]),
+    ('go to the blue box at once', [('approach', 'blue box')]),
 ]
 
 REFUSALS = [
@@ -398,12 +607,12 @@ REFUSALS = [
     ('dance', "'dance' is not a command I understand"),
     ('blue box', 'not a command I understand'),
     ('the red ball', 'not a command I understand'),
-    ('sing a song', "lost at 'sing a song'"),
+    ('sing a song', 'not a command I understand'),
     ('the nearest box', 'not a command I understand'),
     ('go', 'it ends too early'),
     ('please', 'it ends too early'),
     ('hey robot', 'it ends too early'),
-    ('!!!', 'it ends too early'),
+    ('!!!', 'says nothing to do'),
     ('what', 'it ends too early'),
     ('go to the box next to', 'it ends too early'),
     ('go to the box and', 'it ends too early'),
@@ -424,7 +633,6 @@ REFUSALS = [
     ('turn left up', "lost at 'up'"),
     ('turn left 90 degrees 2 meters', "lost at '2 meters'"),
     ('go to the 2 boxes', "lost at '2 boxes'"),
-    ('look at the the box', "lost at 'the box'"),
     ('spin 90 degrees', "lost at '90 degrees'"),
     ('classify: cat, then go to the box', "lost at 'then go to the box'"),
     ('go to the box, then classify: a, b', "lost at 'classify: a, b'"),
@@ -474,15 +682,105 @@ REFUSALS = [
     ('go to the 0th box from the left', "'0th' is not an ordinal"),
     ('go to the 21th box from the left', "'21th' is not an ordinal"),
     # -- sequences -------------------------------------------------------------------------
-    ('go to the box, then stop', 'stop cannot be a step of a sequence'),
-    ('stop and go to the box', 'stop cannot be a step of a sequence'),
-    ('go to the box and stop', 'stop cannot be a step of a sequence'),
-    ('turn left, then stop', 'stop cannot be a step of a sequence'),
     ('go to the blue box and the red ball', "'and the red ball' has no verb"),
     ('turn left, then the red ball', "'the red ball' has no verb"),
     ('move forward 1 m, then the box', "'the box' has no verb"),
     ('go to the ' + ', then the '.join((*TEN_THINGS, 'bee')), 'more than the 10'),
     ('go to the box, ' * 40, 'longer than the 400'),
+    # -- words that are not one object's name, and what a conversation says wrongly --------
+    ('go to the blue box and dance', "'blue box and dance' joins an action ('dance')"),
+    ('find the ball and sing', "'ball and sing' joins an action ('sing')"),
+    ('go to the box and jump', "'box and jump' joins an action ('jump')"),
+    ('look at the cup and wave', "'cup and wave' joins an action ('wave')"),
+    ('go to the box and dance wildly', "'wildly' in 'box and dance wildly' says how to act"),
+    ('go to the chair and sit', "'chair and sit' joins an action ('sit')"),
+    ('go to the door and open', "'door and open' joins an action ('open')"),
+    ('go to the blue box and red ball',
+     "'blue box and red ball' names two objects joined by 'and'"),
+    ('go to the big red box and small ball',
+     "'big red box and small ball' names two objects joined by"),
+    ('find the cup and saucer and plate',
+     "'cup and saucer and plate' names two objects joined by"),
+    ('go to the blue box, red ball', "'blue box, red ball' names two objects joined by ','"),
+    ('find the red cup, green plate', "'red cup, green plate' names two objects joined by ','"),
+    ('go to the box we saw', "'we' in 'box we saw' starts a clause"),
+    ('go to the box they moved', "'they' in 'box they moved' starts a clause"),
+    ('go to the box if safe', "'if' in 'box if safe' starts a clause"),
+    ('go to the box when ready', "'when' in 'box when ready' starts a clause"),
+    ('go to the box while singing', "'while' in 'box while singing' starts a clause"),
+    ('go to the box because it is there', "lost at 'it is there'"),
+    ('go to the box unless blocked', "'unless' in 'box unless blocked' starts a clause"),
+    ('go to the box until told', "'until' in 'box until told' starts a clause"),
+    ('go to the box too', "'too' in 'box too' starts a clause"),
+    ('go to the box instead', "'instead' in 'box instead' starts a clause"),
+    ('go to the box also', "'also' in 'box also' starts a clause"),
+    ('go to the box already', "'already' in 'box already' starts a clause"),
+    ('go to the box gracefully', "'gracefully' in 'box gracefully' says how to act"),
+    ('approach the box cautiously', "'cautiously' in 'box cautiously' says how to act"),
+    ('go to the chair rapidly', "'rapidly' in 'chair rapidly' says how to act"),
+    ('drive to the door smoothly', "'smoothly' in 'door smoothly' says how to act"),
+    ('find the cup silently', "'silently' in 'cup silently' says how to act"),
+    ('go to the box was moved', "'was' in 'box was moved' starts a clause"),
+    ('go to the box has fallen', "'has' in 'box has fallen' starts a clause"),
+    ('go to the box should be there', "lost at 'there'"),
+    ('go to the box but', "'but' in 'box but' starts a clause"),
+    ('go to the box, the big one on the left', "'big one on the left' chooses two ways at once"),
+    ('go to the ball, the red one, the big one on the left',
+     "'big one on the left' chooses two ways at once"),
+    ('um', 'says nothing to do'),
+    ('uh, er, hmm', 'says nothing to do'),
+    ('no', 'it ends too early'),
+    ('sorry', 'it ends too early'),
+    ('the red box, the big one', "lost at 'the big one'"),
+    ('go to the, no', 'it ends too early'),
+    ('go to the blue box, I mean', 'it ends too early'),
+    ('turn left a bit 90 degrees', "lost at '90 degrees'"),
+    ('move forward a lot', "lost at 'lot'"),
+    ('turn a bit', 'turn which way? say left or right'),
+    ('again and again', "lost at 'and again'"),
+    ('go to the box, then again', "lost at 'again'"),
+    ('no, the other one, then turn left', "lost at 'then turn left'"),
+    ('do that again and go to the box', "lost at 'and go to the box'"),
+    ('no, go', "lost at 'go'"),
+    ('the other one and dance', "lost at 'and dance'"),
+    ('not that one but the red one', "lost at 'but the red one'"),
+    ('go to the box and the other one', "lost at 'one'"),
+    ('go to another', 'it ends too early'),
+    ('turn left, I mean', 'it ends too early'),
+    ('move forward two two meters', "'two two' is not a number I understand"),
+    ('go to the box, and dance', "', and dance' has no verb"),
+    ('hold the box', "lost at 'the box'"),
+    ('go to the box so fast', "'so' in 'box so' starts a clause"),
+    ('pick up the cup then', 'it ends too early'),
+    ('go to the 1st, no, the 2nd box', "lost at ', no, the 2nd box'"),
+]
+
+
+# Follow-ups: what they say about the command before; the dialogue resolves them
+# (test_dialogue.py). (text, kind, target, attributes, relation, reference)
+FOLLOWUPS = [
+    *[(text, 'repeat', '', '', '', '') for text in (
+        'again', 'do that again', 'do it again', 'do this again', 'do that once more', 'repeat',
+        'repeat that', 'repeat it', 'repeat the last command', 'once more', 'one more time',
+        'same again', 'again please', 'please do that again')],
+    *[(text, 'correction', '', '', '', '') for text in (
+        'no, the other one', 'the other one', 'no the other one', 'nope, the other one',
+        'not that one', 'no, not that one', 'not this one', 'the wrong one', 'wrong one',
+        'another one', 'a different one', 'um, no, the other one', 'no, the, uh, other one')],
+    ('not that box', 'correction', 'box', '', '', ''),
+    ('the other red box', 'correction', 'red box', '', '', ''),
+    ('no, the other red box', 'correction', 'red box', '', '', ''),
+    ('no, the left one', 'correction', '', '', 'leftmost', ''),
+    ('no, the one on the left', 'correction', '', '', 'leftmost', ''),
+    ('the one on the right', 'correction', '', '', 'rightmost', ''),
+    ('no, the red one', 'correction', '', 'red', '', ''),
+    ('the big one', 'correction', '', '', 'biggest', ''),
+    ('no, the nearest one', 'correction', '', '', 'nearest', ''),
+    ('the one next to the ball', 'correction', '', '', 'next_to', 'ball'),
+    ('no, the red box', 'correction', 'red box', '', '', ''),
+    ('no, to the red box', 'correction', 'red box', '', '', ''),
+    ('no, the red box on the left', 'correction', 'red box', '', 'leftmost', ''),
+    ('no, the green ball next to the box', 'correction', 'green ball', '', 'next_to', 'box'),
 ]
 
 
@@ -513,15 +811,62 @@ def _check(step, spec) -> None:
     assert step.angle == pytest.approx(angle, abs=1e-6)
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+(?:\.[0-9]+)?|\.[0-9]+", text.lower().replace('\u2019', "'"))
+
+
 @pytest.mark.parametrize('text, steps', PARSES)
 def test_parse(text, steps):
     command = parse_command(text)
-    assert command.text == text
+    assert command.text == text and command.followup is None
     assert len(command.steps) == len(steps)
-    said = ' '.join(text.replace('\u2019', "'").split())
+    said = _words(text)
     for step, spec in zip(command.steps, steps, strict=True):
         _check(step, spec)
-        assert step.text and step.text in said  # the step's own words, as said
+        # The step's own words, as said, in order (fillers and repeated words left out).
+        words = iter(said)
+        assert step.text and all(word in words for word in _words(step.text)), step.text
+
+
+@pytest.mark.parametrize('text, kind, target, attributes, relation, reference', FOLLOWUPS)
+def test_followup(text, kind, target, attributes, relation, reference):
+    command = parse_command(text)
+    assert command.steps == () and not command.is_stop
+    followup = command.followup
+    assert (followup.kind, followup.target, followup.attributes) == (kind, target, attributes)
+    assert followup.referring == _referring(relation, reference)
+
+
+@pytest.fixture(scope='module')
+def open_vocabulary(tiny_model_dir):
+    """Make a pipeline whose model, like real CLIP, has no vocabulary to refuse words with."""
+    from clip_grounding_ros.core.perception.grounding import Grounder
+    from clip_grounding_ros.core.perception.model import load_encoder
+    from clip_grounding_ros.core.perception.pipeline import Perception
+
+    encoder = load_encoder(tiny_model_dir, device='cpu')
+    assert encoder.vocabulary is None
+    return Perception(Grounder(encoder))
+
+
+def test_the_corpus_holds_without_a_vocabulary_gate(open_vocabulary):
+    """
+    Every parse is taken and every refusal refused by a pipeline with an open vocabulary.
+
+    So no refusal above depends on the bundled model's vocabulary: with real CLIP the same
+    words would reach the same grammar and be refused the same way.
+    """
+    perception = open_vocabulary
+    for text, steps in PARSES:
+        command = perception.on_command(text, 0.0)
+        if re.search(r'\b(other|another|different)\b', text):  # nothing was chosen before
+            assert command is None and 'no object was chosen' in perception.session.message
+            continue
+        assert command is not None and len(command.steps) == len(steps), (
+            text, perception.session.message)
+    for text, fragment in REFUSALS:
+        assert perception.on_command(text, 0.0) is None, text
+        assert fragment in perception.session.message, (text, perception.session.message)
 
 
 @pytest.mark.parametrize('text, steps', PARSES)

@@ -26,8 +26,6 @@ from clip_grounding_ros.core.language.commands import parse_command
 from clip_grounding_ros.core.language.steps import (
     Command,
     CommandError,
-    DEFAULT_DISTANCE_M,
-    DEFAULT_TURN_RAD,
     EXAMPLES,
     MAX_DISTANCE_M,
     MAX_TURN_RAD,
@@ -100,10 +98,9 @@ def test_relative_motion_follows_rep103_signs_and_units():
 
 
 def test_defaults_and_limits():
-    assert parse_command('move forward').steps[0].distance == DEFAULT_DISTANCE_M == 0.5
-    assert parse_command('go back').steps[0].distance == -DEFAULT_DISTANCE_M
-    assert parse_command('turn right').steps[0].angle == -DEFAULT_TURN_RAD
-    assert DEFAULT_TURN_RAD == pytest.approx(math.pi / 2)
+    assert parse_command('move forward').steps[0].distance == 0.5
+    assert parse_command('go back').steps[0].distance == -0.5
+    assert parse_command('turn right').steps[0].angle == pytest.approx(-math.pi / 2)
     assert parse_command('turn around').steps[0].angle == pytest.approx(math.pi)
     assert parse_command('spin').steps[0].angle == pytest.approx(2 * math.pi)
     assert parse_command('turn all the way around').steps[0].angle == pytest.approx(2 * math.pi)

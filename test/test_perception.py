@@ -283,3 +283,66 @@ def test_every_example_a_refusal_suggests_works_with_the_bundled_model(example):
     perception = Perception(Grounder(load_encoder(resolve_model(BUNDLED_MODEL_URI),
                                                   device='cpu', backend='torch')))
     assert perception.on_command(example, 0.0) is not None, perception.session.message
+
+
+# -- what was said before: corrections and repetitions ------------------------------------
+
+def test_no_the_other_one_chooses_the_other_of_the_same_matches(perception):
+    """After 'go to the red box' chose the nearer box, 'no, the other one' takes the farther."""
+    near, far = (1.5, -0.4), (3.0, 0.5)
+    pose = (0.0, 0.0, 0.0)
+    command_id = command(perception, 'go to the red box', 0.0)
+    first = perception.apply(frame(1.0, pose), FrameGrounding(command_id, 0, result(
+        'red box', (box_at(*far), 0.9), (box_at(*near), 0.7))), 1.0)
+    assert first.target.x == pytest.approx(near[0], abs=0.02)
+    command_id = command(perception, 'no, the other one', 2.0)
+    assert perception.session.step.describe() == 'go to the other red box'
+    second = perception.apply(frame(3.0, pose), FrameGrounding(command_id, 0, result(
+        'red box', (box_at(*far), 0.9), (box_at(*near), 0.7))), 3.0)
+    assert (second.target.x, second.target.y) == pytest.approx(far, abs=0.03)
+    # The rejected one stays rejected as the robot drives: the choice follows the other.
+    moved = (1.0, 0.2, 0.2)
+    dx, dy = far[0] - moved[0], far[1] - moved[1]
+    seen = (math.cos(moved[2]) * dx + math.sin(moved[2]) * dy,
+            -math.sin(moved[2]) * dx + math.cos(moved[2]) * dy)
+    third = perception.apply(frame(4.0, moved), FrameGrounding(command_id, 0, result(
+        'red box', (box_at(*seen), 0.9))), 4.0)
+    assert (third.target.x, third.target.y) == pytest.approx(seen, abs=0.03)
+
+
+def test_when_only_the_rejected_object_is_in_view_it_is_not_taken(perception):
+    command_id = command(perception, 'go to the red box', 0.0)
+    perception.apply(frame(1.0, (0.0, 0.0, 0.0)), FrameGrounding(command_id, 0, result(
+        'red box', (box_at(2.0, 0.3), 0.9))), 1.0)
+    command_id = command(perception, 'not that one', 2.0)
+    update = perception.apply(frame(3.0, (0.0, 0.0, 0.0)), FrameGrounding(command_id, 0, result(
+        'red box', (box_at(2.0, 0.3), 0.9))), 3.0)
+    assert update.target is None and not update.status.found
+    assert 'only' in update.status.message and 'chosen before' in update.status.message
+
+
+def test_again_repeats_the_last_command_and_a_time_jump_forgets_it(perception):
+    command(perception, 'turn left 45 degrees', 0.0)
+    command(perception, 'again', 1.0)
+    assert perception.session.step.angle == pytest.approx(math.pi / 4)
+    assert perception.session.command.text == 'again'
+    perception.check_clock(5.0)
+    assert 'forgotten' in perception.check_clock(1.0)  # ROS time went back
+    assert perception.on_command('again', 2.0) is None
+    assert 'nothing to repeat' in perception.session.message
+
+
+def test_small_amounts_follow_the_parameters(tiny_encoder):
+    from clip_grounding_ros.core.language.dialogue import DialogueConfig
+    from clip_grounding_ros.core.language.steps import SpokenAmounts
+    from clip_grounding_ros.core.perception.tracking import TrackerConfig
+    from clip_grounding_ros.core.world.memory import AssociationConfig
+
+    perception = Perception(Grounder(tiny_encoder), PerceptionConfig(), TrackerConfig(),
+                            AssociationConfig(), SpokenAmounts(small_move=0.1,
+                                                               small_turn_deg=5.0),
+                            DialogueConfig())
+    command(perception, 'move forward a bit')
+    assert perception.session.step.distance == pytest.approx(0.1)
+    command(perception, 'turn right a little')
+    assert perception.session.step.angle == pytest.approx(-math.radians(5.0))

@@ -48,7 +48,7 @@ def test_grounding_on_another_host_reaches_the_target_with_compressed_frames(hos
                         command='go to the blue box', realtime_factor=1.0, timeout=60.0)
     summary = run.summary
     assert summary['success'] and summary['outcome'] == 'done', (summary, run.log_dir)
-    assert summary['steps'][0]['reached_object'] == 'blue_box'
+    assert summary['commands'][0]['steps'][0]['reached_object'] == 'blue_box'
 
     # camera_node on the workstation took JPEG frames from the robot across the link ...
     camera = run.camera[-1]

@@ -24,8 +24,9 @@ rooms, each owning one concern and importing only the rooms below it
   their states, the step protocol (intents, tasks, step outcomes), the command relay and the
   simulator's ground truth, parameter declarations, and comparisons on ROS time. Imports no
   other room.
-- ``language``: what was said: the command grammar, the steps it yields, and the command
-  session that walks through a sequence. Imports ``contract``.
+- ``language``: what was said: the command grammar, the steps it yields, the dialogue that
+  resolves "again" and "no, the other one", and the command session that walks through a
+  sequence. Imports ``contract``.
 - ``world``: where things are: frames and poses (REP-103/105), the camera model that places
   image boxes in the base frame, and the memory of the target in the odometry frame.
   Imports ``contract``.

@@ -17,11 +17,15 @@ The simulated demo: a robot in MuJoCo hears a command and drives to the named ob
 
     python -m clip_grounding_ros.demo [--command "go to the blue box"] [--scene boxes]
                                       [--model PATH_OR_HUB_ID] [--speed 1.0]
+    python -m clip_grounding_ros.demo --command "go to the red box" \
+                                      --command "no, the other one" [--gap 1 | --at 6]
 
 Starts the simulator and the three nodes headless (clip_grounding_ros.episode), prints a
 progress line while the robot works, and writes demo_output/: a top-down plot of the scene
-with the robot's path, the first annotated camera frame, and summary.json. Exits non-zero
-when the robot did not stop near the named object.
+with the robot's path, the first annotated camera frame, and summary.json. Several
+--command are a conversation: each is said --gap simulated seconds after the one before
+ended, or at the --at times (one per later command, seconds after the first). Exits
+non-zero when a command that ran to its end did not do what it said.
 """
 
 from __future__ import annotations
@@ -41,7 +45,14 @@ from ..sim.scene import COLORS, load_scene
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument('--command', default='go to the blue box', help='what to say')
+    parser.add_argument('--command', action='append', default=None,
+                        help="what to say (default 'go to the blue box'); again for each "
+                        'later command of a conversation')
+    parser.add_argument('--gap', type=float, default=1.0,
+                        help='simulated seconds between a command ending and the next')
+    parser.add_argument('--at', type=float, action='append', default=[],
+                        help='say the next command this many simulated seconds after the '
+                        'first, ended or not (once per later command, instead of --gap)')
     parser.add_argument('--scene', default='boxes',
                         help="'boxes', 'mixed', 'random:<seed>', 'random_textured:<seed>' "
                              'or a scene YAML file')
@@ -59,13 +70,19 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    first, *then = args.command or ['go to the blue box']
+    try:
+        spec = EpisodeSpec(scene=args.scene, command=first, then=tuple(then), gap=args.gap,
+                           at=tuple(args.at), model=args.model, realtime_factor=args.speed,
+                           timeout=args.timeout, log_dir=str(Path(args.output) / 'logs'))
+    except ValueError as error:
+        print(f'demo: {error}', file=sys.stderr)
+        return 2
     domain = default_environment()
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
-    spec = EpisodeSpec(scene=args.scene, command=args.command, model=args.model,
-                       realtime_factor=args.speed, timeout=args.timeout,
-                       log_dir=str(output / 'logs'))
-    print(f"demo: scene '{args.scene}', command '{args.command}' (node logs in "
+    said = ', then '.join(f"'{text}'" for text in spec.commands)
+    print(f"demo: scene '{args.scene}', command {said} (node logs in "
           f'{spec.log_dir}; ROS_DOMAIN_ID={domain})', flush=True)
     result = run_episode(spec, progress=_print_progress)
     if sys.stdout.isatty():
@@ -73,10 +90,14 @@ def main(argv=None) -> int:
     written = write_artifacts(result, output)
     summary = result.summary()
     print(f"{'SUCCESS' if result.success else 'FAILURE'}: {result.reason}")
-    for step in summary['steps']:
-        meant = f", meant {', '.join(step['meant_object'])}" if step['meant_object'] else ''
-        print(f"  step {step['step']} '{step['text']}': "
-              f"{'ok' if step['success'] else 'NOT ok'} - {step['reason']}{meant}")
+    for command in summary['commands']:
+        if len(summary['commands']) > 1:
+            print(f"  '{command['command']}': {command['outcome']}, "
+                  f"{'ok' if command['success'] else 'NOT ok'}")
+        for step in command['steps']:
+            meant = f", meant {', '.join(step['meant_object'])}" if step['meant_object'] else ''
+            print(f"  step {step['step']} '{step['text']}': "
+                  f"{'ok' if step['success'] else 'NOT ok'} - {step['reason']}{meant}")
     start, final = summary['start_pose'], summary['final_pose']
     print(f"  simulated time {summary['sim_time']} s; robot from ({start['x']}, {start['y']}, "
           f"{start['yaw_deg']} deg) to ({final['x']}, {final['y']}, {final['yaw_deg']} deg); "
@@ -150,7 +171,8 @@ def plot_top_down(result: EpisodeResult, path: Path) -> None:
     axes.arrow(start_x, start_y, 0.4 * math.cos(start_yaw), 0.4 * math.sin(start_yaw),
                width=0.05, color='0.3', label='start')
     verdict = 'success' if result.success else 'failure'
-    axes.set_title(f"'{result.spec.command}' - {verdict}\n{result.reason}", fontsize=9)
+    said = ', '.join(f"'{text}'" for text in result.spec.commands)
+    axes.set_title(f'{said} - {verdict}\n{result.reason}', fontsize=9, wrap=True)
     axes.set_aspect('equal')
     axes.set_xlim(-half - 0.2, half + 0.2)
     axes.set_ylim(-half - 0.2, half + 0.2)

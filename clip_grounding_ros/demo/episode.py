@@ -48,7 +48,8 @@ from ..core.contract.status import (
     GroundingStatus,
 )
 from ..core.language.commands import parse_command
-from ..core.language.steps import CommandError, Step
+from ..core.language.dialogue import Dialogue, DialogueConfig
+from ..core.language.steps import Command, CommandError, Step
 from ..resources import find_resource
 from ..sim.scene import load_scene, Scene
 
@@ -58,7 +59,7 @@ GROUNDING_DONE_WAIT_S = 2.0  # wall s for the grounding node to end a finished c
 
 
 class Outcome(str, Enum):
-    """How an episode ended (success is judged separately, step by step)."""
+    """How a command ended (success is judged separately, step by step)."""
 
     DONE = 'done'                          # every step of the command reported done
     FAILED = ActionState.FAILED.value      # the action node reported a step failed
@@ -68,6 +69,7 @@ class Outcome(str, Enum):
     TIMEOUT = 'timeout'
     CRASHED = 'crashed'                    # a node process exited
     FAILED_TO_START = 'failed_to_start'
+    INTERRUPTED = 'interrupted'            # the next command was said before it ended
 
     def __str__(self) -> str:
         return self.value
@@ -75,14 +77,22 @@ class Outcome(str, Enum):
 
 @dataclass
 class EpisodeSpec:
-    """What to run: a scene, a command, and optional disturbances (simulated seconds)."""
+    """
+    What to run: a scene, what is said, and optional disturbances (simulated seconds).
+
+    A conversation is ``command`` then each of ``then`` in order: each ``gap`` s after the one
+    before ended, or (``at``) that many seconds after the first command, ended or not.
+    """
 
     scene: str = 'boxes'
     command: str = 'go to the blue box'
+    then: tuple[str, ...] = ()           # what is said next, in order
+    gap: float = 1.0                     # between one command's end and the next
+    at: tuple[float, ...] = ()           # or: when each of `then` is said
     model: str = ''                      # '' keeps the params file's model
     realtime_factor: float = 2.0
-    timeout: float = 60.0                # simulated seconds after the command
-    stop_after: float | None = None      # send "stop" this long after the command
+    timeout: float = 60.0                # simulated seconds after each command
+    stop_after: float | None = None      # send "stop" this long after the first command
     stall_camera_after: float | None = None  # freeze the camera process then
     settle: float = 3.0                  # after a stop or stall, watch this long
     give_up: float = 5.0                 # end once lost/error with the robot still this long
@@ -94,6 +104,19 @@ class EpisodeSpec:
     # to put before a node's or extra process's command (name -> ['ip', 'netns', 'exec', ...]).
     extra_processes: dict = field(default_factory=dict)
     node_prefix: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.then = tuple(self.then)
+        self.at = tuple(float(t) for t in self.at)
+        if self.at and len(self.at) != len(self.then):
+            raise ValueError(f'{len(self.at)} times (at) for {len(self.then)} later commands')
+        if list(self.at) != sorted(self.at) or any(t < 0 for t in self.at) or self.gap < 0:
+            raise ValueError('times (at, gap) must be >= 0 and in order')
+
+    @property
+    def commands(self) -> tuple[str, ...]:
+        """Everything said, in order."""
+        return (self.command, *self.then)
 
     def overrides(self) -> dict[str, dict]:
         """Return the parameters this spec sets: node -> parameter -> value."""
@@ -108,14 +131,31 @@ class EpisodeSpec:
 
 
 @dataclass
-class EpisodeResult:
-    spec: EpisodeSpec
+class CommandVerdict:
+    """One command of an episode judged: how it ended and each of its steps."""
+
+    text: str
     outcome: Outcome
     success: bool
     reason: str
-    sim_time: float               # simulated seconds from command to end
+    sim_time: float               # simulated seconds from the command to its end
+    steps: list[StepVerdict]
+
+    def summary(self) -> dict:
+        return {'command': self.text, 'outcome': str(self.outcome), 'success': self.success,
+                'reason': self.reason, 'sim_time': round(self.sim_time, 2),
+                'steps': [step.summary() for step in self.steps]}
+
+
+@dataclass
+class EpisodeResult:
+    spec: EpisodeSpec
+    outcome: Outcome              # the last command's
+    success: bool                 # every command that ran to its end succeeded
+    reason: str
+    sim_time: float               # simulated seconds from the first command to the end
     stop_distance: float
-    steps: list[StepVerdict]      # each step of the command, judged
+    commands: list[CommandVerdict]  # each command said, judged
     start_pose: Pose              # world frame: x, y (m), yaw (rad)
     final_pose: Pose
     touched: list[str]
@@ -130,6 +170,11 @@ class EpisodeResult:
     closest_grounding: float | None = None
 
     @property
+    def steps(self) -> list[StepVerdict]:
+        """Each step of every command, in order."""
+        return [step for command in self.commands for step in command.steps]
+
+    @property
     def meant_objects(self) -> list[str]:
         """Return the objects the command's steps name (what the demo rings)."""
         return [name for step in self.steps for name in step.meant]
@@ -140,10 +185,10 @@ class EpisodeResult:
                     'yaw_deg': round(math.degrees(p[2]), 1)}
         return {
             'success': self.success, 'outcome': str(self.outcome), 'reason': self.reason,
-            'command': self.spec.command, 'scene': self.spec.scene,
+            'scene': self.spec.scene,
             'sim_time': round(self.sim_time, 2), 'stop_distance': self.stop_distance,
             'start_pose': pose(self.start_pose), 'final_pose': pose(self.final_pose),
-            'steps': [step.summary() for step in self.steps],
+            'commands': [command.summary() for command in self.commands],
             'touched': self.touched, 'robot_stopped': self.robot_stopped,
             'final_action_state': str(self.action_status.state),
             'final_action_reason': self.action_status.reason,
@@ -196,21 +241,36 @@ class _StepRecord:
     facing_since: float | None = None
 
 
+@dataclass
+class _Said:
+    """One command of the episode under way: its steps as the judge resolves them."""
+
+    text: str
+    command: Command | None       # None: the grounding node refuses it too
+    after_id: int                 # the last command id before it: its statuses come after
+    start_time: float
+    records: dict[int, _StepRecord] = field(default_factory=dict)
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return self.command.steps if self.command is not None else ()
+
+
 class Episode:
-    """The watch loop of one episode, then the judgement of each step."""
+    """The watch loop of one episode, then the judgement of each command and step."""
 
     def __init__(self, spec: EpisodeSpec, scene: Scene, observer: Observer,
                  processes: NodeProcesses, log_dir: Path):
         self.spec, self.scene, self.observer = spec, scene, observer
         self.processes, self.log_dir = processes, log_dir
         self.stop_distance = _stop_distance(spec)
-        try:
-            self.steps: tuple[Step, ...] = parse_command(spec.command).steps
-        except CommandError:
-            self.steps = ()  # the grounding node refuses it: the episode checks it did
-        self.records: dict[int, _StepRecord] = {}
+        # What "again" and "no, the other one" refer to, from the truth: the judge's own
+        # dialogue records the object each step reached (world frame), not the pipeline's.
+        self.dialogue = Dialogue(DialogueConfig(followup_timeout=3600.0))
+        self.verdicts: list[CommandVerdict] = []
         self.start_time = 0.0
         self.start_pose: Pose = (0.0, 0.0, 0.0)
+        self.event_time: float | None = None  # when a stop or camera stall was made
 
     def run(self, progress) -> EpisodeResult:
         observer, spec = self.observer, self.spec
@@ -224,58 +284,96 @@ class Episode:
                 why = f'{", ".join(dead)} exited' if dead else 'nodes did not come up in 90 s'
                 return self.result(Outcome.FAILED_TO_START, f'{why}; logs in {self.log_dir}')
             time.sleep(0.1)
-        # Each of the two nodes listening on `command` has three subscriptions to it.
-        if not observer.send(spec.command, subscribers=6, timeout=30.0):
-            return self.result(Outcome.FAILED_TO_START, 'command subscribers not found')
         with observer.lock:
             self.start_time, self.start_pose = observer.sim_time, observer.pose
-            self.records[0] = _StepRecord(observer.pose, observer.turned)
-        return self._watch(progress)
+        for index, text in enumerate(spec.commands):
+            if index:
+                self._wait_until(spec.at[index - 1] if spec.at else self._now() + spec.gap)
+            said = self._say(text)
+            if said is None:
+                return self.result(Outcome.FAILED_TO_START, 'command subscribers not found')
+            last = index == len(spec.commands) - 1
+            outcome, reason = self._watch(said, progress,
+                                          None if last or not spec.at else spec.at[index])
+            self._judge(said, outcome, reason)
+            if outcome not in (Outcome.DONE, Outcome.FAILED, Outcome.INTERRUPTED) or \
+                    self.event_time is not None:
+                break
+        verdict = self.verdicts[-1]
+        return self.result(verdict.outcome, verdict.reason)
 
-    def _watch(self, progress) -> EpisodeResult:
+    def _now(self) -> float:
+        """Return the simulated seconds since the first command."""
+        return self.observer.sim_time - self.start_time
+
+    def _wait_until(self, when: float) -> None:
+        while self._now() < when and all(self.processes.alive().values()):
+            time.sleep(0.05)
+
+    def _say(self, text: str) -> _Said | None:
+        """Send ``text``; None when the nodes listening on `command` are not there."""
+        observer = self.observer
+        try:
+            command = self.dialogue.resolve(parse_command(text), self._now())
+            self.dialogue.record_command(command, self._now())
+        except CommandError:
+            command = None  # the grounding node refuses it: the episode checks it did
+        after_id = max(observer.action.command_id or 0, 0)
+        # Each of the two nodes listening on `command` has three subscriptions to it.
+        if not observer.send(text, subscribers=6, timeout=30.0):
+            return None
+        with observer.lock:
+            said = _Said(text, command, after_id, self._now())
+            said.records[0] = _StepRecord(observer.pose, observer.turned)
+        return said
+
+    def _watch(self, said: _Said, progress,
+               next_at: float | None) -> tuple[Outcome, str]:
+        """Watch one command until it ends, or ``next_at`` (s) when the next one is said."""
         observer, spec = self.observer, self.spec
-        event_time = still_lost_since = None
+        still_lost_since = None
         last_progress = 0.0
         while True:
             time.sleep(0.05)
-            now = observer.sim_time - self.start_time
+            now = self._now()
             if progress and time.monotonic() - last_progress > 1.0:
                 last_progress = time.monotonic()
                 progress(observer, now)
-            if event_time is None and spec.stop_after is not None and now >= spec.stop_after:
+            if self.event_time is None and spec.stop_after is not None and \
+                    now >= spec.stop_after:
                 observer.send('stop', subscribers=6, timeout=5.0)
-                event_time = now
-            if event_time is None and spec.stall_camera_after is not None and \
+                self.event_time = now
+            if self.event_time is None and spec.stall_camera_after is not None and \
                     now >= spec.stall_camera_after:
                 self.processes.pause('camera_node')
-                event_time = now
+                self.event_time = now
             moving = max(abs(v) for v in observer.speed) >= STOPPED_SPEED
-            if event_time is not None and now - event_time >= spec.settle:
-                return self.result(Outcome.MOVING if moving else Outcome.STOPPED,
-                                   observer.action.reason)
+            if self.event_time is not None and now - self.event_time >= spec.settle:
+                return Outcome.MOVING if moving else Outcome.STOPPED, observer.action.reason
             action = observer.action
-            if self._track_steps(action, now):
+            ours = action.command_id is not None and action.command_id > said.after_id
+            if ours and self._track_steps(said, action, now):
                 time.sleep(0.3)  # let the last odometry arrive
-                self._await_grounding_done()
-                return self.result(Outcome.DONE, '')
-            if action.outcome == StepOutcome.FAILED:
+                self._await_grounding_done(said)
+                return Outcome.DONE, ''
+            if ours and action.outcome == StepOutcome.FAILED:
                 time.sleep(0.3)  # let the last odometry arrive
-                return self.result(Outcome.FAILED, f'step {action.step + 1} failed: '
-                                   f'{action.reason}')
+                return Outcome.FAILED, f'step {action.step + 1} failed: {action.reason}'
+            if next_at is not None and now >= next_at:
+                return Outcome.INTERRUPTED, 'the next command was said before it ended'
             lost = observer.grounding.state in (GroundingState.LOST, GroundingState.ERROR) \
                 and not moving
             still_lost_since = _held_since(lost, still_lost_since, now)
-            if event_time is None and still_lost_since is not None and \
+            if self.event_time is None and still_lost_since is not None and \
                     now - still_lost_since >= spec.give_up:
-                return self.result(Outcome.GAVE_UP, observer.grounding.message)
-            if now >= spec.timeout:
-                return self.result(Outcome.TIMEOUT, f'action {action.state}: {action.reason}')
+                return Outcome.GAVE_UP, observer.grounding.message
+            if now - said.start_time >= spec.timeout:
+                return Outcome.TIMEOUT, f'action {action.state}: {action.reason}'
             dead = [name for name, alive in self.processes.alive().items() if not alive]
             if dead:
-                return self.result(Outcome.CRASHED, f'{", ".join(dead)} exited; logs in '
-                                   f'{self.log_dir}')
+                return Outcome.CRASHED, f'{", ".join(dead)} exited; logs in {self.log_dir}'
 
-    def _await_grounding_done(self) -> None:
+    def _await_grounding_done(self, said: _Said) -> None:
         """
         Wait (GROUNDING_DONE_WAIT_S at most) for the grounding node to hear the last step ended.
 
@@ -283,26 +381,26 @@ class Episode:
         read it; the summary then shows that state rather than the grounding before it. A
         classification stays 'classifying' with its ranking: nothing to wait for.
         """
-        if self.steps[-1].intent == Intent.CLASSIFY:
+        if said.steps[-1].intent == Intent.CLASSIFY:
             return
         deadline = time.monotonic() + GROUNDING_DONE_WAIT_S
         while self.observer.grounding.state != GroundingState.IDLE and \
                 time.monotonic() < deadline:
             time.sleep(0.05)
 
-    def _track_steps(self, action: ActionStatus, now: float) -> bool:
+    def _track_steps(self, said: _Said, action: ActionStatus, now: float) -> bool:
         """Record where each step began and ended; True once the last one is done."""
-        if not self.steps or action.command_id is None or action.command_id < 1:
+        if not said.steps:
             return False
         observer, current = self.observer, action.step
         with observer.lock:
             pose, turned = observer.pose, observer.turned
         for index in range(current):  # a later step began: the earlier ones are done
-            record = self.records.setdefault(index, _StepRecord(pose, turned))
+            record = said.records.setdefault(index, _StepRecord(pose, turned))
             if record.end is None:
                 record.end, record.end_turned = pose, turned
-        record = self.records.setdefault(current, _StepRecord(pose, turned))
-        step = self.steps[min(current, len(self.steps) - 1)]
+        record = said.records.setdefault(current, _StepRecord(pose, turned))
+        step = said.steps[min(current, len(said.steps) - 1)]
         kept = action.outcome == StepOutcome.KEPT
         record.facing_since = _held_since(kept, record.facing_since, now)
         # Classification moves nothing: it is done once a frame has been classified.
@@ -311,34 +409,70 @@ class Episode:
             record.facing_since is not None and now - record.facing_since >= FACING_HOLD)
         if done and record.end is None:
             record.end, record.end_turned = pose, turned
-        return done and current == len(self.steps) - 1
+        return done and current == len(said.steps) - 1
+
+    def _judge(self, said: _Said, outcome: Outcome, reason: str) -> None:
+        """Judge each step of ``said``; remember the object each grounded step reached."""
+        steps = [self._judge_step(said, i, step) for i, step in enumerate(said.steps)]
+        for index, verdict in enumerate(steps):
+            if verdict.reached is not None:
+                self.dialogue.record_choice(said.command, index,
+                                            self.scene.object(verdict.reached).position,
+                                            self._now())
+        current = max(said.records, default=0)
+        if outcome == Outcome.INTERRUPTED and said.steps and \
+                said.steps[current].needs_grounding and steps[current].reached is None:
+            self.dialogue.record_choice(said.command, current, self._targeted(), self._now())
+        problems = [f'step {v.index + 1}: {v.reason}' for v in steps if not v.success]
+        success = outcome == Outcome.DONE and bool(steps) and not problems
+        if not reason:
+            reason = '; '.join(problems) or '; '.join(v.reason for v in steps)
+        self.verdicts.append(CommandVerdict(said.text, outcome, success, reason,
+                                            self._now() - said.start_time, steps))
+
+    def _targeted(self) -> tuple[float, float] | None:
+        """Where the object the grounding node targets is (world frame), or None."""
+        with self.observer.lock:
+            position, (x, y, yaw) = self.observer.grounding.position, self.observer.pose
+        if not position:
+            return None
+        seen = (x + position[0] * math.cos(yaw) - position[1] * math.sin(yaw),
+                y + position[0] * math.sin(yaw) + position[1] * math.cos(yaw))
+        return min(self.scene.objects, key=lambda o: o.surface_distance(*seen)).position
 
     def result(self, outcome: Outcome, reason: str) -> EpisodeResult:
+        """
+        Make the episode's result; ``outcome`` and ``reason`` are the last command's.
+
+        It succeeds when every command that ran to its end succeeded, nothing was touched
+        and the robot is at rest.
+        """
         observer = self.observer
         with observer.lock:
             truth, path = observer.truth or GroundTruth(), list(observer.path)
             speed, now, pose = observer.speed, observer.sim_time, observer.pose
             grounding_errors = list(observer.grounding_errors)
             closest_grounding = observer.closest_grounding
-        verdicts = [self._judge_step(i, step) for i, step in enumerate(self.steps)]
         touched = list(truth.touched)
-        problems = [f'step {v.index + 1}: {v.reason}' for v in verdicts if not v.success]
+        several = len(self.verdicts) > 1
+        problems = [f"'{v.text}': {v.reason}" if several else v.reason for v in self.verdicts
+                    if not v.success and v.outcome != Outcome.INTERRUPTED]
         if touched:
             problems.append(f'touched {", ".join(touched)}')
-        if outcome == Outcome.DONE and not max(abs(v) for v in speed) < STOPPED_SPEED:
+        stopped = max(abs(v) for v in speed) < STOPPED_SPEED
+        if outcome == Outcome.DONE and not stopped:
             problems.append('still moving')
-        success = outcome == Outcome.DONE and bool(verdicts) and not problems
-        if not reason:
-            reason = '; '.join(problems) or '; '.join(v.reason for v in verdicts)
+        success = outcome == Outcome.DONE and not problems
+        if self.verdicts:
+            reason = '; '.join(problems) or '; '.join(v.reason for v in self.verdicts)
         return EpisodeResult(
             self.spec, outcome, success, reason, max(0.0, now - self.start_time),
-            self.stop_distance, verdicts, self.start_pose, pose, touched,
-            max(abs(v) for v in speed) < STOPPED_SPEED, path, observer.action,
-            observer.grounding, observer.first_frame, str(self.log_dir), grounding_errors,
-            closest_grounding)
+            self.stop_distance, self.verdicts, self.start_pose, pose, touched, stopped, path,
+            observer.action, observer.grounding, observer.first_frame, str(self.log_dir),
+            grounding_errors, closest_grounding)
 
-    def _judge_step(self, index: int, step: Step) -> StepVerdict:
-        record = self.records.get(index)
+    def _judge_step(self, said: _Said, index: int, step: Step) -> StepVerdict:
+        record = said.records.get(index)
         verdict = StepVerdict(index, step.text, str(step.intent),
                               done=record is not None and record.end is not None)
         if record is None:

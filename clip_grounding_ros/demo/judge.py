@@ -81,11 +81,13 @@ def meant_objects(step: Step, scene: Scene, pose: Pose, half_fov: float) -> list
     """
     Return the objects the step refers to, seen from ``pose``.
 
-    Those its phrase names, narrowed by its referring expression among those in view (within
+    Those its phrase names but the ones it rejects ("no, the other one": ``Step.excluded``,
+    here world positions), narrowed by its referring expression among those in view (within
     ``half_fov`` rad of the heading), or, with several in view and none, the nearest. Empty: the
     step names none.
     """
-    named = list(scene.objects_named(step.target))
+    named = [o for o in scene.objects_named(step.target)
+             if not any(math.dist(o.position, rejected) < 0.01 for rejected in step.excluded)]
     in_view = [o for o in named if abs(bearing_to(o, pose)) <= half_fov] or named
     referring = step.referring
     if referring is None:

@@ -65,6 +65,8 @@ from .parameters import declare_parameters, make_configs, watch_parameters
 from ..core.contract.parameters import parameter_specs, ParamSpec
 from ..core.contract.status import ActionStatus
 from ..core.contract.timing import RateLimiter
+from ..core.language.dialogue import DialogueConfig
+from ..core.language.steps import SpokenAmounts
 from ..core.perception.drawing import annotate, MarkerSpec, target_markers
 from ..core.perception.encoder import Backend, DEFAULT_HUB_MODEL, ModelLoadError
 from ..core.perception.grounding import Grounder, GrounderConfig, GroundingResult
@@ -106,22 +108,23 @@ NODE_PARAMS = (
     ParamSpec('initial_command', '', 'A command to run at start-up, as if published on '
               'command'),
 )
-CONFIGS = (GrounderConfig, PerceptionConfig, TrackerConfig, AssociationConfig, MountConfig)
+CONFIGS = (GrounderConfig, PerceptionConfig, TrackerConfig, AssociationConfig, SpokenAmounts,
+           DialogueConfig, MountConfig)
 PARAMS = NODE_PARAMS + tuple(spec for kind in CONFIGS for spec in parameter_specs(kind))
 
 
 def _configure(values: dict) -> tuple:
     """
-    Make (GrounderConfig, PerceptionConfig, TrackerConfig, AssociationConfig, values).
+    Make the arguments of Perception.configure, and the values, from parameter values.
 
-    From parameter values; ConfigError when they do not fit.
+    ConfigError when they do not fit.
     """
-    grounder, perception, tracker, association, mount = make_configs(values, *CONFIGS)
+    *configs, mount = make_configs(values, *CONFIGS)
     try:
-        perception = replace(perception, mount=mount.mount)
+        configs[1] = replace(configs[1], mount=mount.mount)  # PerceptionConfig
     except ValueError as error:
         raise ConfigError(str(error)) from None
-    return grounder, perception, tracker, association, values
+    return *configs, values
 
 
 class GroundingNode(Node):
@@ -129,7 +132,7 @@ class GroundingNode(Node):
     def __init__(self, **kwargs):
         super().__init__('grounding_node', **kwargs)
         values = declare_parameters(self, PARAMS)
-        grounder_config, config, tracker_config, association, _ = _configure(values)
+        grounder_config, *configs, _ = _configure(values)
         if values['cpu_threads'] > 0:  # before loading: OpenVINO reads it then
             torch.set_num_threads(values['cpu_threads'])
         try:
@@ -139,8 +142,7 @@ class GroundingNode(Node):
                                    backend=values['backend'])
         except ModelLoadError as error:
             raise ConfigError(str(error)) from None
-        self.perception = Perception(Grounder(encoder, grounder_config), config,
-                                     tracker_config, association)
+        self.perception = Perception(Grounder(encoder, grounder_config), *configs)
         self.values = values
         # The perception core and the input fields below are shared by the executor's
         # callbacks and the grounding worker: every access holds this lock, except the

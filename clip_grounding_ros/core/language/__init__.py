@@ -15,8 +15,9 @@
 """
 What was said: commands parsed into steps, and the command under way.
 
-Owns the grammar and the step types it yields (``commands``) and the command session that
-walks through a sequence of steps as the action node reports each one done (``session``).
+Owns the grammar and the step types it yields (``commands``, ``steps``), what follow-ups
+("again", "no, the other one") refer to (``dialogue``) and the command session that walks
+through a sequence of steps as the action node reports each one done (``session``).
 
 May import: ``contract``.
 """

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 import functools
+import itertools
 import math
 import re
 from typing import NamedTuple
@@ -60,10 +61,10 @@ from .steps import (  # noqa: E402
     amount_text,
     Command,
     CommandError,
-    DEFAULT_DISTANCE_M,
-    DEFAULT_TURN_RAD,
     EXAMPLE,
     EXAMPLES,
+    FollowUp,
+    FollowUpKind,
     MAX_COMMAND_CHARS,
     MAX_DISTANCE_M,
     MAX_STEPS,
@@ -75,6 +76,7 @@ from .steps import (  # noqa: E402
     Relation,
     SEQUENCE_EXAMPLE,
     SPIN_RAD,
+    SpokenAmounts,
     Step,
     TURN_AROUND_RAD,
 )
@@ -104,24 +106,153 @@ class _Object(NamedTuple):
     target: str
     referring: Referring | None
     text: str
+    other: bool = False  # "the other red box": not the one chosen before
 
 
 class _Quantity(NamedTuple):
     value: float
     unit: str   # '' when no unit was said
     text: str
+    small: bool = False  # 'a bit', 'a little', 'slightly'
 
 
-_OBJECT_WORD = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")
+class _Words(NamedTuple):
+    """Object words said before 'one': 'red' in 'the red one'."""
+
+    words: str
+
+
+class _Refinement(NamedTuple):
+    """What 'the red one', 'the big one', 'the one on the left' add to an object."""
+
+    words: str
+    referring: Referring | None
+    text: str
+
+
+class _Repeat(NamedTuple):
+    text: str
+
+
+_REPAIR = 'repair'  # a self-correction between two steps: the later one replaces the earlier
+# Refinement words that choose rather than describe: 'the big one' is the biggest.
+_WORD_RELATIONS = {
+    'big': Relation.BIGGEST, 'bigger': Relation.BIGGEST, 'large': Relation.BIGGEST,
+    'larger': Relation.BIGGEST, 'small': Relation.SMALLEST, 'smaller': Relation.SMALLEST,
+    'little': Relation.SMALLEST, 'near': Relation.NEAREST, 'nearer': Relation.NEAREST,
+    'close': Relation.NEAREST, 'closer': Relation.NEAREST, 'far': Relation.FARTHEST,
+    'farther': Relation.FARTHEST, 'further': Relation.FARTHEST}
+
+
+_PHRASE_TOKEN = re.compile(r"[^\W_]+(?:['-][^\W_]+)*|,")  # words without punctuation, commas
+
+# What may not be inside the phrase CLIP grounds. Word lists, not a part-of-speech tagger: the
+# taggers that work offline need model downloads (spaCy, NLTK data) and tag single imperative
+# clauses poorly; the grammar already names every verb and adverb it acts on, so what can slip
+# into a phrase are the few closed classes below, a verb after 'and', and adverbs of manner.
+_CLAUSE_WORDS = frozenset((
+    # pronouns that start a clause ('the box we saw')
+    'we', 'he', 'she', 'they', 'us',
+    # auxiliaries and modals ('the box was moved')
+    'am', 'was', 'were', 'be', 'been', 'being', 'does', 'did', 'has', 'have', 'had',
+    'should', 'must', 'might', 'may', 'shall', 'cannot', "can't", "won't", "isn't", "aren't",
+    "doesn't", "didn't", "wasn't", "shouldn't", "couldn't", "wouldn't",
+    # subordinators and conjunctions other than 'and' ('the box when ready')
+    'if', 'when', 'while', 'because', 'unless', 'until', 'till', 'since', 'though',
+    'although', 'whenever', 'wherever', 'whether', 'so', 'but', 'yet', 'nor', 'than',
+    # adverbs said about the action, not the object ('the box too')
+    'too', 'also', 'instead', 'anyway', 'already', 'later', 'soon'))
+# Verbs people join to a step with 'and' ('go to the box and dance') that the grammar does not
+# know as verbs (those it knows are never object words).
+_ACTION_VERBS = frozenset((
+    'dance', 'sing', 'jump', 'hop', 'return', 'follow', 'push', 'pull', 'open', 'shut', 'kick',
+    'hit', 'wave', 'say', 'tell', 'show', 'sit', 'lie', 'beep', 'honk', 'flash', 'blink',
+    'park', 'charge', 'dock', 'explore', 'patrol', 'clean', 'sweep', 'vacuum', 'check',
+    'inspect', 'scan', 'rest', 'sleep', 'shake', 'lift', 'drop', 'put', 'place', 'leave',
+    'give', 'knock', 'ring', 'call', 'play', 'shout', 'speak', 'talk', 'listen', 'report',
+    'photograph', 'record', 'film', 'pause', 'resume', 'continue', 'proceed', 'enter', 'exit',
+    'circle', 'orbit', 'avoid', 'dodge', 'hide', 'escape', 'chase', 'greet', 'hug', 'nod',
+    'celebrate', 'smile', 'wiggle', 'wag', 'bark', 'sniff', 'lick', 'eat', 'drink', 'carry',
+    'throw', 'toss', 'deliver', 'load', 'unload', 'climb', 'crawl', 'skip', 'slide', 'twirl',
+    'bow', 'salute', 'stretch', 'shoot', 'send', 'tap', 'press', 'poke', 'bump', 'nudge'))
+# Nouns that end in -ly, which otherwise ends an adverb of manner ('go to the box gracefully').
+_LY_NOUNS = frozenset((
+    'fly', 'butterfly', 'dragonfly', 'firefly', 'housefly', 'jelly', 'belly', 'lily', 'family',
+    'ally', 'bully', 'rally', 'holly', 'assembly', 'supply', 'anomaly', 'monopoly', 'dolly',
+    'trolly', 'gully', 'doily', 'reply', 'polly', 'molly', 'sly', 'ply', 'folly', 'filly',
+    'italy', 'potbelly', 'melancholy'))
+
+
+def _not_a_noun_phrase(said: list[str]) -> str:
+    """
+    Say why the words ``said`` (lower case; commas are tokens) are not one object's name, or ''.
+
+    One object's name is attributes and nouns, joined by 'of' ('cup of tea') or by 'and' or a
+    comma after single attributes ('black and white box', 'big, red box'); anything else
+    would reach CLIP as if it described the object.
+    """
+    words = ' '.join(said).replace(' ,', ',')
+    for word in said:
+        if word in _CLAUSE_WORDS:
+            return (f"'{word}' in '{words}' starts a clause or says how to act, which is not "
+                    'part of an object; name the object only')
+    if said[-1].endswith('ly') and said[-1] not in _LY_NOUNS:
+        return (f"'{said[-1]}' in '{words}' says how to act, which is not part of an object; "
+                'name the object only')
+    # Conjuncts: the words between 'and', ',' and 'of'. Before an 'and' or a comma stands one
+    # attribute, and the last conjunct of such a chain is attributes and a noun ('white box').
+    conjuncts = [list(group) for joint, group in itertools.groupby(
+        said, key=lambda w: w in ('and', ',', 'of')) if not joint]
+    joints = [word for word in said if word in ('and', ',', 'of')]
+    for joint, before, after in zip(joints, conjuncts, conjuncts[1:], strict=False):
+        if joint == 'of':
+            continue
+        if after[0] in _ACTION_VERBS:
+            return (f"'{words}' joins an action ('{after[0]}') to the object; to do something "
+                    "after, say 'then' and a verb the robot knows")
+        if len(before) > 1 or len(after) < 2 and (joint, after) == (joints[-1], conjuncts[-1]):
+            return (f"'{words}' names two objects joined by '{joint}'; one object per step "
+                    "(say 'then' between steps)")
+    return ''
+
+
+# Speech-to-text disfluencies, blanked with spaces of the same length (positions in the text
+# stay those of what was said): fillers with their commas, cut-off words, a word said twice.
+_FILLER = re.compile(r'(?:[,;]\s*)?\b(?:u+m+|u+h+m*|e+r+m*|e+h|a+h+|h+m+|m{3,}|mhm)\b'
+                     r'(?:\s*(?:[,;]|\.\.\.))?', re.IGNORECASE)
+_CUT_OFF = re.compile(r'\b[a-z]+-(?=[\s,]|$)', re.IGNORECASE)
+_SAID_TWICE = re.compile(r'\b([a-z]+(?:\'[a-z]+)?)\s*,?\s+(?=\1\b)', re.IGNORECASE)
+_SIGNS = frozenset(('minus', 'negative'))
+
+
+def _counted(word: str) -> bool:
+    """Tell a number or a sign: said twice, it is an error to report, not a stutter."""
+    try:
+        text2num(word, 'en')
+    except ValueError:
+        return word in _SIGNS
+    return True
+
+
+def _blank(match: re.Match) -> str:
+    return ' ' * len(match[0])
+
+
+def _without_disfluencies(text: str) -> str:
+    """Blank 'um', 'uh', 'er', 'hmm', cut-off words ('bl-') and repeated words ('the the')."""
+    text = _FILLER.sub(_blank, text)
+    text = _CUT_OFF.sub(_blank, text)
+    return _SAID_TWICE.sub(
+        lambda m: m[0] if _counted(m[1].lower()) else _blank(m), text)
 
 
 @v_args(meta=True)
 class _Steps(Transformer):
     """Parse tree -> steps; refuses (CommandError) what parses but cannot be done."""
 
-    def __init__(self, text: str, raw: str):
+    def __init__(self, text: str, raw: str, amounts: SpokenAmounts):
         super().__init__()
-        self._text, self._raw = text, raw
+        self._text, self._raw, self._amounts = text, raw, amounts
 
     def _said(self, meta) -> str:
         return ' '.join(self._text[meta.start_pos:meta.end_pos].split())
@@ -136,36 +267,69 @@ class _Steps(Transformer):
     # -- command and sequence -------------------------------------------------------------
     def start(self, meta, children):
         (steps,) = children
+        if isinstance(steps, (_Repeat, FollowUp)):
+            return steps
         return steps if isinstance(steps, tuple) else (steps,)
+
+    def repeat(self, meta, children):
+        return _Repeat(self._said(meta))
+
+    def correction(self, meta, children):
+        (item,) = children
+        if isinstance(item, FollowUp):
+            return item
+        return FollowUp(FollowUpKind.CORRECTION, attributes=item.words,
+                        referring=item.referring)
+
+    def other(self, meta, children):
+        """Read 'the other one', 'not that one', 'the other red box': not the one chosen."""
+        target = next((child for child in children if isinstance(child, str)), '')
+        return FollowUp(FollowUpKind.CORRECTION, target=target)
+
+    def restated(self, meta, children):
+        """'no, the red box on the left': the object meant instead of the one chosen."""
+        (item,) = children
+        return FollowUp(FollowUpKind.CORRECTION, target=item.target, referring=item.referring)
+
+    def step_repair(self, meta, children):
+        return _REPAIR
 
     def sequence(self, meta, children):
         steps: list[Step] = []
+        repairing = False
         for item in children:
+            if item is _REPAIR:  # 'X, no, Y': Y replaces X
+                repairing = True
+                continue
+            if repairing:
+                steps.pop()
+                repairing = False
             before = steps[-1] if steps else None
             if isinstance(item, _Object):  # a bare object: the verb of the step before
                 if not before.intent.grounded:
                     raise self._refuse(f"'{item.text}' has no verb and '{before.text}' has "
                                        'no object verb to lend it; say what to do with it',
                                        SEQUENCE_EXAMPLE)
-                item = Step(before.intent, item.target, item.referring, text=item.text)
+                item = Step(before.intent, item.target, item.referring, text=item.text,
+                            other=item.other)
             elif item.needs_grounding and not item.target:  # 'it': the object before
                 if before is None or not before.needs_grounding:
                     raise self._refuse(f"'{item.text}' names no object, and none comes before "
                                        'it; say which one', PRONOUN_EXAMPLE)
-                item = replace(item, target=before.target, referring=before.referring)
+                item = replace(item, target=before.target, referring=before.referring,
+                               other=before.other)
             steps.append(item)
-        if all(step.intent == Intent.STOP for step in steps):  # 'stop, stop!' is one stop
-            return (Step(Intent.STOP, text=self._said(meta)),)
         if any(step.intent == Intent.STOP for step in steps):
-            raise self._refuse('stop cannot be a step of a sequence; say it on its own and '
-                               'the robot stops at once', EXAMPLE[Intent.STOP])
+            # 'stop, stop!' is one stop, and a stop said anywhere ('go to the box, wait')
+            # stops at once: a person who says it means it now, whatever came before.
+            return (Step(Intent.STOP, text=self._said(meta)),)
         if len(steps) > MAX_STEPS:
             raise self._refuse(f'{len(steps)} steps are more than the {MAX_STEPS} I take in '
                                'one command; split it', SEQUENCE_EXAMPLE)
         return tuple(steps)
 
     def bare(self, meta, children):
-        (item,) = children
+        item = next(child for child in children if isinstance(child, _Object))
         return item._replace(text=self._said(meta))
 
     def and_bare(self, meta, children):
@@ -178,7 +342,8 @@ class _Steps(Transformer):
         if item is None:
             raise self._refuse(f"no object named after '{children[0]}'; say which one",
                                EXAMPLE[intent])
-        return Step(intent, item.target, item.referring, text=self._said(meta))
+        return Step(intent, item.target, item.referring, text=self._said(meta),
+                    other=item.other)
 
     def approach(self, meta, children):
         return self._grounded(Intent.APPROACH, meta, children)
@@ -203,8 +368,9 @@ class _Steps(Transformer):
         return Step(Intent.CLASSIFY, prompts=prompts, text=self._said(meta))
 
     def move(self, meta, children):
-        sign = next((child for child in children if isinstance(child, float)), 1.0)
-        distance = self._amount(Intent.MOVE, children, DEFAULT_DISTANCE_M)
+        signs = [child for child in children if isinstance(child, float)]
+        sign = signs[-1] if signs else 1.0  # 'forward, no, backward': the later one
+        distance = self._amount(Intent.MOVE, children, self._amounts.default_move)
         return Step(Intent.MOVE, distance=sign * distance, text=self._said(meta))
 
     def sideways(self, meta, children):
@@ -216,11 +382,13 @@ class _Steps(Transformer):
         if needs_side and not sides:
             raise self._refuse('turn which way? say left or right', EXAMPLE[Intent.TURN])
         angle = self._amount(Intent.TURN, children, default)
-        return Step(Intent.TURN, angle=(sides[0] if sides else 1.0) * angle,
+        # 'left, no, right': the later side
+        return Step(Intent.TURN, angle=(sides[-1] if sides else 1.0) * angle,
                     text=self._said(meta))
 
     def turn(self, meta, children):
-        return self._turn(meta, children, DEFAULT_TURN_RAD, needs_side=True)
+        return self._turn(meta, children, math.radians(self._amounts.default_turn_deg),
+                          needs_side=True)
 
     def turn_around(self, meta, children):
         return self._turn(meta, children, TURN_AROUND_RAD, needs_side=False)
@@ -240,9 +408,13 @@ class _Steps(Transformer):
     # -- amounts --------------------------------------------------------------------------
     def _amount(self, intent: Intent, children, default: float) -> float:
         """Get the quantity among ``children`` in metres (MOVE) or radians (TURN), else default."""
-        quantity = next((child for child in children if isinstance(child, _Quantity)), None)
-        if quantity is None:
+        quantities = [child for child in children if isinstance(child, _Quantity)]
+        if not quantities:
             return default
+        quantity = quantities[-1]  # 'two, I mean three meters': the later one
+        if quantity.small:
+            return self._amounts.small_move if intent == Intent.MOVE else \
+                math.radians(self._amounts.small_turn_deg)
         if not quantity.unit:
             raise self._refuse(f"'{quantity.text}' has no unit; say which", EXAMPLE[intent])
         try:
@@ -291,6 +463,9 @@ class _Steps(Transformer):
                                'move backward 1 meter')
         return -children[0]
 
+    def small(self, meta, children):
+        return _Quantity(0.0, '', self._said(meta), small=True)
+
     def half(self, meta, children):
         return 0.5
 
@@ -300,12 +475,58 @@ class _Steps(Transformer):
     # -- objects --------------------------------------------------------------------------
     def np(self, meta, children):
         """
-        Return the object's words as said, without punctuation.
+        Return the object's words as said, without punctuation; refuse words of no object.
 
         For example 'black and white box', without any punctuation between the words: only words
-        reach CLIP.
+        reach CLIP. What CLIP grounds must be a noun phrase: a verb joined by 'and' ('the blue
+        box and dance'), two objects joined by 'and', a clause or an adverb of manner would
+        slip into the phrase, and with real CLIP (no vocabulary to refuse them) the robot would
+        drive to whatever matches the rest. Every object phrase of every rule comes here.
         """
-        return ' '.join(_OBJECT_WORD.findall(self._said(meta).lower()))
+        said = _PHRASE_TOKEN.findall(self._said(meta).lower())
+        problem = _not_a_noun_phrase(said)
+        if problem:
+            raise self._refuse(problem, SEQUENCE_EXAMPLE)
+        return ' '.join(token for token in said if token != ',')
+
+    def words(self, meta, children):
+        (words,) = children
+        return _Words(words)
+
+    def refinement(self, meta, children):
+        """Read 'the red one', 'the big one', 'the one on the left' (said after an object)."""
+        said = next((child.words for child in children if isinstance(child, _Words)), '')
+        relations = [child for child in children if isinstance(child, Relation)]
+        reference = next((child for child in children
+                          if isinstance(child, str) and not isinstance(child, Relation)), '')
+        choosing = [word for word in said.split() if word in _WORD_RELATIONS]
+        relations += [_WORD_RELATIONS[word] for word in choosing]
+        if len(relations) > 1:
+            raise self._refuse(f"'{self._said(meta)}' chooses two ways at once; say one",
+                               REFERRING_EXAMPLE)
+        words = ' '.join(word for word in said.split() if word not in _WORD_RELATIONS)
+        referring = Referring(relations[0], reference=reference) if relations else None
+        return _Refinement(words, referring, self._said(meta))
+
+    def refined(self, meta, children):
+        """Join a refinement's words and relation to the object: 'the ball, the red one'."""
+        item, refinement = children
+        if item.referring is not None and refinement.referring is not None:
+            raise self._refuse(f"'{self._said(meta)}' chooses two ways at once; say one",
+                               REFERRING_EXAMPLE)
+        new = [word for word in refinement.words.split() if word not in item.target.split()]
+        target = ' '.join([*new, item.target])
+        return _Object(target, item.referring or refinement.referring, self._said(meta))
+
+    def repaired(self, meta, children):
+        """Keep the later object of 'the blue, no, the red box', as said after the repair."""
+        item = next(child for child in children if isinstance(child, _Object))
+        return item._replace(text=self._said(meta))
+
+    def another(self, meta, children):
+        """Mark 'the other red box', 'another cube': not the object chosen before."""
+        (item,) = children
+        return item._replace(text=self._said(meta), other=True)
 
     def it(self, meta, children):
         return _Object('', None, self._said(meta))
@@ -352,8 +573,14 @@ def _not_understood(raw: str, error: UnexpectedInput) -> CommandError:
                         + '; '.join(EXAMPLES))
 
 
-def parse_command(text: str) -> Command:
-    """Parse a command; raise :class:`CommandError` when it is empty or not understood."""
+def parse_command(text: str, amounts: SpokenAmounts | None = None) -> Command:
+    """
+    Parse a command; raise :class:`CommandError` when it is empty or not understood.
+
+    ``amounts`` say what a move or turn without a number means (None: the defaults). A
+    follow-up ("again", "no, the other one") comes back with ``followup`` set and no steps:
+    :class:`.dialogue.Dialogue` resolves it against what was said before.
+    """
     if text is None or not str(text).strip():
         raise CommandError('empty command; try for example: ' + '; '.join(EXAMPLES))
     raw = str(text)
@@ -361,16 +588,23 @@ def parse_command(text: str) -> Command:
         raise CommandError(f'a command of {len(raw)} characters is longer than the '
                            f'{MAX_COMMAND_CHARS} I read; say it in parts, e.g. '
                            f"'{SEQUENCE_EXAMPLE}'")
-    normal = raw.replace('\u2019', "'")  # typographic apostrophe; same length, same positions
-    parser = _parser()
+    # The typographic apostrophe and disfluencies: same length, so the same positions.
+    normal = _without_disfluencies(raw.replace('\u2019', "'"))
+    if not normal.strip(' ,;.!?'):
+        raise CommandError(f"'{raw}' says nothing to do; try for example: "
+                           + '; '.join(EXAMPLES))
     try:
-        tree = parser.parse(normal)
+        tree = _parser().parse(normal)
     except UnexpectedInput as error:
         raise _not_understood(raw, error) from None
     try:
-        steps = _Steps(normal, raw).transform(tree)
+        said = _Steps(normal, raw, amounts or SpokenAmounts()).transform(tree)
     except VisitError as error:
         if isinstance(error.orig_exc, CommandError):
             raise error.orig_exc from None
         raise
-    return Command(raw, steps)
+    if isinstance(said, _Repeat):
+        return Command(raw, (), FollowUp(FollowUpKind.REPEAT))
+    if isinstance(said, FollowUp):
+        return Command(raw, (), said)
+    return Command(raw, said)

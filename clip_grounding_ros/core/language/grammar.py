@@ -21,26 +21,42 @@
 # a bare object joins words of one object ('black and white box') before it is refused; an
 # ordinal without a side ('the second box', refused) loses to a noun ('the first aid kit').
 GRAMMAR = r"""
-start: _lead* (classify _closings | sequence)
-_lead: (_filler | "first") ","?
+start: _lead* (classify _closings | sequence | repeat _closings | correction _closings)
+_lead: (_filler | "first" | ("go" | "come") "and") ","?
 _filler: "hey" | "ok" | "okay" | "robot" | "please" | "kindly" | "now"
        | ("could" | "can" | "would" | "will") "you"
        | "i" ("want" | "need") "you" "to" | ("i'd" | "i" "would") "like" "you" "to"
        | "let's" | "let" "us"
 _closings: (","? _closing)*
 _closing: "please" | "for" "me" | "thanks" | "thank" "you" | "now" | "right" "now"
-        | "quickly" | "slowly"
+        | "quickly" | "slowly" | "carefully" | "gently" | "safely" | "quietly" | "again"
+        | "once" "more" | "one" "more" "time" | "fast" | "immediately" | "asap"
+        | ("right" | "straight") "away" | "at" "once"
+
+// -- what was said before: "again", "do that again"; "no, the other one" --------------------
+repeat: ("do" ("that" | "it" | "this") | "repeat" ("that" | "it")?) ("again" | "once" "more")?
+      | "repeat" "the" "last" "command" | "again" | "once" "more" | "one" "more" "time"
+      | "same" "again"
+correction: _no? (other | _det? refinement)
+          | _no? "not" ("that" | "this") ("one" | np)? -> other
+          | _det? "wrong" ("one" | np) -> other
+          | _no _toward? _det? object -> restated       // "no, the red box on the left"
+_no: ("no" | "nope") ","?
+other: _det? _other (np | "one")?         // "the other one", "the other red box"
+_other: "other" | "another" | "different"
 
 // -- sequences: "X, then Y", "X and then Y", "first X, after that Y", "X and <verb> Y" -----
-sequence: _step (_link _step | _then bare | and_bare)*
+sequence: _step (_link _step | _then bare | _comma listed | and_bare | step_repair _step)*
+step_repair: _repair                // "turn left, no, go to the box": the later step wins
 _step: _action _closings
 _action: approach | face | find | pick | move | turn | turn_around | spin | sideways | stop
-_link: (_then | _and) _lead*
-_then: _comma? _then_word ","? | _comma
+_link: (_then | _comma | _and) _lead*
+_then: _comma? _then_word ","?
 _then_word: "and"? ("then" | "after" "that" | "afterwards" | "finally")
 _and: _comma? "and"
 _comma: "," | ";"
-bare: _det? object                  // the verb of the step before: "..., then the red ball"
+bare: _toward? _det? object         // the verb of the step before: "..., then (to) the ball"
+listed: (_toward _det? | _det) object -> bare   // "..., the ball"; "the red, green box" is one
 and_bare.-1: _and _det? object      // refused: say "then"
 
 // -- stop ---------------------------------------------------------------------------------
@@ -48,6 +64,7 @@ stop: _halt+                        // "stop stop stop" is one stop
 _halt: ("emergency" | "e")? "stop" _stop_object? | "halt" | "freeze" | "abort"
      | "cancel" _stop_object? | "stay" ("there" | "here" | "put")?
      | ("stand" | "hold" | "keep") "still" | ("don't" | "do" "not") "move"
+     | "wait" | "hold" ("on" | "it")
 _stop_object: "moving" | "it" | "that" | "everything" | "there" | "right" "there" | "here"
             | "immediately" | "all" | "the" "robot"
 
@@ -55,8 +72,9 @@ _stop_object: "moving" | "it" | "that" | "everything" | "there" | "right" "there
 _what: _det? object? | it
 it: "it" | "them"
 approach: approach_verb _what
-approach_verb: _go ("right" | "straight")? ("over" | "up" | "back")? _toward
+approach_verb: _go "on"? ("right" | "straight")? ("over" | "up" | "back" | "across")? _toward
              | "head" "for" | "approach" | "reach" | ("take" | "bring") "me" "to"
+             | "make" "your" "way" ("over" | "back" | "across")? _toward
 _toward: "to" | "towards" | "toward" | "near"
 _go: "go" | "drive" | "move" | "navigate" | "head" | "come" | "walk" | "run" | "get" | "roll"
 face: face_verb _what
@@ -64,7 +82,7 @@ face_verb: ("look" | "point" | "stare") ("at" | "towards" | "toward") | "point" 
          | "turn" ("to" | "towards" | "toward") | "face" | "watch" | "track"
 find: find_verb _what
 find_verb: "find" | ("search" | "look" | "hunt") "around"? "for" | "locate"
-         | "where" ("is" | "are") | "where's" | "seek"
+         | "where" ("is" | "are") | "where's" | "seek" | "see" | "spot" | "do" "you" "see"
 pick: pick_verb _what | "pick" (_det? object | it) "up"
 pick_verb: "pick" "up"? | "grab" | "grasp" | "fetch" | "get" | "collect" | "take"
          | "bring" "me"
@@ -80,11 +98,11 @@ turn: _turn_verb _side _amount? | (_turn_verb | "make" | "do") _amount _side?
 turn_around: _turn_verb "around" _side?
 spin: ("spin" "around"? | _turn_verb "all" "the" "way" "around") _side?
 _turn_verb: "turn" | "rotate" | "pivot"
-_side: left | right
+_side: left | right | (left | right) _repair (left | right)
 left: (("to" | "towards") _det?)? "left" | "counterclockwise" | "anticlockwise"
     | "counter" "clockwise"
 right: (("to" | "towards") _det?)? "right" | "clockwise"
-_amount: ("by" | "for" | "about")? quantity
+_amount: ("by" | "for" | "about")? (quantity | quantity _repair quantity) | small
 
 // -- amounts: "1.5 m", "two meters", "half a metre", "one and a half feet", "a quarter turn"
 quantity: count unit? | count "and" "a" fraction unit
@@ -97,6 +115,7 @@ _number_word: "zero" | "one" | "two" | "three" | "four" | "five" | "six" | "seve
             | "forty" | "fifty" | "sixty" | "seventy" | "eighty" | "ninety" | "hundred"
             | "thousand"
 fraction: "half" -> half | "quarter" -> quarter
+small: "a" "tiny"? ("bit" | "little" "bit"? | "touch") | "slightly" | "a" "few" "centimeters"
 unit: "m" | "meter" | "meters" | "metre" | "metres" | "cm" | "centimeter" | "centimeters"
     | "centimetre" | "centimetres" | "mm" | "millimeter" | "millimeters" | "millimetre"
     | "millimetres" | "ft" | "foot" | "feet" | "in" | "inch" | "inches" | "yard" | "yards"
@@ -104,19 +123,33 @@ unit: "m" | "meter" | "meters" | "metre" | "metres" | "cm" | "centimeter" | "cen
     | "revolution" | "revolutions"
 
 // -- objects and referring expressions ----------------------------------------------------
-object: np -> plain
+?object: np -> plain
       | superlative np -> described
-      | np location -> described
-      | np relation _det? np -> related
+      | np _which? location -> described
+      | np _which (_det? superlative ("one")? _to_me?) -> described
+      | np _which? relation _det? np -> related
       | ordinal np from_side -> counted
+      | object "," _det? refinement -> refined
+      | repaired
+      | _other object -> another        // not the one chosen before: "the other red box"
       | uncounted
+_which: ","? ("that" | "which" | "who") ("is" | "are") | ","? ("that's" | "which's")
+_to_me: "to" ("me" | "you" | "the" "robot") | "away"
+refinement: superlative? words? "one" (_which? location | _which? relation _det? np
+                                     | _which _det? superlative _to_me?)?
+words: np                           // 'red' in 'the red one'
+repaired.1: _det? np _repair _det? object   // "the blue, no, the red box": the later one
+_repair: ","? ("no" | "i" "mean" | "i" "meant" | "sorry" | "or" "rather" | "rather"
+              | "no" "wait" | "actually" | "correction") ","?
 uncounted.-2: ordinal np            // refused: from which side? ("first aid kit" is an object)
-np: _nword+ (("and" | "of") _nword+)*
+np: _nword+ (("and" | "of" | ",") _nword+)*   // "black and white box", "big, red box"
 _nword: WORD | noun_word
 noun_word.-1: "can" | "stop" | "face" | "watch" | "track" | "point" | "head" | "robot"
             | "front" | "back" | "side" | "hand" | "middle" | "center" | "centre" | "reverse"
             | "drive" | "roll" | "step" | "foot" | "yard" | "quarter" | "counter" | "stand"
-            | "travel" | "first"
+            | "travel" | "first" | "no" | "wait" | "see" | "spot" | "touch" | "bit" | "way"
+            | "mean" | "sorry" | "correction" | "repeat" | "same" | "little"
+            | "tiny" | "wrong" | "make" | "fast" | "immediately"
 superlative: ("leftmost" | "left" ("most" | "hand")?) -> leftmost
            | ("rightmost" | "right" ("most" | "hand")?) -> rightmost
            | ("middle" | "center" | "centre" | "central") -> middle

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from enum import Enum
 import math
 
+from ..contract.parameters import check_settings, setting
 from ..contract.protocol import Intent
 
 
@@ -71,9 +72,7 @@ _RELATION_TEXT = {
     Relation.ORDINAL_RIGHT: '{ordinal} {target} from the right',
 }
 
-# Amounts. A bare 'move forward' is a short, safe nudge; a bare 'turn left' a right angle.
-DEFAULT_DISTANCE_M = 0.5
-DEFAULT_TURN_RAD = math.pi / 2
+# Turns said by name (amounts said without a number: SpokenAmounts).
 TURN_AROUND_RAD = math.pi        # 'turn around'
 SPIN_RAD = 2 * math.pi           # 'spin', 'turn all the way around'
 # Beyond these a command is refused: a relative move is path-checked (slowed, stopped) but
@@ -95,6 +94,31 @@ REFERRING_EXAMPLE = 'go to the second box from the left'
 SEQUENCE_EXAMPLE = 'go to the blue box, then the red ball'
 PRONOUN_EXAMPLE = 'find the red ball, then pick it up'
 EXAMPLES = (*EXAMPLE.values(), REFERRING_EXAMPLE, SEQUENCE_EXAMPLE)
+
+
+@dataclass(frozen=True)
+class SpokenAmounts:
+    """
+    What an amount said without a number means: 'move forward', 'turn left a bit'.
+
+    A bare 'move forward' is a short, safe nudge; a bare 'turn left' a right angle.
+    """
+
+    default_move: float = setting(0.5, 'A move said without an amount ("move '
+                                  'forward") goes this far (m)', minimum=0.05, maximum=2.0)
+    default_turn_deg: float = setting(90.0, 'A turn said without '
+                                      'an amount ("turn left") turns this far (deg)',
+                                      minimum=5.0, maximum=180.0)
+    small_move: float = setting(0.2, 'A move by "a bit", "a little" or '
+                                '"slightly" goes this far (m)', minimum=0.02, maximum=1.0)
+    small_turn_deg: float = setting(15.0, 'A turn by "a bit", "a '
+                                    'little" or "slightly" turns this far (deg)',
+                                    minimum=1.0, maximum=90.0)
+
+    def __post_init__(self):
+        problems = check_settings(self)
+        if problems:
+            raise ValueError('; '.join(problems))
 
 
 class CommandError(ValueError):
@@ -136,6 +160,11 @@ class Step:
     angle: float = 0.0                # radians, TURN
     prompts: tuple[str, ...] = ()     # CLASSIFY
     text: str = ''                    # the words of this step as said (apostrophes straight)
+    # "the other red box", "no, the other one": not the object chosen before this command.
+    other: bool = False
+    # Where that object was (filled in by the dialogue): (x, y) positions (m) in the odometry
+    # frame (REP-105), or the base frame where frames come without odometry, not to choose.
+    excluded: tuple[tuple[float, float], ...] = ()
 
     @property
     def needs_grounding(self) -> bool:
@@ -146,7 +175,7 @@ class Step:
         """Short text for status messages, e.g. 'go to the red box on the left'."""
         if self.intent.grounded:
             target = self.referring.describe(self.target) if self.referring else self.target
-            return f'{VERB_TEXT[self.intent]} the {target}'
+            return f"{VERB_TEXT[self.intent]} the {'other ' if self.other else ''}{target}"
         if self.intent == Intent.MOVE:
             way = 'forward' if self.distance >= 0 else 'backward'
             return f'move {way} {amount_text(Intent.MOVE, abs(self.distance))}'
@@ -158,12 +187,44 @@ class Step:
         return str(self.intent)
 
 
+class FollowUpKind(str, Enum):
+    """What a command that refers to the one before asks."""
+
+    REPEAT = 'repeat'          # "again", "do that again", "once more"
+    CORRECTION = 'correction'  # "no, the other one", "no, the one on the left"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """
+    A command that refers to what was said before: repeat it, or correct its choice.
+
+    A correction may name a new ``target`` ("no, the red box", "the other red box"), new
+    ``attributes`` for the same kind of object ('red' in "no, the red one"), a ``referring``
+    expression ("no, the one on the left"); any correction rejects the object chosen before.
+    """
+
+    kind: FollowUpKind
+    target: str = ''
+    attributes: str = ''
+    referring: Referring | None = None
+
+
 @dataclass(frozen=True)
 class Command:
-    """A parsed command: its steps in order (a stop is one STOP step)."""
+    """
+    A parsed command: its steps in order (a stop is one STOP step).
+
+    A follow-up ("again", "no, the other one") has no steps of its own until the dialogue
+    resolves it against the command before (:mod:`.dialogue`).
+    """
 
     text: str
     steps: tuple[Step, ...]
+    followup: FollowUp | None = None
 
     @property
     def is_sequence(self) -> bool:
@@ -175,9 +236,10 @@ class Command:
         Whether this command stops the robot: the one definition of a stop.
 
         grounding_node ends the current command on it; action_node acts on it at once, even
-        without grounding_node.
+        without grounding_node. A stop said anywhere in a sentence ("go to the box, wait")
+        stops: the parser makes the whole command one STOP step.
         """
-        return self.steps[0].intent == Intent.STOP
+        return bool(self.steps) and self.steps[0].intent == Intent.STOP
 
 
 def amount_text(intent: Intent, value: float) -> str:

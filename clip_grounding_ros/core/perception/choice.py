@@ -21,7 +21,8 @@ made once; later frames follow the same object by position (``association_gate``
 odometry frame when frames come with a pose), so "the one on the left" stays the same object
 as the robot turns, and a neighbour grounded with a low score is not taken for it. Once it
 has not been seen for ``lost_timeout`` a step without a view-relative relation chooses
-afresh (:meth:`TargetChoice.choose`).
+afresh (:meth:`TargetChoice.choose`). A match within ``association_gate`` of a position the
+step rejects (``Step.excluded``: "no, the other one") is no match.
 
 Positions are (x, y) in metres: in the base frame (REP-103) of the frame they were seen in,
 or in the odometry frame (REP-105) when the frame came with the robot's pose.
@@ -76,10 +77,17 @@ class TargetChoice:
         to another object) in one frame, taken from ``pose``; ``lost``: the object has not been
         seen for ``lost_timeout``.
         """
-        matches = result.matches
-        # Index in result.candidates of each match (they are the best candidates).
-        matched = [i for i, c in enumerate(result.candidates) if c in matches]
-        placed = [place_candidate(c, intrinsics, mount, depth) for c in matches]
+        # Index in result.candidates of each match (they are the best candidates), and where
+        # each is; the object a correction rejected ("no, the other one") is no match.
+        matched = [i for i, c in enumerate(result.candidates) if c in result.matches]
+        placed = [place_candidate(result.candidates[i], intrinsics, mount, depth)
+                  for i in matched]
+        kept = [k for k, p in enumerate(placed) if not self._rejected(step, p.position, pose)]
+        if placed and not kept:
+            return replace(result, found=False), (
+                f"the only '{result.phrase}' in view is the one chosen before; looking for "
+                'another')
+        matched, placed = [matched[k] for k in kept], [placed[k] for k in kept]
         again = ''
         view_relative = step.referring is not None and not step.referring.reference
         if self.made and not view_relative and lost:
@@ -117,6 +125,15 @@ class TargetChoice:
         others = [c for i, c in enumerate(result.candidates) if i != matched[index]]
         return replace(result, candidates=[chosen, *others], found=True), (
             f"found '{result.phrase}' (score {chosen.score:.2f})")
+
+    def _rejected(self, step: Step, position: tuple[float, float] | None,
+                  pose: Pose2D | None) -> bool:
+        """Whether a base-frame ``position`` seen from ``pose`` is one the step rejects."""
+        if position is None:
+            return False
+        return any(float(np.hypot(*np.subtract(position, odom_to_base(excluded, pose)
+                                               if pose is not None else excluded))) <= self.gate
+                   for excluded in step.excluded)
 
     def follows(self, position: tuple[float, float] | None, pose: Pose2D | None) -> bool:
         """Whether a base-frame ``position`` seen from ``pose`` is the chosen object's."""

@@ -43,8 +43,9 @@ from ..contract.parameters import check_settings, setting
 from ..contract.status import ActionStatus, GroundingState, GroundingStatus, TargetSource
 from ..contract.timing import ClockWatch, fresh
 from ..language.commands import parse_command
+from ..language.dialogue import Dialogue, DialogueConfig
 from ..language.session import CommandSession
-from ..language.steps import Command, CommandError, Step
+from ..language.steps import Command, CommandError, SpokenAmounts, Step
 from ..world.camera import CameraMount, GeometryError, Intrinsics, locate_box, TargetPoint
 from ..world.memory import AssociationConfig
 
@@ -169,9 +170,13 @@ class Perception:
 
     def __init__(self, grounder: Grounder, config: PerceptionConfig = PerceptionConfig(),
                  tracker: TrackerConfig | None = None,
-                 association: AssociationConfig | None = None):
+                 association: AssociationConfig | None = None,
+                 amounts: SpokenAmounts | None = None,
+                 dialogue: DialogueConfig | None = None):
         self.grounder = grounder
         self.config = config
+        self.amounts = amounts or SpokenAmounts()
+        self.dialogue = Dialogue(dialogue or DialogueConfig())
         self.session = CommandSession(lost_timeout=config.lost_timeout)
         self.tracker = BoxTracker(tracker or TrackerConfig())
         self.choice = TargetChoice((association or AssociationConfig()).association_gate)
@@ -189,10 +194,13 @@ class Perception:
         self.recent: deque[Frame] = deque(maxlen=RECENT_FRAMES)
 
     def configure(self, grounder: GrounderConfig, config: PerceptionConfig,
-                  tracker: TrackerConfig, association: AssociationConfig) -> None:
+                  tracker: TrackerConfig, association: AssociationConfig,
+                  amounts: SpokenAmounts, dialogue: DialogueConfig) -> None:
         """Apply new parameters (``ros2 param set``); what is under way goes on with them."""
         self.grounder.config = grounder
         self.config = config
+        self.amounts = amounts
+        self.dialogue.config = dialogue
         self.session.lost_timeout = config.lost_timeout
         self.tracker.config = tracker
         self.choice.gate = association.association_gate
@@ -200,14 +208,15 @@ class Perception:
     # -- commands ---------------------------------------------------------------------------
     def on_command(self, text: str, now: float) -> Command | None:
         """
-        Parse ``text`` and encode every phrase of every step once, here.
+        Parse ``text``, resolve what it refers to, encode every phrase of every step once.
 
-        So a word the model cannot read refuses the command before anything moves. None (and an
-        error state whose message says why) when it cannot be acted on.
+        A follow-up ("again", "no, the other one") becomes the steps it means (:mod:`..language.
+        dialogue`), and a word the model cannot read refuses the command before anything moves.
+        None (and an error state whose message says why) when it cannot be acted on.
         """
         self.last_text = text
         try:
-            command = parse_command(text)
+            command = self.dialogue.resolve(parse_command(text, self.amounts), now)
             for step in command.steps:
                 for phrase in _phrases(step):
                     self.grounder.phrase_embedding(phrase)
@@ -218,6 +227,7 @@ class Perception:
             self._forget()
             return None
         self.session.on_command(command, now)
+        self.dialogue.record_command(command, now)
         self._forget()
         return command
 
@@ -278,7 +288,8 @@ class Perception:
         self.frame_received = self.last_stamp = None
         self.recent.clear()
         self.tracker.reset()
-        return f'{change.reason}: timers restarted'
+        self.dialogue.reset()
+        return f'{change.reason}: timers restarted, what was said before forgotten'
 
     def note_frame(self, stamp: float, now: float) -> str:
         """
@@ -380,6 +391,8 @@ class Perception:
         if self.last_target is not None:
             self.grounded_stamp, self.target_source = frame.stamp, TargetSource.GROUNDED
             self._anchor_tracker(frame, result.best.box)
+            self.dialogue.record_choice(session.command, session.step_index,
+                                        self.choice.position, now)
         return PerceptionUpdate(self.status(), result, self.last_target, tuple(warnings))
 
     def _calibration(self, frame: Frame, warnings: list[str]
