@@ -103,21 +103,44 @@ def test_absent_object_is_searched_for_one_turn_then_reported_not_found(tmp_path
     assert all(abs(x - start[0]) < 0.05 and abs(y - start[1]) < 0.05 for x, y in result.path)
 
 
-@pytest.mark.parametrize('disturbance, reason', [
-    ({'stop_after': 3.0}, 'stop command'),
-    # The camera process is frozen (SIGSTOP): stale targets, then no frames at all.
-    ({'stall_camera_after': 3.0}, ''),
-])
-def test_robot_stops_mid_drive(disturbance, reason, tmp_path):
-    result = run_episode(EpisodeSpec(scene='boxes', command='go to the blue box',
-                                     realtime_factor=1.0, timeout=60.0, settle=3.0,
-                                     log_dir=str(tmp_path), **disturbance))
-    assert result.outcome == 'stopped', result.summary()
-    assert result.robot_stopped
+def assert_stopped_on_the_way(result) -> None:
+    assert result.robot_stopped, result.summary()
     blue_box = load_scene('boxes').object('blue_box')
     distance = blue_box.surface_distance(*result.final_pose[:2])
-    assert distance > result.stop_distance + 0.3  # stopped on the way
-    assert len(result.path) > 5  # it had been driving
-    assert result.action_status.state in ('stopped', 'holding')
-    assert reason in result.action_status.reason
+    assert distance > result.stop_distance + 0.3, result.summary()  # stopped on the way
+    assert len(result.path) > 5, result.summary()  # it had been driving
     assert result.touched == []
+
+
+def test_a_stop_said_mid_drive_stops_the_robot_and_counts_as_done(tmp_path):
+    """'stop' said 6 s into 'go to the blue box': that command is interrupted, the stop done."""
+    result = run_episode(EpisodeSpec(scene='boxes', command='go to the blue box',
+                                     then=('stop',), at=(6.0,), realtime_factor=1.0,
+                                     timeout=60.0, log_dir=str(tmp_path)))
+    drive, stop = result.commands
+    assert (drive.outcome, stop.outcome) == ('interrupted', 'done'), result.summary()
+    assert stop.success and stop.steps[0].intent == 'stop' and result.success
+    assert stop.sim_time < 5.0, result.summary()
+    assert result.action_status.state == 'stopped'
+    assert 'stop command' in result.action_status.reason
+    assert_stopped_on_the_way(result)
+
+
+def test_robot_stops_when_the_camera_stalls_mid_drive(tmp_path):
+    """The camera process is frozen (SIGSTOP): stale targets, then no frames at all."""
+    result = run_episode(EpisodeSpec(scene='boxes', command='go to the blue box',
+                                     realtime_factor=1.0, timeout=60.0, settle=3.0,
+                                     stall_camera_after=3.0, log_dir=str(tmp_path)))
+    assert result.outcome == 'stopped', result.summary()
+    assert result.action_status.state in ('stopped', 'holding')
+    assert_stopped_on_the_way(result)
+
+
+def test_a_node_that_cannot_start_is_named_with_its_reason_at_once(tmp_path):
+    """A model folder that does not exist: grounding_node exits, and the episode says why."""
+    result = run_episode(EpisodeSpec(scene='boxes', model=str(tmp_path / 'no_model'),
+                                     realtime_factor=1.0, log_dir=str(tmp_path)))
+    assert result.outcome == 'failed_to_start', result.summary()
+    assert 'grounding_node exited (status 2)' in result.reason
+    assert 'no_model' in result.reason and 'not found' in result.reason
+    assert result.commands == [] and not result.success

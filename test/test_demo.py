@@ -179,3 +179,30 @@ def test_the_demo_lists_the_files_it_wrote_and_no_earlier_run_s(tmp_path, found)
     written = write_artifacts(result, tmp_path)
     assert sorted(written) == sorted(p.name for p in tmp_path.iterdir())
     assert ('first_frame.png' in written) is found
+
+
+@pytest.mark.parametrize('arguments, message', [
+    (['--scene', '/no/such/scene.yaml'], "scene file not found; available scenes: ['boxes'"),
+    (['--scene', 'random:abc'], "random scene seed must be an integer, got 'abc'"),
+    (['--speed', '-1'], '--speed must be >= 0'),
+    (['--command', 'go to the blue box', '--command', 'stop', '--at', '2', '--at', '4'],
+     '2 times (at) for 1 later commands'),
+])
+def test_the_demo_refuses_bad_arguments_in_one_line_and_leaves_no_earlier_result(
+        tmp_path, capsys, arguments, message):
+    from clip_grounding_ros.demo.__main__ import ARTIFACTS, main
+
+    for name in ARTIFACTS:
+        (tmp_path / name).write_text('an earlier, successful run')
+    assert main([*arguments, '--output', str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith('demo: ') and message in error and 'Traceback' not in error
+    assert not [name for name in ARTIFACTS if (tmp_path / name).exists()]
+
+
+def test_an_approach_in_a_scene_without_the_named_object_says_where_it_stopped():
+    verdict = StepVerdict(0, 'go to the green cone', 'approach', True, meant=[])
+    judge_approach(verdict, TWO_RED, (2.0, -0.9, 0.0), stop_distance=0.45)
+    assert not verdict.success
+    assert verdict.reason.startswith('the step names no object of this scene (it stopped '
+                                     'nearest ball')

@@ -191,7 +191,7 @@ def test_same_frame_is_not_grounded_twice(grounding):
     ros.connect(ros.probe.record(Image, 'grounding/debug_image'))
     groundings = ros.probe.messages['grounding/debug_image']
     ros.publish_until(rig.info_pub, camera_info_msg(square_intrinsics(), 50.0),
-                      lambda: node.camera_info is not None)
+                      lambda: node.camera_infos.nearest(50.0) is not None)
     frame = image_msg(blue_square_image(), 'rgb8', 50.0)
     ros.publish_until(rig.image_pub, frame, lambda: node.frame is not None)
     rig.command('go to the blue box')
@@ -203,12 +203,39 @@ def test_same_frame_is_not_grounded_twice(grounding):
 
     frame.header.stamp.sec = 51
     info = camera_info_msg(square_intrinsics(), 51.0)
-    ros.publish_until(rig.info_pub, info, lambda: node.camera_info.header.stamp.sec == 51)
+    ros.publish_until(rig.info_pub, info, lambda: node.camera_infos.nearest(51.0) is not None
+                      and node.camera_infos.nearest(51.0).header.stamp.sec == 51)
     rig.image_pub.publish(frame)
     assert ros.spin_until(lambda: len(groundings) == count + 1)
     assert groundings[-1].header.stamp.sec == 51
     ros.spin_for(0.5)
     assert len(groundings) == count + 1
+
+
+def test_each_frame_is_paired_with_the_camera_info_of_its_own_stamp(grounding):
+    """
+    A frame takes the camera_info stamped like it, not the newest one.
+
+    At one frame per second the next frame's camera_info may arrive before this frame is
+    grounded: paired by arrival, the frame would be 1 s from its calibration (past
+    max_input_skew) and the target could not be placed.
+    """
+    rig = grounding(image_timeout=30.0, **WEIGHT_FREE_GROUNDING)
+    ros, node = rig.ros, rig.node
+
+    def received(stamp):
+        info = node.camera_infos.nearest(stamp)
+        return info is not None and info.header.stamp.sec == stamp
+
+    for stamp in (50, 51):
+        ros.publish_until(rig.info_pub, camera_info_msg(square_intrinsics(), float(stamp)),
+                          lambda stamp=stamp: received(stamp))
+    frame = image_msg(blue_square_image(), 'rgb8', 50.0)
+    ros.publish_until(rig.image_pub, frame, lambda: node.frame is not None)
+    rig.command('go to the blue box')
+    status = rig.wait_status(lambda s: s['state'] == 'tracking')
+    assert status['image_stamp'] == 50.0 and status['found'], status
+    assert not any('camera_info is' in s['message'] for s in rig.statuses())
 
 
 def test_classification_command_reports_probabilities(grounding):

@@ -121,10 +121,13 @@ def test_corrupt_compressed_images(data, message):
         decode_compressed(data)
 
 
-def test_check_rgb_accepts_grey_rgba_and_floats():
+def test_check_rgb_accepts_grey_rgba_floats_and_16_bit():
     assert check_rgb(np.zeros((4, 5), np.uint8)).shape == (4, 5, 3)
+    assert check_rgb(np.zeros((4, 5, 1), np.uint8)).shape == (4, 5, 3)
     assert check_rgb(np.zeros((4, 5, 4), np.uint8)).shape == (4, 5, 3)
     assert check_rgb(np.ones((4, 5, 3), np.float32)).max() == 255
+    sixteen = check_rgb(np.array([[0, 257 * 128, 65535]] * 2, np.uint16))
+    assert sixteen.dtype == np.uint8 and sixteen[0, :, 0].tolist() == [0, 128, 255]
 
 
 @pytest.mark.parametrize('image, message', [

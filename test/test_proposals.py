@@ -155,6 +155,35 @@ def test_proposals_are_the_same_for_the_same_frame(photos):
         assert np.array_equal(propose(photo.rgb, CONFIG, 48), propose(photo.rgb, CONFIG, 48))
 
 
+@pytest.mark.parametrize('convert', [
+    lambda rgb: rgb.mean(axis=2).astype(np.uint8),                 # grey (H, W)
+    lambda rgb: rgb.mean(axis=2, keepdims=True).astype(np.uint8),  # grey (H, W, 1)
+    lambda rgb: rgb.astype(np.uint16) * 257,                       # 16-bit
+    lambda rgb: rgb.astype(np.float32) / 255.0,                    # floats in 0..1
+    lambda rgb: np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)]),  # RGBA
+])
+def test_any_image_the_core_accepts_is_proposed_on_like_its_rgb(convert):
+    image, _ = _scene()
+    converted = convert(image)
+    boxes = propose(converted, CONFIG, 48, colour_first=24)
+    assert len(boxes) and boxes.shape[1] == 4
+    if converted.ndim == 3 and converted.shape[2] >= 3:  # the same pixels: the same boxes
+        assert np.array_equal(boxes, propose(image, CONFIG, 48, colour_first=24))
+
+
+@pytest.mark.parametrize('image, message', [
+    (np.zeros(10, np.uint8), 'expected an'),
+    (np.zeros((40, 40, 2), np.uint8), 'expected an'),
+    (np.zeros((1, 40, 3), np.uint8), 'too small'),
+    (np.array([['a']]), 'image of numbers'),
+])
+def test_an_unusable_image_is_refused_with_the_reason(image, message):
+    from clip_grounding_ros.core.perception.images import ImageError
+
+    with pytest.raises(ImageError, match=message):
+        propose(image, CONFIG, 48)
+
+
 def test_windows_cover_the_whole_frame():
     windows = window_proposals(320, 240, CONFIG)
     assert windows[:, 0].min() == 0 and windows[:, 1].min() == 0

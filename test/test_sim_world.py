@@ -206,11 +206,11 @@ SCENE_ERROR_CASES = {
     ),
     'objects overlap': (
         [VALID_OBJECT, {**VALID_OBJECT, 'name': 'b', 'position': [2.2, 0.1]}],
-        r"overlaps object 'b'",
+        r"footprint circle overlaps that of object 'b' \(centres 0.22 m apart",
     ),
     'overlaps robot start': (
         [{**VALID_OBJECT, 'position': [0.3, 0.0]}],
-        r'position: overlaps the robot start',
+        r'position: its footprint circle .* overlaps the robot at its start',
     ),
     'outside room': ([{**VALID_OBJECT, 'position': [4.95, 0.0]}], r'position: .* outside'),
     'missing field': (

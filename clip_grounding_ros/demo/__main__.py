@@ -40,7 +40,9 @@ import cv2
 
 from .episode import EpisodeResult, EpisodeSpec, run_episode
 from .processes import default_environment
-from ..sim.scene import COLORS, load_scene
+from ..sim.scene import COLORS, load_scene, SceneError
+
+ARTIFACTS = ('summary.json', 'top_down.png', 'first_frame.png')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -61,7 +63,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'bundled simulator model')
     parser.add_argument('--speed', type=float, default=1.0,
                         help='simulated seconds per wall second (1.0: real time; CPU-only '
-                        'grounding keeps up with about 1.0)')
+                        'grounding keeps up with about 1.0; 0: as fast as the simulator '
+                        'runs)')
     parser.add_argument('--timeout', type=float, default=60.0,
                         help='give up after this many simulated seconds')
     parser.add_argument('--output', default='demo_output', help='folder for the results')
@@ -70,16 +73,21 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    output = Path(args.output)
+    for name in ARTIFACTS:  # an earlier run's results never pass for this run's
+        (output / name).unlink(missing_ok=True)
     first, *then = args.command or ['go to the blue box']
     try:
+        if args.speed < 0 or not args.timeout > 0:
+            raise ValueError('--speed must be >= 0 and --timeout > 0')
         spec = EpisodeSpec(scene=args.scene, command=first, then=tuple(then), gap=args.gap,
                            at=tuple(args.at), model=args.model, realtime_factor=args.speed,
                            timeout=args.timeout, log_dir=str(Path(args.output) / 'logs'))
-    except ValueError as error:
+        load_scene(spec.scene)
+    except (ValueError, SceneError) as error:
         print(f'demo: {error}', file=sys.stderr)
         return 2
     domain = default_environment()
-    output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     said = ', then '.join(f"'{text}'" for text in spec.commands)
     print(f"demo: scene '{args.scene}', command {said} (node logs in "

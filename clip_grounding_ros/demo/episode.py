@@ -92,9 +92,8 @@ class EpisodeSpec:
     model: str = ''                      # '' keeps the params file's model
     realtime_factor: float = 2.0
     timeout: float = 60.0                # simulated seconds after each command
-    stop_after: float | None = None      # send "stop" this long after the first command
     stall_camera_after: float | None = None  # freeze the camera process then
-    settle: float = 3.0                  # after a stop or stall, watch this long
+    settle: float = 3.0                  # after a stall, watch this long
     give_up: float = 5.0                 # end once lost/error with the robot still this long
     params_file: str = ''                # '' = config/sim_demo.yaml
     log_dir: str = ''                    # '' = a temporary folder
@@ -279,9 +278,9 @@ class Episode:
         # image_timeout ('no camera frames') and a safety stop while the simulator starts.
         while not (observer.truth is not None and observer.statuses_seen and
                    observer.sim_time > 0 and observer.frames_published > 0):
-            dead = [name for name, alive in self.processes.alive().items() if not alive]
-            if dead or time.monotonic() - started > 90.0:
-                why = f'{", ".join(dead)} exited' if dead else 'nodes did not come up in 90 s'
+            exits = self.processes.exits()
+            if exits or time.monotonic() - started > 90.0:
+                why = exits or 'nodes did not come up in 90 s'
                 return self.result(Outcome.FAILED_TO_START, f'{why}; logs in {self.log_dir}')
             time.sleep(0.1)
         with observer.lock:
@@ -291,7 +290,8 @@ class Episode:
                 self._wait_until(spec.at[index - 1] if spec.at else self._now() + spec.gap)
             said = self._say(text)
             if said is None:
-                return self.result(Outcome.FAILED_TO_START, 'command subscribers not found')
+                why = self.processes.exits() or 'command subscribers not found in 30 s'
+                return self.result(Outcome.FAILED_TO_START, f'{why}; logs in {self.log_dir}')
             last = index == len(spec.commands) - 1
             outcome, reason = self._watch(said, progress,
                                           None if last or not spec.at else spec.at[index])
@@ -311,7 +311,7 @@ class Episode:
             time.sleep(0.05)
 
     def _say(self, text: str) -> _Said | None:
-        """Send ``text``; None when the nodes listening on `command` are not there."""
+        """Send ``text``; None when the nodes listening on `command` are not there (or exit)."""
         observer = self.observer
         try:
             command = self.dialogue.resolve(parse_command(text), self._now())
@@ -320,7 +320,8 @@ class Episode:
             command = None  # the grounding node refuses it: the episode checks it did
         after_id = max(observer.action.command_id or 0, 0)
         # Each of the two nodes listening on `command` has three subscriptions to it.
-        if not observer.send(text, subscribers=6, timeout=30.0):
+        if not observer.send(text, subscribers=6, timeout=30.0,
+                             given_up=lambda: not all(self.processes.alive().values())):
             return None
         with observer.lock:
             said = _Said(text, command, after_id, self._now())
@@ -331,6 +332,7 @@ class Episode:
                next_at: float | None) -> tuple[Outcome, str]:
         """Watch one command until it ends, or ``next_at`` (s) when the next one is said."""
         observer, spec = self.observer, self.spec
+        stopping = said.command is not None and said.command.is_stop
         still_lost_since = None
         last_progress = 0.0
         while True:
@@ -339,10 +341,6 @@ class Episode:
             if progress and time.monotonic() - last_progress > 1.0:
                 last_progress = time.monotonic()
                 progress(observer, now)
-            if self.event_time is None and spec.stop_after is not None and \
-                    now >= spec.stop_after:
-                observer.send('stop', subscribers=6, timeout=5.0)
-                self.event_time = now
             if self.event_time is None and spec.stall_camera_after is not None and \
                     now >= spec.stall_camera_after:
                 self.processes.pause('camera_node')
@@ -351,7 +349,14 @@ class Episode:
             if self.event_time is not None and now - self.event_time >= spec.settle:
                 return Outcome.MOVING if moving else Outcome.STOPPED, observer.action.reason
             action = observer.action
-            ours = action.command_id is not None and action.command_id > said.after_id
+            if stopping and action.state == ActionState.STOPPED and not moving:  # done
+                with observer.lock:
+                    said.records[0].end = observer.pose
+                    said.records[0].end_turned = observer.turned
+                return Outcome.DONE, ''
+            # A stop acts in the action node at once: its steps are not reported one by one.
+            ours = not stopping and action.command_id is not None and \
+                action.command_id > said.after_id
             if ours and self._track_steps(said, action, now):
                 time.sleep(0.3)  # let the last odometry arrive
                 self._await_grounding_done(said)
@@ -369,9 +374,9 @@ class Episode:
                 return Outcome.GAVE_UP, observer.grounding.message
             if now - said.start_time >= spec.timeout:
                 return Outcome.TIMEOUT, f'action {action.state}: {action.reason}'
-            dead = [name for name, alive in self.processes.alive().items() if not alive]
-            if dead:
-                return Outcome.CRASHED, f'{", ".join(dead)} exited; logs in {self.log_dir}'
+            exits = self.processes.exits()
+            if exits:
+                return Outcome.CRASHED, f'{exits}; logs in {self.log_dir}'
 
     def _await_grounding_done(self, said: _Said) -> None:
         """

@@ -154,7 +154,8 @@ def judge_approach(verdict: StepVerdict, scene: Scene, end: Pose,
     distances = {o.name: range_to(o, end) for o in scene.objects}
     verdict.reached = min(distances, key=distances.get)
     if not verdict.meant:
-        verdict.reason = 'the step names no object of this scene'
+        verdict.reason = (f'the step names no object of this scene (it stopped nearest '
+                          f'{verdict.reached}, {distances[verdict.reached]:.2f} m)')
         return
     nearest = min(verdict.meant, key=distances.get)
     verdict.distance = distances[nearest]

@@ -129,17 +129,19 @@ class Observer:
     def _on_cmd(self, msg) -> None:
         self.last_cmd = (msg.linear.x, msg.angular.z)
 
-    def send(self, text: str, subscribers: int, timeout: float) -> bool:
+    def send(self, text: str, subscribers: int, timeout: float,
+             given_up=lambda: False) -> bool:
         """
         Publish once both nodes listening on `command` have matched.
 
-        Like `ros2 topic pub --once`, which waits for a subscription.
+        Like `ros2 topic pub --once`, which waits for a subscription. False after ``timeout``
+        (wall s) or once ``given_up()`` says waiting is pointless (a node exited).
         """
         from std_msgs.msg import String
 
         deadline = time.monotonic() + timeout
         while self.command_pub.get_subscription_count() < subscribers:
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or given_up():
                 return False
             time.sleep(0.05)
         with self.lock:

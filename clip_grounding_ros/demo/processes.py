@@ -55,6 +55,7 @@ class NodeProcesses:
         params = params_file or str(find_resource('config/sim_demo.yaml'))
         extra, prefix = extra or {}, prefix or {}
         self.processes: dict[str, subprocess.Popen] = {}
+        self.log_dir = log_dir
         self.logs = []
         commands = {}
         for node, module in NODE_MODULES.items():
@@ -71,6 +72,19 @@ class NodeProcesses:
 
     def alive(self) -> dict[str, bool]:
         return {name: process.poll() is None for name, process in self.processes.items()}
+
+    def exits(self) -> str:
+        """Say which processes exited, with their status and last log line; '' if none."""
+        said = []
+        for name, process in self.processes.items():
+            if process.poll() is None:
+                continue
+            log = self.log_dir / f'{name}.log'
+            lines = log.read_text(errors='replace').splitlines() if log.is_file() else []
+            last = next((line.strip() for line in reversed(lines) if line.strip()), '')
+            said.append(f'{name} exited (status {process.returncode})' +
+                        (f': {last}' if last else ''))
+        return '; '.join(said)
 
     def pause(self, node: str) -> None:
         self.processes[node].send_signal(signal.SIGSTOP)

@@ -61,6 +61,7 @@ from .common import (
 from .parameters import declare_parameters, make_configs, watch_parameters
 from ..core.contract.parameters import parameter_specs, ParamSpec
 from ..core.contract.status import GroundingStatus
+from ..core.contract.timing import StampedHistory
 from ..core.language.commands import parse_command
 from ..core.language.steps import CommandError
 from ..core.motion.config import MotionConfig
@@ -113,7 +114,7 @@ class ActionNode(Node):
         faults.subscribe(Image, 'camera/depth/image_raw', self._on_depth, SENSOR_QOS)
         faults.subscribe(CameraInfo, 'camera/camera_info', self._on_camera_info, SENSOR_QOS)
         faults.subscribe(LaserScan, 'scan', self._on_scan, SENSOR_QOS)
-        self.camera_info: CameraInfo | None = None
+        self.camera_infos: StampedHistory[CameraInfo] = StampedHistory()  # paired by stamp
         self.odom_frame = 'odom'
         self.goal_pub = self.create_publisher(PoseStamped, 'goal_pose', LATEST_QOS)
         self.published_goal = None
@@ -166,15 +167,16 @@ class ActionNode(Node):
     def _on_depth(self, msg: Image) -> None:
         if not self.controller.wants_obstacles(ObstacleSource.DEPTH):
             return
-        if self.camera_info is None:
+        stamp = stamp_seconds(msg.header.stamp)
+        camera_info = self.camera_infos.nearest(stamp)
+        if camera_info is None:
             self.faults.warn('depth image without camera/camera_info: no obstacle points')
             return
         self.controller.on_depth(depth_image_to_metres(msg),
-                                 camera_info_to_intrinsics(self.camera_info),
-                                 stamp_seconds(msg.header.stamp))
+                                 camera_info_to_intrinsics(camera_info), stamp)
 
     def _on_camera_info(self, msg: CameraInfo) -> None:
-        self.camera_info = msg
+        self.camera_infos.add(stamp_seconds(msg.header.stamp), msg)
 
     def _on_scan(self, msg: LaserScan) -> None:
         if not self.controller.wants_obstacles(ObstacleSource.SCAN):

@@ -154,10 +154,11 @@ class CameraNode(Node):
         except ImageError as error:
             self._report_error(f'frame stamped {stamp_seconds(header.stamp):.3f} dropped: {error}')
             return
-        self.image_pub.publish(rgb_to_image(rgb, header))
+        # The calibration first: a frame arrives with its camera_info already there.
         info = self._camera_info_for(rgb, header, local)
         if info is not None:
             self.info_pub.publish(info)
+        self.image_pub.publish(rgb_to_image(rgb, header))
         self.counts['published'] += 1
 
     def _resize(self, rgb: np.ndarray) -> np.ndarray:

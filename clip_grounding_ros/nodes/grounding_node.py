@@ -64,7 +64,7 @@ from .detections import DetectionPublisher
 from .parameters import declare_parameters, make_configs, watch_parameters
 from ..core.contract.parameters import parameter_specs, ParamSpec
 from ..core.contract.status import ActionStatus
-from ..core.contract.timing import RateLimiter
+from ..core.contract.timing import RateLimiter, StampedHistory
 from ..core.language.dialogue import DialogueConfig
 from ..core.language.steps import SpokenAmounts
 from ..core.perception.drawing import annotate, MarkerSpec, target_markers
@@ -150,8 +150,9 @@ class GroundingNode(Node):
         self.lock = threading.RLock()
         self.frame: Image | None = None
         self.processed: Image | None = None
-        self.camera_info: CameraInfo | None = None
-        self.depth: Image | None = None
+        # Paired with each frame by stamp, not by arrival.
+        self.camera_infos: StampedHistory[CameraInfo] = StampedHistory()
+        self.depths: StampedHistory[Image] = StampedHistory()
         self.poses = PoseHistory()
         self.heartbeat = RateLimiter(1.0 / HEARTBEAT_S)
         self.tracked_status = RateLimiter(TRACKED_STATUS_HZ)
@@ -226,11 +227,11 @@ class GroundingNode(Node):
 
     def _on_info(self, msg: CameraInfo) -> None:
         with self.lock:
-            self.camera_info = msg
+            self.camera_infos.add(stamp_seconds(msg.header.stamp), msg)
 
     def _on_depth(self, msg: Image) -> None:
         with self.lock:
-            self.depth = msg
+            self.depths.add(stamp_seconds(msg.header.stamp), msg)
 
     def _on_odometry(self, msg: Odometry) -> None:
         pose = msg.pose.pose
@@ -341,15 +342,16 @@ class GroundingNode(Node):
         """
         inputs = {}
         stamp = stamp_seconds(msg.header.stamp)
-        if self.camera_info is not None:
-            inputs['intrinsics_stamp'] = stamp_seconds(self.camera_info.header.stamp)
+        camera_info, depth = self.camera_infos.nearest(stamp), self.depths.nearest(stamp)
+        if camera_info is not None:
+            inputs['intrinsics_stamp'] = stamp_seconds(camera_info.header.stamp)
             try:
-                inputs['intrinsics'] = camera_info_to_intrinsics(self.camera_info)
+                inputs['intrinsics'] = camera_info_to_intrinsics(camera_info)
             except GeometryError as error:  # reported if a target needs placing
                 inputs['calibration_problem'] = str(error)
-        if self.depth is not None:
-            inputs['depth'] = depth_image_to_metres(self.depth)
-            inputs['depth_stamp'] = stamp_seconds(self.depth.header.stamp)
+        if depth is not None:
+            inputs['depth'] = depth_image_to_metres(depth)
+            inputs['depth_stamp'] = stamp_seconds(depth.header.stamp)
         pose = self.poses.at(stamp)
         if pose is not None:
             inputs['pose'] = pose.xy_yaw

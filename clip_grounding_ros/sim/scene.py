@@ -274,14 +274,18 @@ class Scene:
                     f'(walls at +-{half} m)'
                 )
             if math.hypot(x - start_x, y - start_y) < obj.footprint_radius + ROBOT_RADIUS:
-                raise SceneError(f'object {obj.name!r}: position: overlaps the robot start')
+                raise SceneError(
+                    f'object {obj.name!r}: position: its footprint circle (radius '
+                    f'{obj.footprint_radius:.2f} m) overlaps the robot at its start')
         for i, first in enumerate(self.objects):
             for second in self.objects[i + 1:]:
                 gap = math.dist(first.position, second.position)
-                if gap < first.footprint_radius + second.footprint_radius:
+                reach = first.footprint_radius + second.footprint_radius
+                if gap < reach:
                     raise SceneError(
-                        f'object {first.name!r}: position: overlaps object {second.name!r}'
-                    )
+                        f'object {first.name!r}: position: its footprint circle overlaps '
+                        f'that of object {second.name!r} (centres {gap:.2f} m apart, radii '
+                        f'add up to {reach:.2f} m; a box counts as the circle around it)')
 
     def object(self, name: str) -> SceneObject:  # noqa: A003
         """Return the object called `name` (KeyError listing the known names otherwise)."""
@@ -572,7 +576,9 @@ def _resolve(name_or_path: str | Path) -> Path:
     if path.suffix in ('.yaml', '.yml') or len(path.parts) > 1:
         if path.is_file():
             return path
-        raise SceneError(f'{path}: scene file not found; available scenes: {available_scenes()}')
+        raise SceneError(f'{path}: scene file not found; available scenes: '
+                         f"{available_scenes()}, 'random:<seed>', 'random_textured:<seed>' "
+                         'or a path to a .yaml file')
     for folder in scene_dirs():
         candidate = folder / f'{name_or_path}.yaml'
         if candidate.is_file():

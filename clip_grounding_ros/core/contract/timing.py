@@ -23,8 +23,12 @@ resets instead of, say, treating a negative age as fresh.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 import math
+from typing import Generic, TypeVar
+
+Message = TypeVar('Message')
 
 
 @dataclass(frozen=True)
@@ -98,3 +102,30 @@ def fresh(now: float, stamp: float | None, timeout: float) -> bool:
     A stamp further in the future than that is as undatable as an old one.
     """
     return stamp is not None and abs(age(now, stamp)) <= timeout
+
+
+class StampedHistory(Generic[Message]):
+    """
+    The last few messages of one topic, to pair with a message of another topic by stamp.
+
+    Pairing by arrival (the newest of each topic) pairs a frame with the camera_info of the
+    frame before whenever the camera_info is published just after its frame, which at 1 frame
+    per second is a second apart. This is message_filters' approximate-time pairing, written
+    here because message_filters is not installable outside a ROS distribution and this needs
+    one lookup, not a synchroniser. A stamp earlier than the newest one clears the history
+    (the clock went back: nothing older is datable).
+    """
+
+    def __init__(self, size: int = 10):
+        self.messages: deque[tuple[float, Message]] = deque(maxlen=size)
+
+    def add(self, stamp: float, message: Message) -> None:
+        if self.messages and stamp < self.messages[-1][0]:
+            self.messages.clear()
+        self.messages.append((stamp, message))
+
+    def nearest(self, stamp: float) -> Message | None:
+        """Return the message stamped nearest ``stamp`` (the newest on a tie), or None."""
+        if not self.messages:
+            return None
+        return min(reversed(self.messages), key=lambda item: abs(item[0] - stamp))[1]

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from .grounding import GroundingResult
+from .images import check_rgb
 from ..world.camera import TargetPoint
 
 FOUND_RGB = (40, 220, 60)
@@ -38,10 +39,10 @@ def annotate(rgb: np.ndarray, result: GroundingResult) -> np.ndarray:
     """
     Return a copy of ``rgb`` with the candidates and their scores drawn.
 
-    ``rgb`` is (H, W, 3 uint8). The answer thick (green when found, red when below the threshold),
-    runners-up thin grey, each with its score.
+    ``rgb`` is (H, W, 3) uint8, or what :func:`.images.check_rgb` converts. The answer thick
+    (green when found, red when below the threshold), runners-up thin grey, each with its score.
     """
-    image = np.ascontiguousarray(rgb.copy())
+    image = check_rgb(rgb).copy()
     for rank, candidate in reversed(list(enumerate(result.candidates))):
         x1, y1, x2, y2 = (int(round(v)) for v in candidate.box)
         if rank == 0:

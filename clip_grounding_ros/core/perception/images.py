@@ -212,12 +212,17 @@ def check_rgb(image: np.ndarray) -> np.ndarray:
     """
     Validate an in-memory image and return it as contiguous (H, W, 3) uint8 RGB.
 
-    Accepts grayscale (H, W) and RGBA (H, W, 4) so callers of the core need not convert.
+    Accepts grayscale (H, W) or (H, W, 1) and RGBA (H, W, 4) so callers of the core need not
+    convert; floats in 0..1 are scaled to 0..255 and unsigned integers wider than 8 bits
+    (16-bit images) by their range; other values are clipped to 0..255. ImageError for
+    anything else.
     """
     if not isinstance(image, np.ndarray):
         raise ImageError(f'expected a numpy array, got {type(image).__name__}')
     if image.dtype.kind not in 'biuf':
         raise ImageError(f'expected an image of numbers, got dtype {image.dtype}')
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
     if image.ndim != 3 or image.shape[2] not in (3, 4):
@@ -228,7 +233,9 @@ def check_rgb(image: np.ndarray) -> np.ndarray:
     if image.shape[0] * image.shape[1] > MAX_PIXELS:
         raise ImageError(f'image is too large ({image.shape[1]}x{image.shape[0]})')
     if image.dtype != np.uint8:
-        if image.dtype.kind == 'f':  # 0..1 floats are scaled, others clipped; NaN is black
+        if image.dtype.kind == 'u':  # 16-bit and wider: their whole range is 0..255
+            image = image.astype(np.float64) * (255.0 / np.iinfo(image.dtype).max)
+        elif image.dtype.kind == 'f':  # 0..1 floats are scaled, others clipped; NaN is black
             numbers = image[~np.isnan(image)]
             if numbers.size == 0 or numbers.max() <= 1.0:
                 image = np.clip(image, 0.0, 1.0) * 255.0

@@ -44,6 +44,8 @@ import math
 import cv2
 import numpy as np
 
+from .images import check_rgb
+
 GROUPING_STRATEGIES = ('colour', 'fill', 'size', 'texture')
 COLOUR_SPACES = {'hsv': cv2.COLOR_RGB2HSV, 'lab': cv2.COLOR_RGB2Lab, 'rgb': None}
 
@@ -275,13 +277,16 @@ def segmentation_proposals(image: np.ndarray, config: ProposalConfig) -> np.ndar
 def propose(image: np.ndarray, config: ProposalConfig, max_boxes: int,
             colour_first: int = 0) -> np.ndarray:
     """
-    Return at most ``max_boxes`` proposals (N, 4), most promising first.
+    Return at most ``max_boxes`` proposals (N, 4), (x1, y1, x2, y2) pixels, most promising first.
 
-    The best ``colour_first`` colour segments, the segmentation consensus, the other colour
-    segments, the whole frame and the windows; near-duplicates (``nms_iou``) keep the first.
-    In a world of flat colours (the simulator) colour segments are the objects, and ranked
-    first they survive a small ``max_boxes``; in real images the consensus ranks better.
+    ``image``: RGB (H, W, 3), or what :func:`.images.check_rgb` converts (grey, RGBA, floats
+    in 0..1, 16-bit); ImageError for anything else. The best ``colour_first`` colour
+    segments, the segmentation consensus, the other colour segments, the whole frame and the
+    windows; near-duplicates (``nms_iou``) keep the first. In a world of flat colours (the
+    simulator) colour segments are the objects, and ranked first they survive a small
+    ``max_boxes``; in real images the consensus ranks better.
     """
+    image = check_rgb(image)
     height, width = image.shape[:2]
     colour = segment_proposals(image, config)
     first = max(0, colour_first)
