@@ -57,6 +57,8 @@ def test_robot_reaches_the_named_object_and_stops(scene, command, target, tmp_pa
     assert step.distance <= result.stop_distance + 0.15
     assert result.touched == [] and result.robot_stopped
     assert result.closest_grounding <= result.stop_distance + LAST_GROUNDING, result.summary()
+    # No error on the way, the start included: the first grounding waits for its inputs.
+    assert result.grounding_errors == [], result.summary()
     # The grounding node ended the command on the action node's word, and says so.
     assert result.grounding_status.state == 'idle', result.summary()
     assert result.grounding_status.message.startswith('done: target reached')

@@ -346,3 +346,32 @@ def test_small_amounts_follow_the_parameters(tiny_encoder):
     assert perception.session.step.distance == pytest.approx(0.1)
     command(perception, 'turn right a little')
     assert perception.session.step.angle == pytest.approx(-math.radians(5.0))
+
+
+# -- the start of a step: inputs on separate topics arrive at their own pace ----------------
+
+def test_a_frame_without_its_inputs_waits_while_the_step_starts_then_is_an_error(perception):
+    """For image_timeout after a step begins, a frame lacking an input is not grounded."""
+    command(perception, 'go to the blue box', 0.0)
+    bare = Frame(np.zeros((240, 320, 3), np.uint8), 0.5, 'camera')  # no camera_info yet
+    update = perception.process(bare, 0.5)
+    assert update.status.state == 'searching' and update.target is None
+    assert update.status.message == ('waiting for the inputs of a frame: no camera_info '
+                                     'received on grounding/camera_info')
+    late = Frame(np.zeros((240, 320, 3), np.uint8), 1.0, 'camera', INTRINSICS,
+                 intrinsics_stamp=0.2, missing=("no odometry at the frame's stamp",))
+    message = perception.process(late, 1.0).status.message
+    assert message == ('waiting for the inputs of a frame: no camera_info within 0.50 s of the '
+                       "frame (the nearest is 0.80 s from it); no odometry at the frame's "
+                       'stamp')
+    after = perception.process(bare, 2.5)  # image_timeout (2 s) later: an error, as ever
+    assert after.status.state == 'error' and 'no camera_info received' in after.status.message
+
+
+def test_warm_up_builds_the_parser_and_runs_the_model_before_any_command(perception):
+    from clip_grounding_ros.core.language import commands
+
+    commands._parser.cache_clear()
+    perception.warm_up()
+    assert commands._parser.cache_info().currsize == 1
+    assert perception.session.command is None and perception.status().state == 'idle'

@@ -143,6 +143,7 @@ class GroundingNode(Node):
         except ModelLoadError as error:
             raise ConfigError(str(error)) from None
         self.perception = Perception(Grounder(encoder, grounder_config), *configs)
+        self.perception.warm_up()  # not in the first command's callback: see warm_up
         self.values = values
         # The perception core and the input fields below are shared by the executor's
         # callbacks and the grounding worker: every access holds this lock, except the
@@ -315,7 +316,7 @@ class GroundingNode(Node):
         if frame is None:
             self._publish_status(status)
             return
-        grounding = perception.ground(frame)  # the slow part, outside the lock
+        grounding = perception.ground(frame, now_seconds(self))  # the slow part, unlocked
         now = now_seconds(self)
         with self.lock:
             update = perception.apply(frame, grounding, now)
@@ -349,13 +350,19 @@ class GroundingNode(Node):
                 inputs['intrinsics'] = camera_info_to_intrinsics(camera_info)
             except GeometryError as error:  # reported if a target needs placing
                 inputs['calibration_problem'] = str(error)
+        missing = []
         if depth is not None:
             inputs['depth'] = depth_image_to_metres(depth)
             inputs['depth_stamp'] = stamp_seconds(depth.header.stamp)
+        elif self.values['use_depth']:
+            missing.append('no depth image received on camera/depth/image_raw')
         pose = self.poses.at(stamp)
         if pose is not None:
             inputs['pose'] = pose.xy_yaw
-        return Frame(image_to_rgb(msg), stamp, msg.header.frame_id, **inputs)
+        elif self.poses.poses:  # odometry is used here, but not yet at this frame's stamp
+            missing.append("no odometry at the frame's stamp")
+        return Frame(image_to_rgb(msg), stamp, msg.header.frame_id, missing=tuple(missing),
+                     **inputs)
 
     # -- outputs ------------------------------------------------------------------------------
     def _publish_target(self, image_header: Header, update: PerceptionUpdate) -> None:

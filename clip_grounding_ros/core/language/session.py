@@ -132,6 +132,10 @@ class CommandSession:
         """Note a frame classified (this also clears an earlier error, such as no frames yet)."""
         self.state, self.message = GroundingState.CLASSIFYING, message
 
+    def on_waiting(self, message: str) -> None:
+        """Note a frame not grounded yet for want of an input (the state is unchanged)."""
+        self.message = self.step_prefix() + message
+
     def on_error(self, message: str) -> None:
         """Unusable input (image, camera_info): no target can be trusted right now."""
         self.state, self.message = GroundingState.ERROR, message

@@ -86,7 +86,8 @@ class Frame:
     ``frame_id`` are the image header's; ``intrinsics_stamp`` and ``depth_stamp`` those of
     the camera_info and depth image combined with it (None: taken with the frame);
     ``pose`` is the robot's (x, y, yaw) in the odometry frame at ``stamp`` (m, rad), None
-    without odometry.
+    without odometry. ``missing`` names inputs the node uses but has none of for this
+    frame (a depth image when it locates by depth, odometry once it has had some).
     """
 
     rgb: np.ndarray
@@ -98,6 +99,7 @@ class Frame:
     intrinsics_stamp: float | None = None
     depth_stamp: float | None = None
     pose: tuple[float, float, float] | None = None  # the base in odom when it was taken
+    missing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ class FrameGrounding:
     result: GroundingResult | None = None
     reference: GroundingResult | None = None
     classification: tuple[tuple[str, float], ...] = ()
+    waiting: str = ''  # not grounded: an input it needs has not arrived yet (what, why)
 
 
 class Perception:
@@ -329,11 +332,56 @@ class Perception:
         return self.status()
 
     # -- grounding --------------------------------------------------------------------------
-    def ground(self, frame: Frame) -> FrameGrounding:
-        """Run CLIP on ``frame`` for the current step (the slow part; changes no state)."""
+    def warm_up(self) -> None:
+        """
+        Build the command parser and run each encoder once, before the first command.
+
+        Done on the first command instead, this takes 0.5-2 s (the grammar's analysis, the
+        model's first inferences) in the callback that takes the command, while no frame,
+        camera_info or odometry is taken in: the first grounding then met stale inputs.
+        """
+        parse_command('go to the red box', self.amounts)
+        vocabulary = self.grounder.encoder.vocabulary  # a word it knows, whatever the model
+        self.grounder.ground(np.zeros((120, 160, 3), np.uint8),
+                             min(vocabulary) if vocabulary else 'object')
+
+    def waiting_for(self, frame: Frame, now: float) -> str:
+        """
+        Say which inputs ``frame`` lacks while a step starts ('' when it has them all).
+
+        For ``image_timeout`` after a step begins, a frame is grounded only with a camera_info
+        stamped with it (and the depth image and odometry the node uses): inputs on separate
+        topics arrive at their own pace at start-up, and a target placed without them would
+        be an error, or in the wrong frame. After that, what is missing is reported as ever.
+        """
+        if now - self.session.step_started > self.config.image_timeout:
+            return ''
+        skew = self.config.max_input_skew
+        missing = list(frame.missing)
+        if frame.intrinsics is None:
+            missing.insert(0, frame.calibration_problem)
+        elif not _together(frame.stamp, frame.intrinsics_stamp, skew):
+            missing.insert(0, f'no camera_info within {skew:.2f} s of the frame (the nearest '
+                              f'is {_gap(frame.stamp, frame.intrinsics_stamp)} from it)')
+        if frame.depth is not None and not _together(frame.stamp, frame.depth_stamp, skew):
+            missing.append(f'no depth image within {skew:.2f} s of the frame (the nearest is '
+                           f'{_gap(frame.stamp, frame.depth_stamp)} from it)')
+        return '; '.join(missing)
+
+    def ground(self, frame: Frame, now: float | None = None) -> FrameGrounding:
+        """
+        Run CLIP on ``frame`` for the current step (the slow part; changes no state).
+
+        With ``now`` (s), a frame that lacks an input while the step starts is not grounded
+        (:meth:`waiting_for`).
+        """
         session = self.session
         step = session.step
         grounding = FrameGrounding(session.command_id, session.step_index)
+        waiting = self.waiting_for(frame, now) if now is not None and not session.classifying \
+            else ''
+        if waiting:
+            return replace(grounding, waiting=waiting)
         if session.classifying:
             return replace(grounding, classification=tuple(
                 self.grounder.classify(frame.rgb, step.prompts)))
@@ -346,7 +394,7 @@ class Perception:
 
     def process(self, frame: Frame, now: float) -> PerceptionUpdate | None:
         """Ground ``frame`` and apply the result (what a single-threaded caller does)."""
-        return self.apply(frame, self.ground(frame), now)
+        return self.apply(frame, self.ground(frame, now), now)
 
     def apply(self, frame: Frame, grounding: FrameGrounding,
               now: float) -> PerceptionUpdate | None:
@@ -361,6 +409,9 @@ class Perception:
         if (grounding.command_id, grounding.step) != (session.command_id, session.step_index) \
                 or not self.wants_frames:
             return None
+        if grounding.waiting:
+            session.on_waiting(f'waiting for the inputs of a frame: {grounding.waiting}')
+            return PerceptionUpdate(self.status())
         self.last_frame = frame
         if grounding.classification:
             self.classification = list(grounding.classification)
