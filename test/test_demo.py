@@ -19,6 +19,7 @@ The judge is demo.judge; the isolation: the parts of the simulated episode that 
 running.
 """
 
+from dataclasses import replace
 import math
 import os
 import signal
@@ -66,6 +67,17 @@ def test_meant_objects_follow_the_documented_rules_from_the_truth(command, meant
     assert [o.name for o in meant_objects(step, TWO_RED, (0.0, 0.0, 0.0), HALF_FOV)] == meant
 
 
+def test_objects_about_as_near_are_all_meant_and_a_rejected_one_is_not():
+    """2.84 m and 2.88 m away: either may be the nearest the pipeline measures."""
+    twins = scene(('near', 'box', 'red', (2.84, 0.7)), ('far', 'box', 'red', (2.88, -0.7)),
+                  ('farther', 'box', 'red', (4.0, 0.0)))
+    (step,) = parse_command('go to the red box').steps
+    assert [o.name for o in meant_objects(step, twins, (0.0, 0.0, 0.0), HALF_FOV)] == [
+        'near', 'far']
+    other = replace(step, excluded=((2.84, 0.7),))
+    assert [o.name for o in meant_objects(other, twins, (0.0, 0.0, 0.0), HALF_FOV)] == ['far']
+
+
 MISNAMED = scene(('red_ball', 'box', 'blue', (2.0, 0.0)),
                  ('white_box_big', 'sphere', 'black', (2.0, -0.8)))
 
@@ -110,14 +122,26 @@ def test_facing_and_motion_are_judged_within_their_tolerances():
 
 
 def test_each_demo_process_takes_a_dds_domain_of_its_own_unless_one_is_given():
-    """Two demos (or benchmarks) at once on one machine must not hear each other."""
+    """
+    Two demos (or benchmarks) at once on one machine must not hear each other.
+
+    Even when their process ids would pick the same domain: each holds the one it took.
+    """
+    script = ('import os, sys, time\n'
+              'os.getpid = lambda: 7  # the same first choice for every one of them\n'
+              'from clip_grounding_ros.demo.processes import default_environment\n'
+              'print(default_environment(), flush=True)\n'
+              'sys.stdin.read()  # holds its domain until told to end\n')
+    environment = {k: v for k, v in os.environ.items() if k != 'ROS_DOMAIN_ID'}
+    running = [subprocess.Popen([sys.executable, '-c', script], env=environment, text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+               for _ in range(3)]
+    domains = {process.stdout.readline().strip() for process in running}
+    for process in running:
+        process.communicate('', timeout=30)
+    assert len(domains) == 3 and all(1 <= int(d) <= 101 for d in domains)
     script = ('from clip_grounding_ros.demo.processes import default_environment; '
               'print(default_environment())')
-    environment = {k: v for k, v in os.environ.items() if k != 'ROS_DOMAIN_ID'}
-    domains = {subprocess.run([sys.executable, '-c', script], env=environment, text=True,
-                              capture_output=True, check=True).stdout.strip()
-               for _ in range(3)}
-    assert len(domains) == 3 and all(1 <= int(d) <= 101 for d in domains)
     given = subprocess.run([sys.executable, '-c', script], env={**environment,
                            'ROS_DOMAIN_ID': '42'}, text=True, capture_output=True,
                            check=True).stdout.strip()
@@ -187,17 +211,20 @@ def test_the_demo_lists_the_files_it_wrote_and_no_earlier_run_s(tmp_path, found)
     (['--speed', '-1'], '--speed must be >= 0'),
     (['--command', 'go to the blue box', '--command', 'stop', '--at', '2', '--at', '4'],
      '2 times (at) for 1 later commands'),
+    (['--command', 'go to the blue box', '--command', 'stop', '--at', '2', '--gap', '1'],
+     '--gap and --at say the same thing two ways'),
 ])
-def test_the_demo_refuses_bad_arguments_in_one_line_and_leaves_no_earlier_result(
+def test_the_demo_refuses_bad_arguments_in_one_line_and_runs_nothing(
         tmp_path, capsys, arguments, message):
     from clip_grounding_ros.demo.__main__ import ARTIFACTS, main
 
     for name in ARTIFACTS:
-        (tmp_path / name).write_text('an earlier, successful run')
+        (tmp_path / name).write_text('an earlier run')
     assert main([*arguments, '--output', str(tmp_path)]) == 2
     error = capsys.readouterr().err
     assert error.startswith('demo: ') and message in error and 'Traceback' not in error
-    assert not [name for name in ARTIFACTS if (tmp_path / name).exists()]
+    assert error.rstrip().endswith('nothing was run')
+    assert all((tmp_path / name).read_text() == 'an earlier run' for name in ARTIFACTS)
 
 
 def test_an_approach_in_a_scene_without_the_named_object_says_where_it_stopped():

@@ -70,21 +70,46 @@ def test_the_other_one_goes_on_with_the_same_step_rejecting_the_chosen_object(te
     assert turn == first.steps[1]  # the rest of the command goes on after it
 
 
-@pytest.mark.parametrize('text, target, referring', [
-    ('no, the red one', 'red box', None),               # attributes: the same noun
-    ('no, the one on the left', 'blue box', Referring(Relation.LEFTMOST)),
-    ('the big one', 'blue box', Referring(Relation.BIGGEST)),
-    ('no, the green ball', 'green ball', None),
-    ('no, the red box next to the ball', 'red box', Referring(Relation.NEXT_TO, 'ball')),
-    ('the other cube', 'cube', None),
+@pytest.mark.parametrize('text, target, referring, rejects', [
+    ('no, the red one', 'red box', None, False),               # attributes: the same noun
+    ('no, the one on the left', 'blue box', Referring(Relation.LEFTMOST), False),
+    ('the big one', 'blue box', Referring(Relation.BIGGEST), False),
+    ('no, the green ball', 'green ball', None, False),
+    ('no, the red box next to the ball', 'red box', Referring(Relation.NEXT_TO, 'ball'),
+     False),
+    ('the other cube', 'cube', None, True),
+    ('not that one', 'blue box', None, True),
 ])
-def test_a_correction_says_what_is_meant_instead(text, target, referring):
+def test_a_correction_says_what_is_meant_instead(text, target, referring, rejects):
+    """
+    A correction describes what is meant; only 'the other ...' rejects the chosen object.
+
+    "no, the one on the left" is chosen among every candidate: the object chosen before may
+    be the one on the left, and then the robot goes on to it rather than away from it.
+    """
     dialogue = Dialogue()
     first = said(dialogue, 'go to the blue box', 1.0)
     dialogue.record_choice(first, 0, (3.0, -1.0), 2.0)
     (step,) = said(dialogue, text, 3.0).steps
     assert (step.intent, step.target, step.referring) == (Intent.APPROACH, target, referring)
-    assert step.excluded == ((3.0, -1.0),)
+    assert step.excluded == (((3.0, -1.0),) if rejects else ())
+
+
+def test_the_other_one_said_again_rejects_each_object_chosen_in_turn():
+    dialogue = Dialogue()
+    first = said(dialogue, 'go to the red box', 1.0)
+    dialogue.record_choice(first, 0, (1.0, 0.0), 2.0)
+    second = said(dialogue, 'no, the other one', 3.0)
+    dialogue.record_choice(second, 0, (2.0, 0.0), 4.0)
+    (third,) = said(dialogue, 'no, the other one', 5.0).steps
+    assert third.excluded == ((1.0, 0.0), (2.0, 0.0)) and third.target == 'red box'
+
+
+def test_attributes_replace_those_of_the_kind_of_object_before():
+    dialogue = Dialogue()
+    first = said(dialogue, 'go to the cup of tea', 1.0)
+    dialogue.record_choice(first, 0, (1.0, 0.0), 2.0)
+    assert said(dialogue, 'no, the green one', 3.0).steps[0].target == 'green cup of tea'
 
 
 def test_the_other_object_in_a_new_command_rejects_the_one_chosen_before():
@@ -96,12 +121,13 @@ def test_the_other_object_in_a_new_command_rejects_the_one_chosen_before():
     assert look.describe() == 'look at the other red box'
 
 
-@pytest.mark.parametrize('text', ['no, the other one', 'the red one', 'go to the other box'])
+@pytest.mark.parametrize('text', ['no, the other one', 'the red one', 'go to the other box',
+                                  'not that one'])
 def test_a_correction_with_nothing_chosen_is_refused(text):
     dialogue = Dialogue()
     said(dialogue, 'go to the blue box', 1.0)  # said, but nothing was chosen yet
     dialogue.record_choice(dialogue.command, 0, None, 2.0)  # seen but not placed: no choice
-    assert 'no object was chosen' in refusal(dialogue, text, 3.0)
+    assert 'no object chosen before' in refusal(dialogue, text, 3.0)
 
 
 def test_what_was_said_and_chosen_is_forgotten_after_the_timeout():
@@ -110,7 +136,7 @@ def test_what_was_said_and_chosen_is_forgotten_after_the_timeout():
     dialogue.record_choice(first, 0, (1.0, 1.0), 5.0)
     assert said(dialogue, 'again', 10.0).steps == first.steps  # the command's 10 s
     assert said(dialogue, 'no, the other one', 15.0).steps[0].excluded == ((1.0, 1.0),)
-    assert 'no object was chosen in the last 10 s' in refusal(dialogue, 'not that one', 15.1)
+    assert 'none in the last 10 s' in refusal(dialogue, 'not that one', 15.1)
     assert 'nothing to repeat' in refusal(dialogue, 'once more', 25.1)
 
 

@@ -319,6 +319,10 @@ def test_when_only_the_rejected_object_is_in_view_it_is_not_taken(perception):
         'red box', (box_at(2.0, 0.3), 0.9))), 3.0)
     assert update.target is None and not update.status.found
     assert 'only' in update.status.message and 'chosen before' in update.status.message
+    # Turned away, nothing matches: the failure says what was seen, not only the best score.
+    gone = perception.apply(frame(4.0, (0.0, 0.0, 3.0)), FrameGrounding(command_id, 0, result(
+        'red box', (box_at(2.0, 0.3), 0.2))), 4.0)
+    assert "no other 'red box' than the one chosen before seen yet" in gone.status.message
 
 
 def test_again_repeats_the_last_command_and_a_time_jump_forgets_it(perception):

@@ -50,8 +50,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--command', action='append', default=None,
                         help="what to say (default 'go to the blue box'); again for each "
                         'later command of a conversation')
-    parser.add_argument('--gap', type=float, default=1.0,
-                        help='simulated seconds between a command ending and the next')
+    parser.add_argument('--gap', type=float, default=None,
+                        help='simulated seconds between a command ending and the next '
+                        '(default 1)')
     parser.add_argument('--at', type=float, action='append', default=[],
                         help='say the next command this many simulated seconds after the '
                         'first, ended or not (once per later command, instead of --gap)')
@@ -74,19 +75,22 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     output = Path(args.output)
-    for name in ARTIFACTS:  # an earlier run's results never pass for this run's
-        (output / name).unlink(missing_ok=True)
     first, *then = args.command or ['go to the blue box']
     try:
         if args.speed < 0 or not args.timeout > 0:
             raise ValueError('--speed must be >= 0 and --timeout > 0')
-        spec = EpisodeSpec(scene=args.scene, command=first, then=tuple(then), gap=args.gap,
-                           at=tuple(args.at), model=args.model, realtime_factor=args.speed,
-                           timeout=args.timeout, log_dir=str(Path(args.output) / 'logs'))
+        if args.at and args.gap is not None:
+            raise ValueError('--gap and --at say the same thing two ways: give one')
+        spec = EpisodeSpec(scene=args.scene, command=first, then=tuple(then),
+                           gap=1.0 if args.gap is None else args.gap, at=tuple(args.at),
+                           model=args.model, realtime_factor=args.speed,
+                           timeout=args.timeout, log_dir=str(output / 'logs'))
         load_scene(spec.scene)
     except (ValueError, SceneError) as error:
-        print(f'demo: {error}', file=sys.stderr)
+        print(f'demo: {error}; nothing was run', file=sys.stderr)
         return 2
+    for name in ARTIFACTS:  # an earlier run's results never pass for this run's
+        (output / name).unlink(missing_ok=True)
     domain = default_environment()
     output.mkdir(parents=True, exist_ok=True)
     said = ', then '.join(f"'{text}'" for text in spec.commands)

@@ -296,7 +296,8 @@ class Episode:
             outcome, reason = self._watch(said, progress,
                                           None if last or not spec.at else spec.at[index])
             self._judge(said, outcome, reason)
-            if outcome not in (Outcome.DONE, Outcome.FAILED, Outcome.INTERRUPTED) or \
+            # A person says the next thing after a refusal, a failure or a timeout too.
+            if outcome in (Outcome.CRASHED, Outcome.FAILED_TO_START) or \
                     self.event_time is not None:
                 break
         verdict = self.verdicts[-1]

@@ -38,6 +38,9 @@ FACING_TOLERANCE = 0.25        # rad between the heading and the bearing to a fa
 MOVE_TOLERANCE = 0.05          # m: issue 11's accuracy goal for moves on odometry
 TURN_TOLERANCE = math.radians(3.0)
 IN_LINE = 0.5                  # m off the line of sight still "in front of" / "behind"
+# Several in view and no relation: the nearest is meant, and any as near within this much
+# (m, or the fraction of its range): the pipeline's ranges have errors of that size.
+NEAR_TIE_M, NEAR_TIE_FRACTION = 0.3, 0.1
 
 Pose = tuple[float, float, float]  # x, y (m), yaw (rad) in the world frame
 
@@ -83,15 +86,20 @@ def meant_objects(step: Step, scene: Scene, pose: Pose, half_fov: float) -> list
 
     Those its phrase names but the ones it rejects ("no, the other one": ``Step.excluded``,
     here world positions), narrowed by its referring expression among those in view (within
-    ``half_fov`` rad of the heading), or, with several in view and none, the nearest. Empty: the
-    step names none.
+    ``half_fov`` rad of the heading), or, with several in view and none, the nearest (and any
+    other as near, within NEAR_TIE_M or NEAR_TIE_FRACTION of its range). Empty: the step names
+    none.
     """
     named = [o for o in scene.objects_named(step.target)
              if not any(math.dist(o.position, rejected) < 0.01 for rejected in step.excluded)]
     in_view = [o for o in named if abs(bearing_to(o, pose)) <= half_fov] or named
     referring = step.referring
     if referring is None:
-        return [min(in_view, key=lambda o: range_to(o, pose))] if len(in_view) > 1 else named
+        if len(in_view) < 2:
+            return named
+        nearest = min(range_to(o, pose) for o in in_view)
+        tie = max(NEAR_TIE_M, NEAR_TIE_FRACTION * nearest)
+        return [o for o in in_view if range_to(o, pose) <= nearest + tie]
     relation = referring.relation
     by_bearing = sorted(in_view, key=lambda o: -bearing_to(o, pose))  # leftmost first
     if relation == Relation.LEFTMOST:

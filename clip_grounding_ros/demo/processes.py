@@ -21,11 +21,13 @@ the GIL), each with its log, on a DDS domain of this process's own.
 
 from __future__ import annotations
 
+import fcntl
 import os
 from pathlib import Path
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -142,12 +144,41 @@ def default_environment() -> str:
     Keep the episode's DDS traffic on this machine, on a DDS domain of its own.
 
     The domain is this process's own, unless the caller chose otherwise: two demos (or benchmarks)
-    run at once must not hear each other's commands, clocks and robots. Returns the domain used
-    (for the user's `ros2 topic echo`: ROS_DOMAIN_ID=<it>). Frames go over shared memory, as
-    the launch files have it: the package's Fast DDS profile, unless the caller chose one
-    (clip_grounding_ros.dds).
+    run at once must not hear each other's commands, clocks and robots, so each reserves a
+    domain with a lock file that it holds while it runs (:func:`reserve_domain`). Returns the
+    domain used (for the user's `ros2 topic echo`: ROS_DOMAIN_ID=<it>). Frames go over shared
+    memory, as the launch files have it: the package's Fast DDS profile, unless the caller
+    chose one (clip_grounding_ros.dds).
     """
     os.environ.setdefault('ROS_AUTOMATIC_DISCOVERY_RANGE', 'LOCALHOST')
     use_package_profile()
-    # 1..101: the domains ROS 2 documents as safe on Linux (0 is everyone's default).
-    return os.environ.setdefault('ROS_DOMAIN_ID', str(1 + os.getpid() % 101))
+    if 'ROS_DOMAIN_ID' not in os.environ:
+        os.environ['ROS_DOMAIN_ID'] = str(reserve_domain())
+    return os.environ['ROS_DOMAIN_ID']
+
+
+_reserved = []  # the lock files this process holds, open until it exits
+
+
+def reserve_domain() -> int:
+    """
+    Reserve a DDS domain no other demo or benchmark on this machine holds; return it.
+
+    Among 1..101 (the domains ROS 2 documents as safe on Linux; 0 is everyone's default),
+    starting from one that depends on the process id, the first whose lock file
+    (``<tmp>/clip_grounding_ros_domain_<id>.lock``) this process can lock. The lock goes
+    when the process exits, however it exits.
+    """
+    start = os.getpid() % 101
+    for offset in range(101):
+        domain = 1 + (start + offset) % 101
+        lock = open(Path(tempfile.gettempdir()) /  # noqa: SIM115 - held until exit
+                    f'clip_grounding_ros_domain_{domain}.lock', 'a')
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            continue
+        _reserved.append(lock)
+        return domain
+    raise RuntimeError('every DDS domain 1..101 is held by another demo or benchmark')

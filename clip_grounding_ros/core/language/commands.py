@@ -79,6 +79,7 @@ from .steps import (  # noqa: E402
     SpokenAmounts,
     Step,
     TURN_AROUND_RAD,
+    with_attributes,
 )
 from ..contract.protocol import Intent  # noqa: E402
 
@@ -159,9 +160,24 @@ _CLAUSE_WORDS = frozenset((
     "doesn't", "didn't", "wasn't", "shouldn't", "couldn't", "wouldn't",
     # subordinators and conjunctions other than 'and' ('the box when ready')
     'if', 'when', 'while', 'because', 'unless', 'until', 'till', 'since', 'though',
-    'although', 'whenever', 'wherever', 'whether', 'so', 'but', 'yet', 'nor', 'than',
-    # adverbs said about the action, not the object ('the box too')
-    'too', 'also', 'instead', 'anyway', 'already', 'later', 'soon'))
+    'although', 'whenever', 'wherever', 'whether', 'but', 'yet', 'nor', 'than',
+    # adverbs said about the action, not the object ('the box already')
+    'already', 'later', 'soon'))
+# Words that make a phrase name several objects, or one said before: CLIP grounds one
+# object from what the phrase describes.
+_NOT_ONE_OBJECT = {
+    'both': 'names more than one object; one object per step',
+    'every': 'names more than one object; one object per step',
+    'each': 'names more than one object; one object per step',
+    'previous': "refers to what was said before; say 'again' or name the object",
+    'former': "refers to what was said before; say 'again' or name the object",
+    'latter': "refers to what was said before; say 'again' or name the object",
+}
+# Comparatives before a noun choose, as their superlatives do: 'the bigger box'.
+_COMPARATIVES = {'bigger': Relation.BIGGEST, 'larger': Relation.BIGGEST,
+                 'smaller': Relation.SMALLEST, 'closer': Relation.NEAREST,
+                 'nearer': Relation.NEAREST, 'farther': Relation.FARTHEST,
+                 'further': Relation.FARTHEST}
 # Verbs people join to a step with 'and' ('go to the box and dance') that the grammar does not
 # know as verbs (those it knows are never object words).
 _ACTION_VERBS = frozenset((
@@ -196,6 +212,11 @@ def _not_a_noun_phrase(said: list[str]) -> str:
         if word in _CLAUSE_WORDS:
             return (f"'{word}' in '{words}' starts a clause or says how to act, which is not "
                     'part of an object; name the object only')
+        if word in _NOT_ONE_OBJECT:
+            return f"'{word}' in '{words}' {_NOT_ONE_OBJECT[word]}"
+        if word.startswith('non-'):
+            return (f"'{word}' in '{words}' says what the object is not; CLIP finds what a "
+                    'phrase describes: say what it is')
     if said[-1].endswith('ly') and said[-1] not in _LY_NOUNS:
         return (f"'{said[-1]}' in '{words}' says how to act, which is not part of an object; "
                 'name the object only')
@@ -208,18 +229,32 @@ def _not_a_noun_phrase(said: list[str]) -> str:
         if joint == 'of':
             continue
         if after[0] in _ACTION_VERBS:
-            return (f"'{words}' joins an action ('{after[0]}') to the object; to do something "
-                    "after, say 'then' and a verb the robot knows")
+            return (f"'{words}' joins an action ('{after[0]}') to the object, and "
+                    f"'{after[0]}' is not an action I know; {_ACTIONS_KNOWN}")
         if len(before) > 1 or len(after) < 2 and (joint, after) == (joints[-1], conjuncts[-1]):
             return (f"'{words}' names two objects joined by '{joint}'; one object per step "
                     "(say 'then' between steps)")
     return ''
 
 
+_ARTICLES = frozenset(('the', 'a', 'an', 'that', 'this', 'those', 'these', 'some', 'my',
+                       'your', 'any'))
+# A word that stops, wherever it is said: a command not understood but holding one stops.
+_HALT = re.compile(r'\b(?:stop(?!\s+sign)|halt|freeze|abort|wait|cancel|hold\s+on|hang\s+on|'
+                   r"never\s*mind|don't\s+move|do\s+not\s+move)\b", re.IGNORECASE)
+_ACTIONS_KNOWN = ('I go to, look at, find and pick up objects, move, turn, stop and classify; '
+                  "say 'then' between two of them")
+
+
 # Speech-to-text disfluencies, blanked with spaces of the same length (positions in the text
 # stay those of what was said): fillers with their commas, cut-off words, a word said twice.
-_FILLER = re.compile(r'(?:[,;]\s*)?\b(?:u+m+|u+h+m*|e+r+m*|e+h|a+h+|h+m+|m{3,}|mhm)\b'
-                     r'(?:\s*(?:[,;]|\.\.\.))?', re.IGNORECASE)
+_FILLER = re.compile(r'\b(?:u+m+|u+h+m*|e+r+m*|e+h+m*|a+h+|h+m+|m{3,}|mhm)\b', re.IGNORECASE)
+# Next to these a filler's commas go too ('go to the, um, blue box'); between two other
+# words the first comma stays ('the blue box, er, red box' is two objects, not one called
+# 'blue box red box').
+_FUNCTION_WORDS = frozenset(('the', 'a', 'an', 'to', 'at', 'of', 'for', 'and', 'then', 'no',
+                             'that', 'this', 'my', 'your', 'some', 'any', 'towards', 'toward',
+                             'near', 'by', 'on', 'in', 'is', 'mean'))
 _CUT_OFF = re.compile(r'\b[a-z]+-(?=[\s,]|$)', re.IGNORECASE)
 _SAID_TWICE = re.compile(r'\b([a-z]+(?:\'[a-z]+)?)\s*,?\s+(?=\1\b)', re.IGNORECASE)
 _SIGNS = frozenset(('minus', 'negative'))
@@ -238,9 +273,30 @@ def _blank(match: re.Match) -> str:
     return ' ' * len(match[0])
 
 
+def _blank_fillers(text: str) -> str:
+    """Blank each filler with the commas around it (one kept between two words)."""
+    chars = list(text)
+    for match in _FILLER.finditer(text):
+        left, right = match.start(), match.end()
+        while left > 0 and text[left - 1] in ' ,;':
+            left -= 1
+        while right < len(text) and text[right] in ' ,;.':
+            right += 1
+        before = re.search(r'[\w\']*$', text[:left])[0].lower()
+        after = re.match(r'[\w\']*', text[right:])[0].lower()
+        comma = text.find(',', left, match.start())
+        between_words = before and after and not _FILLER.fullmatch(before) and \
+            not _FILLER.fullmatch(after) and not after[0].isdigit() and not _counted(after) \
+            and not {before, after} & _FUNCTION_WORDS
+        for index in range(left, right):
+            if not (between_words and index == comma):
+                chars[index] = ' '
+    return ''.join(chars)
+
+
 def _without_disfluencies(text: str) -> str:
     """Blank 'um', 'uh', 'er', 'hmm', cut-off words ('bl-') and repeated words ('the the')."""
-    text = _FILLER.sub(_blank, text)
+    text = _blank_fillers(text)
     text = _CUT_OFF.sub(_blank, text)
     return _SAID_TWICE.sub(
         lambda m: m[0] if _counted(m[1].lower()) else _blank(m), text)
@@ -284,7 +340,7 @@ class _Steps(Transformer):
     def other(self, meta, children):
         """Read 'the other one', 'not that one', 'the other red box': not the one chosen."""
         target = next((child for child in children if isinstance(child, str)), '')
-        return FollowUp(FollowUpKind.CORRECTION, target=target)
+        return FollowUp(FollowUpKind.CORRECTION, target=target, other=True)
 
     def restated(self, meta, children):
         """'no, the red box on the left': the object meant instead of the one chosen."""
@@ -294,7 +350,14 @@ class _Steps(Transformer):
     def step_repair(self, meta, children):
         return _REPAIR
 
+    def cancel(self, meta, children):
+        return Step(Intent.STOP, text=self._said(meta))
+
     def sequence(self, meta, children):
+        if any(isinstance(item, Step) and item.intent == Intent.STOP for item in children):
+            # 'stop, stop!' is one stop, and a stop said anywhere ('go to the box, wait')
+            # stops at once: a person who says it means it now, whatever came before.
+            return (Step(Intent.STOP, text=self._said(meta)),)
         steps: list[Step] = []
         repairing = False
         for item in children:
@@ -305,6 +368,12 @@ class _Steps(Transformer):
                 steps.pop()
                 repairing = False
             before = steps[-1] if steps else None
+            if isinstance(item, _Refinement):  # '..., then the red one': the object before
+                if before is None or not before.needs_grounding:
+                    raise self._refuse(f"'{item.text}' names no object, and none comes before "
+                                       'it; say which one', SEQUENCE_EXAMPLE)
+                item = _Object(with_attributes(before.target, item.words), item.referring,
+                               item.text)
             if isinstance(item, _Object):  # a bare object: the verb of the step before
                 if not before.intent.grounded:
                     raise self._refuse(f"'{item.text}' has no verb and '{before.text}' has "
@@ -319,18 +388,25 @@ class _Steps(Transformer):
                 item = replace(item, target=before.target, referring=before.referring,
                                other=before.other)
             steps.append(item)
-        if any(step.intent == Intent.STOP for step in steps):
-            # 'stop, stop!' is one stop, and a stop said anywhere ('go to the box, wait')
-            # stops at once: a person who says it means it now, whatever came before.
-            return (Step(Intent.STOP, text=self._said(meta)),)
         if len(steps) > MAX_STEPS:
             raise self._refuse(f'{len(steps)} steps are more than the {MAX_STEPS} I take in '
                                'one command; split it', SEQUENCE_EXAMPLE)
         return tuple(steps)
 
     def bare(self, meta, children):
-        item = next(child for child in children if isinstance(child, _Object))
-        return item._replace(text=self._said(meta))
+        """Read an object said without a verb: '..., then (to) the ball', '..., then dance'."""
+        item = next(child for child in children if isinstance(child, (_Object, _Refinement)))
+        said = self._said(meta)
+        first = said.split()[0].lower()
+        if said == item.text and first in _ACTION_VERBS:  # no article: a verb, not an object
+            raise self._refuse(f"'{first}' is not an action I know; {_ACTIONS_KNOWN}",
+                               SEQUENCE_EXAMPLE)
+        return item._replace(text=said)
+
+    def listed(self, meta, children):
+        raise self._refuse(f"', {self._said(meta)}' after a step: another step, or a correction "
+                           "of the object? say 'then' for another step, 'no' or 'I mean' to "
+                           'correct', SEQUENCE_EXAMPLE)
 
     def and_bare(self, meta, children):
         raise self._refuse(f"'{self._said(meta)}' has no verb; to go on to another object "
@@ -366,6 +442,10 @@ class _Steps(Transformer):
             raise self._refuse('classification needs at least two prompts',
                                EXAMPLE[Intent.CLASSIFY])
         return Step(Intent.CLASSIFY, prompts=prompts, text=self._said(meta))
+
+    def closer(self, meta, children):
+        """Read 'get closer', 'come a bit closer' as forward by the small amount."""
+        return Step(Intent.MOVE, distance=self._amounts.small_move, text=self._said(meta))
 
     def move(self, meta, children):
         signs = [child for child in children if isinstance(child, float)]
@@ -463,6 +543,11 @@ class _Steps(Transformer):
                                'move backward 1 meter')
         return -children[0]
 
+    def few(self, meta, children):
+        """Read 'a few centimetres', 'a few degrees' as three of the unit."""
+        units = [child for child in children if isinstance(child, str)]
+        return _Quantity(3.0, units[0], self._said(meta))
+
     def small(self, meta, children):
         return _Quantity(0.0, '', self._said(meta), small=True)
 
@@ -518,10 +603,29 @@ class _Steps(Transformer):
         target = ' '.join([*new, item.target])
         return _Object(target, item.referring or refinement.referring, self._said(meta))
 
+    def qualified(self, meta, children):
+        """Read 'the box that is red': the clause's words describe the object."""
+        target, words = children
+        return _Object(f'{words} {target}', None, self._said(meta))
+
+    def rerefined(self, meta, children):
+        """Read 'the red box, no, the blue one': the correction's words and relation win."""
+        item, refinement = children
+        target = with_attributes(item.target, refinement.words) if refinement.words \
+            else item.target
+        return _Object(target, refinement.referring, self._said(meta))
+
     def repaired(self, meta, children):
         """Keep the later object of 'the blue, no, the red box', as said after the repair."""
-        item = next(child for child in children if isinstance(child, _Object))
-        return item._replace(text=self._said(meta))
+        first, item = children
+        said = self._said(meta)
+        before_item = said[:len(said) - len(item.text)].split()
+        if len(first.split()) > 1 and len(item.target.split()) == 1 and \
+                before_item[-1].lower() not in _ARTICLES:
+            raise self._refuse(f"which words of '{first}' does '{item.target}' replace? say "
+                               'the whole object after the correction',
+                               'go to the blue box, no, the red box')
+        return item._replace(text=said)
 
     def another(self, meta, children):
         """Mark 'the other red box', 'another cube': not the object chosen before."""
@@ -532,7 +636,11 @@ class _Steps(Transformer):
         return _Object('', None, self._said(meta))
 
     def plain(self, meta, children):
+        """Read an object's words; a comparative first chooses: 'the bigger box'."""
         (target,) = children
+        first, _, rest = target.partition(' ')
+        if first in _COMPARATIVES and rest:
+            return _Object(rest, Referring(_COMPARATIVES[first]), self._said(meta))
         return _Object(target, None, self._said(meta))
 
     def described(self, meta, children):
@@ -593,14 +701,19 @@ def parse_command(text: str, amounts: SpokenAmounts | None = None) -> Command:
     if not normal.strip(' ,;.!?'):
         raise CommandError(f"'{raw}' says nothing to do; try for example: "
                            + '; '.join(EXAMPLES))
+    stop = Command(raw, (Step(Intent.STOP, text=' '.join(normal.split())),))
     try:
         tree = _parser().parse(normal)
     except UnexpectedInput as error:
+        if _HALT.search(normal):  # 'go to the blue wait box': the stop is heard
+            return stop
         raise _not_understood(raw, error) from None
     try:
         said = _Steps(normal, raw, amounts or SpokenAmounts()).transform(tree)
     except VisitError as error:
         if isinstance(error.orig_exc, CommandError):
+            if any(tree.find_pred(lambda t: t.data in ('stop', 'cancel'))):
+                return stop  # 'go to the box, then, wait, the ball': refused, but it stops
             raise error.orig_exc from None
         raise
     if isinstance(said, _Repeat):

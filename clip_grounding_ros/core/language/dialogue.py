@@ -27,9 +27,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .steps import Command, CommandError, EXAMPLE, FollowUpKind
+from .steps import Command, CommandError, EXAMPLE, FollowUpKind, with_attributes
 from ..contract.parameters import check_settings, setting
 from ..contract.protocol import Intent
+
+MAX_REJECTED = 10  # objects "the other one" rejects in a row, at most
 
 
 @dataclass(frozen=True)
@@ -120,15 +122,18 @@ class Dialogue:
         before = choice.command.steps[choice.step]
         target = followup.target or before.target
         if followup.attributes:  # "no, the red one": the attributes said, the same noun
-            target = f'{followup.attributes} {before.target.split()[-1]}'
-        corrected = replace(before, target=target, referring=followup.referring, other=True,
-                            excluded=(choice.position,), text=command.text)
+            target = with_attributes(before.target, followup.attributes)
+        # "the other one" again and again rejects each object chosen in turn.
+        excluded = (*before.excluded, choice.position)[-MAX_REJECTED:] if followup.other \
+            else ()
+        corrected = replace(before, target=target, referring=followup.referring,
+                            other=followup.other, excluded=excluded, text=command.text)
         return Command(command.text, (corrected, *choice.command.steps[choice.step + 1:]))
 
     def _chosen(self, text: str) -> Choice:
         if self.choice is None:
             raise CommandError(
-                f"'{text}': no object was chosen in the last "
-                f'{self.config.followup_timeout:.0f} s to choose another instead; say which '
-                f"one, e.g. '{EXAMPLE[Intent.APPROACH]}'")
+                f"'{text}': there is no object chosen before to correct (none in the last "
+                f'{self.config.followup_timeout:.0f} s); say which one, e.g. '
+                f"'{EXAMPLE[Intent.APPROACH]}'")
         return self.choice

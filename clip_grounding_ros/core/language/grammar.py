@@ -21,32 +21,41 @@
 # a bare object joins words of one object ('black and white box') before it is refused; an
 # ordinal without a side ('the second box', refused) loses to a noun ('the first aid kit').
 GRAMMAR = r"""
-start: _lead* (classify _closings | sequence | repeat _closings | correction _closings)
+start: _opening* (classify _closings | sequence | repeat _closings | correction _closings)
+     | _opening* cancel _closings
+_opening: _lead | (_no | _cancel) ","?   // "no, go to the red ball", "never mind, turn left"
 _lead: (_filler | "first" | ("go" | "come") "and") ","?
-_filler: "hey" | "ok" | "okay" | "robot" | "please" | "kindly" | "now"
+_filler: "hey" | "ok" | "okay" | "robot" | "please" | "kindly" | "now" | "so" | "well"
+       | "just" | "alright" | "all" "right"
        | ("could" | "can" | "would" | "will") "you"
        | "i" ("want" | "need") "you" "to" | ("i'd" | "i" "would") "like" "you" "to"
        | "let's" | "let" "us"
+cancel: _cancel                     // "never mind": a stop
+_cancel: "never" "mind" | "nevermind" | "forget" ("it" | "that")
+// Manner and order words are taken and not acted on: speed comes from the parameters.
 _closings: (","? _closing)*
 _closing: "please" | "for" "me" | "thanks" | "thank" "you" | "now" | "right" "now"
         | "quickly" | "slowly" | "carefully" | "gently" | "safely" | "quietly" | "again"
         | "once" "more" | "one" "more" "time" | "fast" | "immediately" | "asap"
-        | ("right" | "straight") "away" | "at" "once"
+        | ("right" | "straight") "away" | "at" "once" | "instead" | "too" | "also"
+        | "as" "well" | "first" | "anyway" | "alright" | "all" "right" | "ok" | "okay"
 
 // -- what was said before: "again", "do that again"; "no, the other one" --------------------
 repeat: ("do" ("that" | "it" | "this") | "repeat" ("that" | "it")?) ("again" | "once" "more")?
       | "repeat" "the" "last" "command" | "again" | "once" "more" | "one" "more" "time"
-      | "same" "again"
+      | "same" "again" | "try" ("that" | "it")? "again"
 correction: _no? (other | _det? refinement)
-          | _no? "not" ("that" | "this") ("one" | np)? -> other
-          | _det? "wrong" ("one" | np) -> other
+          | _no? "not" ("that" | "this" | "the") (words? "one" | np)? -> other
+          | ((_its | "you" "chose")? _det)? "wrong" ("one" | np)? -> other
           | _no _toward? _det? object -> restated       // "no, the red box on the left"
+_its: "that's" | "that" "is" | "it's" | "it" "is"
 _no: ("no" | "nope") ","?
 other: _det? _other (np | "one")?         // "the other one", "the other red box"
 _other: "other" | "another" | "different"
 
 // -- sequences: "X, then Y", "X and then Y", "first X, after that Y", "X and <verb> Y" -----
-sequence: _step (_link _step | _then bare | _comma listed | and_bare | step_repair _step)*
+sequence: _step (_link _step | _then bare | _comma listed | and_bare | step_repair _step
+                | stop)*      // a stop said without a comma or 'then': "go to the box wait"
 step_repair: _repair                // "turn left, no, go to the box": the later step wins
 _step: _action _closings
 _action: approach | face | find | pick | move | turn | turn_around | spin | sideways | stop
@@ -55,8 +64,8 @@ _then: _comma? _then_word ","?
 _then_word: "and"? ("then" | "after" "that" | "afterwards" | "finally")
 _and: _comma? "and"
 _comma: "," | ";"
-bare: _toward? _det? object         // the verb of the step before: "..., then (to) the ball"
-listed: (_toward _det? | _det) object -> bare   // "..., the ball"; "the red, green box" is one
+bare: _toward? _det? (object | refinement)  // the verb before: "..., then (to) the (red) ball"
+listed: (_toward _det? | _det) object      // refused: a list or a correction? "X, the Y"
 and_bare.-1: _and _det? object      // refused: say "then"
 
 // -- stop ---------------------------------------------------------------------------------
@@ -64,7 +73,10 @@ stop: _halt+                        // "stop stop stop" is one stop
 _halt: ("emergency" | "e")? "stop" _stop_object? | "halt" | "freeze" | "abort"
      | "cancel" _stop_object? | "stay" ("there" | "here" | "put")?
      | ("stand" | "hold" | "keep") "still" | ("don't" | "do" "not") "move"
-     | "wait" | "hold" ("on" | "it")
+     | "wait" ("a" ("second" | "sec" | "moment" | "minute"))? | "hold" ("on" | "it")
+     | "hang" "on"
+     | ("don't" | "do" "not") (approach | face | find | pick | move | turn | turn_around
+                              | spin)    // "don't go to the blue box": a stop
 _stop_object: "moving" | "it" | "that" | "everything" | "there" | "right" "there" | "here"
             | "immediately" | "all" | "the" "robot"
 
@@ -89,6 +101,7 @@ pick_verb: "pick" "up"? | "grab" | "grasp" | "fetch" | "get" | "collect" | "take
 
 // -- relative motion on odometry ----------------------------------------------------------
 move: _move_verb? (forward | backward) _amount? | _move_verb _amount (forward | backward)?
+    | ("get" | "come" | "move" | "go") small? "closer" -> closer
 sideways: _move_verb (_side | "sideways") _amount?        // refused: the base cannot strafe
 _move_verb: "move" | "go" | "drive" | "step" | "roll" | "walk" | "head" | "run" | "travel"
 forward: "forward" | "forwards" | "ahead" | "straight" "ahead"?
@@ -102,11 +115,12 @@ _side: left | right | (left | right) _repair (left | right)
 left: (("to" | "towards") _det?)? "left" | "counterclockwise" | "anticlockwise"
     | "counter" "clockwise"
 right: (("to" | "towards") _det?)? "right" | "clockwise"
-_amount: ("by" | "for" | "about")? (quantity | quantity _repair quantity) | small
+_amount: ("by" | "for" | "about")? (quantity | quantity _repair quantity) | "just"? small
 
 // -- amounts: "1.5 m", "two meters", "half a metre", "one and a half feet", "a quarter turn"
 quantity: count unit? | count "and" "a" fraction unit
         | "a"? fraction ("of"? ("a" | "an"))? unit | ("a" | "an") unit
+        | "a" "few" unit -> few
 count: NUMBER | number_words | "pi" -> pi | ("minus" | "negative") count -> negative
 number_words: _number_word+ ("and" _number_word+)?
 _number_word: "zero" | "one" | "two" | "three" | "four" | "five" | "six" | "seven" | "eight"
@@ -115,7 +129,7 @@ _number_word: "zero" | "one" | "two" | "three" | "four" | "five" | "six" | "seve
             | "forty" | "fifty" | "sixty" | "seventy" | "eighty" | "ninety" | "hundred"
             | "thousand"
 fraction: "half" -> half | "quarter" -> quarter
-small: "a" "tiny"? ("bit" | "little" "bit"? | "touch") | "slightly" | "a" "few" "centimeters"
+small: "a" "tiny"? ("bit" | "little" "bit"? | "touch") | "slightly"
 unit: "m" | "meter" | "meters" | "metre" | "metres" | "cm" | "centimeter" | "centimeters"
     | "centimetre" | "centimetres" | "mm" | "millimeter" | "millimeters" | "millimetre"
     | "millimetres" | "ft" | "foot" | "feet" | "in" | "inch" | "inches" | "yard" | "yards"
@@ -130,7 +144,9 @@ unit: "m" | "meter" | "meters" | "metre" | "metres" | "cm" | "centimeter" | "cen
       | np _which? relation _det? np -> related
       | ordinal np from_side -> counted
       | object "," _det? refinement -> refined
+      | np _which np -> qualified                  // "the box that is red"
       | repaired
+      | object _repair _det? refinement -> rerefined   // "the red box, no, the blue one"
       | _other object -> another        // not the one chosen before: "the other red box"
       | uncounted
 _which: ","? ("that" | "which" | "who") ("is" | "are") | ","? ("that's" | "which's")
@@ -147,9 +163,8 @@ _nword: WORD | noun_word
 noun_word.-1: "can" | "stop" | "face" | "watch" | "track" | "point" | "head" | "robot"
             | "front" | "back" | "side" | "hand" | "middle" | "center" | "centre" | "reverse"
             | "drive" | "roll" | "step" | "foot" | "yard" | "quarter" | "counter" | "stand"
-            | "travel" | "first" | "no" | "wait" | "see" | "spot" | "touch" | "bit" | "way"
-            | "mean" | "sorry" | "correction" | "repeat" | "same" | "little"
-            | "tiny" | "wrong" | "make" | "fast" | "immediately"
+            | "travel" | "first" | "see" | "spot" | "touch" | "bit" | "way" | "little"
+            | "tiny" | "fast" | "well" | "mind" | "closer"
 superlative: ("leftmost" | "left" ("most" | "hand")?) -> leftmost
            | ("rightmost" | "right" ("most" | "hand")?) -> rightmost
            | ("middle" | "center" | "centre" | "central") -> middle
@@ -169,6 +184,7 @@ ordinal: "first" | "second" | "third" | "fourth" | "fifth" | "sixth" | "seventh"
        | "ninth" | "tenth" | ORDINAL
 from_side: "from" _det? "left" -> ordinal_left | "from" _det? "right" -> ordinal_right
 _det: "the" | "a" | "an" | "that" | "this" | "those" | "these" | "some" | "my" | "your"
+    | "any"
 
 // -- classification: "classify: a cat, a dog or a bird" -----------------------------------
 classify: classify_verb ":"? (prompt (_or prompt)*)?

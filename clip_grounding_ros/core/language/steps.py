@@ -203,14 +203,17 @@ class FollowUp:
     A command that refers to what was said before: repeat it, or correct its choice.
 
     A correction may name a new ``target`` ("no, the red box", "the other red box"), new
-    ``attributes`` for the same kind of object ('red' in "no, the red one"), a ``referring``
-    expression ("no, the one on the left"); any correction rejects the object chosen before.
+    ``attributes`` for the same kind of object ('red' in "no, the red one") or a ``referring``
+    expression ("no, the one on the left"), which are then chosen among every candidate (the
+    one chosen before too: it may be the one described); ``other`` ("the other one", "not that
+    one", "the other red box") rejects the objects chosen before.
     """
 
     kind: FollowUpKind
     target: str = ''
     attributes: str = ''
     referring: Referring | None = None
+    other: bool = False
 
 
 @dataclass(frozen=True)
@@ -240,6 +243,18 @@ class Command:
         stops: the parser makes the whole command one STOP step.
         """
         return bool(self.steps) and self.steps[0].intent == Intent.STOP
+
+
+def with_attributes(target: str, attributes: str) -> str:
+    """
+    Give ``target``'s kind of object ``attributes`` instead of its own.
+
+    The kind is the last noun before any 'of': 'blue box' + 'red' -> 'red box',
+    'cup of tea' + 'green' -> 'green cup of tea'. Used for "no, the red one" and
+    "..., then the red one".
+    """
+    head, joint, complement = target.partition(' of ')
+    return f'{attributes} {head.split()[-1]}{joint}{complement}'
 
 
 def amount_text(intent: Intent, value: float) -> str:

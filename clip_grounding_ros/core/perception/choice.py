@@ -58,10 +58,12 @@ class TargetChoice:
         self.explanation = ''              # why the chosen object is the one meant
         self.position: tuple[float, float] | None = None
         self.in_odom = False
+        self.rejected_seen = False  # a match the step rejects was seen ("the other one")
 
     def reset(self) -> None:
         """Nothing chosen: a new command or step."""
         self.explanation, self.position, self.in_odom = '', None, False
+        self.rejected_seen = False
 
     @property
     def made(self) -> bool:
@@ -83,11 +85,16 @@ class TargetChoice:
         placed = [place_candidate(result.candidates[i], intrinsics, mount, depth)
                   for i in matched]
         kept = [k for k, p in enumerate(placed) if not self._rejected(step, p.position, pose)]
+        self.rejected_seen |= len(kept) < len(placed)
         if placed and not kept:
             return replace(result, found=False), (
                 f"the only '{result.phrase}' in view is the one chosen before; looking for "
                 'another')
         matched, placed = [matched[k] for k in kept], [placed[k] for k in kept]
+        if not placed and self.rejected_seen and not self.made:
+            return replace(result, found=False), (
+                f"{result.message}; no other '{result.phrase}' than the one chosen before "
+                'seen yet')
         again = ''
         view_relative = step.referring is not None and not step.referring.reference
         if self.made and not view_relative and lost:
