@@ -35,6 +35,15 @@ least 95 % success and no contact over 30 or more scenes).
 
 --set overrides a node parameter for every episode, so that a change to the configuration
 can be measured on the same scenes and commands before it is made (the seeds fix both).
+
+With --wrong-object (issue 22) the episodes come in families where driving to the wrong
+object is the failure to count: the named object ABSENT, while an object of its colour and
+another shape (absent_colour) or of its shape and another colour (absent_shape) is in view,
+and the named object present but BEHIND the robot (behind: the robot must look around).
+Absent: right is "not found" with the robot never having driven (it may turn); wrong is any
+approach. Present: the usual success. --baseline NODE:NAME=VALUE runs every episode a second
+time with that override (e.g. grounding_node:commit_groundings=1, committing at the first
+match as before issue 22), so before and after come from the same seeds in the same run.
 """
 
 from __future__ import annotations
@@ -86,6 +95,8 @@ OBSTACLE_OFF_LINE = 0.05   # m, largest sideways offset of the obstacle from the
 # side for the robot's footprint (0.36 m) plus the action node's safety margin both ways.
 OBSTACLE_PASSAGE = 0.6
 OBSTACLE_TRIES = 20
+FAMILIES = ('absent_colour', 'absent_shape', 'behind')
+DROVE = 0.3  # m of travel that makes an episode with an absent object a wrong approach
 
 
 def pick_target(seed: int, rng: np.random.Generator, textured: bool = False):
@@ -173,6 +184,103 @@ def obstacle_scene(seed: int, rng: np.random.Generator, folder: Path):
     return None
 
 
+def wrong_object_scene(seed: int, family: str, rng: np.random.Generator, folder: Path):
+    """
+    Return (scene file, what is named, the object meant or None) for ``family``, or None.
+
+    absent_colour / absent_shape: random:<seed> as it is, naming a colour and shape no object
+    has, while a visible object shares the colour (absent_colour) or the shape
+    (absent_shape). behind: random:<seed> with the robot turned round, naming an object unique
+    by colour and shape that was in view (now behind it). Held-out combinations are never named
+    (the model's blind spot is measured elsewhere).
+    """
+    base = load_scene(f'random:{seed}')
+    with SimWorld(base) as world:
+        visible = world.visible_objects(min_pixels=MIN_PIXELS)
+    shown = [o for o in base.objects if o.name in visible and not o.is_clutter]
+    present = {(o.color, o.shape) for o in base.objects}
+    if family == 'behind':
+        unique = [o for o in shown if len(base.objects_matching(o.color, o.shape)) == 1
+                  and (o.color, o.shape) not in HELD_OUT_COMBOS]
+        if not unique:
+            return None
+        obj = unique[int(rng.integers(len(unique)))]
+        x, y, yaw = base.robot_start
+        scene = replace(base, name=f'behind:{seed}', robot_start=(x, y, yaw + math.pi))
+        path = folder / f'behind_{seed}.yaml'
+        path.write_text(yaml.safe_dump(scene_to_dict(scene), sort_keys=False))
+        return str(path), (obj.color, obj.shape), obj
+    names = []
+    for obj in shown:
+        if family == 'absent_colour':
+            names += [(obj.color, shape) for shape in SHAPES if shape != obj.shape]
+        else:
+            names += [(color, obj.shape) for color in COLORS if color != obj.color]
+    names = [n for n in names if n not in present and n not in HELD_OUT_COMBOS]
+    if not names:
+        return None
+    return f'random:{seed}', names[int(rng.integers(len(names)))], None
+
+
+def run_wrong_object(args, parameters: dict) -> None:
+    """Run the --wrong-object families (module notes); a line per episode, then a summary."""
+    folder = Path(tempfile.mkdtemp(prefix='wrong_object_scenes_'))
+    rng = np.random.default_rng(args.first_seed)
+    configurations = {'after': parameters}
+    if args.baseline:
+        key, _, value = args.baseline.partition('=')
+        configurations = {'before': {**parameters, key: yaml.safe_load(value)}, **configurations}
+    tally = {(name, family): {'right': 0, 'wrong': 0, 'contacts': 0, 'episodes': 0}
+             for name in configurations for family in FAMILIES}
+    seed = args.first_seed
+    for family in FAMILIES:
+        done = 0
+        while done < args.episodes:
+            picked = wrong_object_scene(seed, family, rng, folder)
+            seed += 1
+            if picked is None:
+                continue
+            scene, (color, shape), meant = picked
+            words = SHAPE_WORDS[shape]
+            command = str(rng.choice(PHRASINGS)).format(
+                f'{color} {words[int(rng.integers(len(words)))]}')
+            done += 1
+            for name, overrides in configurations.items():
+                result = run_episode(EpisodeSpec(
+                    scene=scene, command=command, model=args.model,
+                    realtime_factor=args.speed, timeout=60.0, parameters=overrides,
+                    log_dir=tempfile.mkdtemp(prefix='wrong_object_')))
+                travelled = sum(math.dist(a, b) for a, b in zip(result.path, result.path[1:],
+                                                                strict=False))
+                if meant is None:
+                    right = result.outcome == 'failed' and travelled < DROVE
+                    what = 'not found' if right else (
+                        f'WRONG: drove {travelled:.1f} m, {result.outcome}')
+                else:
+                    right = result.success
+                    what = 'reached' if right else f'FAIL: {result.reason}'
+                counts = tally[name, family]
+                counts['episodes'] += 1
+                counts['right'] += right
+                counts['wrong'] += not right
+                counts['contacts'] += bool(result.touched)
+                print(f'{family:13s} {name:6s} {Path(scene).stem:12s} {command!r:34s} {what}  '
+                      f'{result.sim_time:5.1f} s  logs {result.log_dir}', flush=True)
+    print()
+    for name in configurations:
+        absent = [tally[name, f] for f in FAMILIES if f != 'behind']
+        behind = tally[name, 'behind']
+        print(f"{name}: absent target, {sum(c['episodes'] for c in absent)} episodes: "
+              f"wrong approaches {sum(c['wrong'] for c in absent)}, correct not found "
+              f"{sum(c['right'] for c in absent)}; present behind the robot, "
+              f"{behind['episodes']} episodes: successes {behind['right']}; episodes with a "
+              f"contact {sum(tally[name, f]['contacts'] for f in FAMILIES)}")
+        for family in FAMILIES:
+            counts = tally[name, family]
+            print(f"  {family:13s} right {counts['right']}/{counts['episodes']}, contacts "
+                  f"{counts['contacts']}")
+
+
 def _segment_distance(point, a, b) -> float:
     t = np.clip(np.dot(point - a, b - a) / max(np.dot(b - a, b - a), 1e-9), 0.0, 1.0)
     return float(np.linalg.norm(point - (a + t * (b - a))))
@@ -191,6 +299,10 @@ def main() -> None:
                         'clutter (random_textured:<seed>)')
     parser.add_argument('--set', action='append', default=[], metavar='NODE:NAME=VALUE',
                         help='override a node parameter in every episode (repeatable)')
+    parser.add_argument('--wrong-object', action='store_true',
+                        help='the absent / behind families (--episodes each)')
+    parser.add_argument('--baseline', default='', metavar='NODE:NAME=VALUE',
+                        help='with --wrong-object: also run each episode with this override')
     args = parser.parse_args()
     if args.textured and args.obstacle:
         parser.error('--textured and --obstacle: choose one')
@@ -201,6 +313,9 @@ def main() -> None:
             parser.error(f'--set {item!r}: expected NODE:NAME=VALUE')
         parameters[key] = yaml.safe_load(value)  # true -> bool, 0.5 -> float
     default_environment()
+    if args.wrong_object:
+        run_wrong_object(args, parameters)
+        return
     rng = np.random.default_rng(args.first_seed)
     folder = Path(tempfile.mkdtemp(prefix='closed_loop_scenes_')) if args.obstacle else None
     results, seed, obstacle_contacts = [], args.first_seed, 0

@@ -56,12 +56,13 @@ RELIABLE_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 # The weight-independent grounding set-up. With strategy 'crops' and max_crops 1 only the
 # first proposal is scored, and on a uniform grey frame with colour_proposals 1 the first
 # proposal is the one colour segment, the blue square; score_threshold 0.0 accepts any
-# score. So the target comes from the square whatever the (random) model weights are. The
+# score, and commit_groundings 1 commits to it at once (random weights give no evidence to
+# agree on). So the target comes from the square whatever the model weights are. The
 # square is left of the image centre and, with its edges on JPEG's 16-pixel blocks, survives
 # JPEG compression nearly intact.
 SQUARE_BOX = (48, 80, 96, 112)  # x1, y1, x2, y2 in a 320x240 frame
 WEIGHT_FREE_GROUNDING = {'strategy': 'crops', 'max_crops': 1, 'colour_proposals': 1,
-                         'score_threshold': 0.0}
+                         'score_threshold': 0.0, 'commit_groundings': 1}
 
 
 def blue_square_image() -> np.ndarray:

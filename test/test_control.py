@@ -19,7 +19,7 @@ import math
 from pathlib import Path
 
 from clip_grounding_ros.core.contract.protocol import Intent, Task
-from clip_grounding_ros.core.contract.status import ActionState, GroundingState
+from clip_grounding_ros.core.contract.status import ActionState, GroundingState, GroundingStatus
 from clip_grounding_ros.core.motion.config import MotionConfig
 from clip_grounding_ros.core.motion.controller import MotionController
 from clip_grounding_ros.core.motion.obstacles import ObstacleConfig
@@ -427,13 +427,25 @@ def test_remembered_target_follows_the_robots_own_motion():
     assert controller.step(0.3).angular < 0  # the target is now on its right
 
 
-def test_a_sighting_far_from_the_remembered_target_is_another_object():
+def test_the_grounding_node_s_choice_decides_which_object_the_target_is():
+    """
+    A target of the same choice far from the remembered one is followed and reported.
+
+    The two nodes must not disagree about which object it is (one refusing what the other
+    chose, both waiting); a new choice (choice_id) replaces what is remembered.
+    """
     controller = _tracking()
     _with_odometry(controller, 0.0)
     assert controller.on_target(2.0, 0.0, stamp=0.0) == ''
     _with_odometry(controller, 0.1)
-    refused = controller.on_target(2.0, 1.2, stamp=0.1)  # a neighbour 1.2 m to the side
-    assert 'another object' in refused and controller.current.target.y == 0.0
+    note = controller.on_target(2.0, 1.2, stamp=0.1)  # 1.2 m to the side
+    assert 'keeps it as its choice: followed' in note and controller.current.target.y == 1.2
+    assert controller.memory.target_odom == pytest.approx((2.0, 1.2))
+    controller.on_status(GroundingStatus(state=GroundingState.TRACKING, command_id=1,
+                                         intent=Intent.APPROACH, target='box', found=True,
+                                         choice_id=2), 0.2)
+    assert controller.memory.target_odom is None  # another choice: nothing remembered
+    assert controller.on_target(-1.0, 3.0, stamp=0.2) == ''
 
 
 def test_a_frozen_camera_still_stops_within_target_timeout():
@@ -764,3 +776,53 @@ def test_the_readme_lists_the_safety_rules_of_the_safety_module():
     in_readme = re.findall(r'^- \*\*([a-z ]+)\*\*:', section, re.MULTILINE)
     in_module = re.findall(r'^\d+\. \*\*([a-z ]+)\*\*:', safety.__doc__, re.MULTILINE)
     assert len(in_module) == 10 and in_readme == in_module
+
+
+def _arrive(target, neighbours, t=0.0):
+    """Two ticks of an approach to ``target`` with ``neighbours`` (and the target's points)."""
+    controller = MotionController(CONFIG, ObstacleConfig(), MEMORY)
+    controller.on_task(Task(1, 0, Intent.APPROACH), 0.0)
+    own = np.array([(target[0] + dx, target[1] + dy) for dx in (0.0, 0.1) for dy in (-0.1, 0.1)])
+    for now in (t, t + 0.1):  # the second from a standstill: accelerating
+        controller.on_perception(GroundingState.TRACKING, 'found', now)
+        controller.on_target(*target, stamp=now)
+        controller.on_obstacles(np.vstack([own, *neighbours]) if neighbours else own,
+                                stamp=now)
+        output = controller.step(now)
+    return output
+
+
+def test_an_approach_ends_nearer_to_the_target_than_to_any_other_object():
+    """
+    At stop_distance with a neighbour about as near, it goes closer, down to its clearance.
+
+    Measured: 'go to the red cylinder' stopped 0.46 m from it and 0.45 m from a white one.
+    """
+    alone = _arrive((0.44, 0.0), [])
+    assert alone.state == ActionState.REACHED
+    beside = [np.array([(0.45, 0.42), (0.5, 0.42)])]  # 0.62 m from the base: clear by 0.18
+    assert _arrive((0.44, 0.0), beside).state == ActionState.REACHED
+    crowded = [np.array([(0.2, 0.45), (0.25, 0.45)])]  # 0.49 m away: as near as the target
+    closer = _arrive((0.44, 0.0), crowded)
+    assert closer.state == ActionState.APPROACHING and closer.linear > 0
+    assert 'going closer than stop_distance: another object is 0.49 m away' in closer.reason
+    assert _arrive((0.3, 0.0), crowded).state == ActionState.REACHED  # now clear by 0.19 m
+    tight = [np.array([(0.05, 0.3), (0.1, 0.3)])]  # 0.30 m away, beside the robot
+    at_clearance = _arrive((0.27, 0.0), tight)  # at robot_radius + safety_margin: no closer
+    assert at_clearance.state == ActionState.REACHED
+    assert 'another object is as near, 0.30 m' in at_clearance.reason
+
+
+def test_a_search_holds_still_while_a_candidate_is_confirmed_then_turns_on():
+    """A match in view that grounding has not committed to yet: hold 2 s, no longer."""
+    controller = controller_for()
+    controller.on_task(Task(1, 0, Intent.APPROACH), 0.0)
+    outputs = {}
+    for t in (0.0, 0.1, 1.0, 2.0, 3.1, 3.2):
+        controller.on_perception(GroundingState.LOST, 'waiting for agreeing groundings', t,
+                                 found=False, pending=t >= 1.0)
+        outputs[t] = controller.step(t)
+    assert outputs[0.1].state == ActionState.SEARCHING and outputs[0.1].angular != 0
+    assert outputs[1.0].state == ActionState.SEARCHING and outputs[1.0].angular == 0.0
+    assert outputs[1.0].reason.startswith('holding still to confirm')
+    assert outputs[2.0].angular == 0.0 and outputs[3.2].angular != 0  # 2 s held: turns on

@@ -25,6 +25,7 @@ the model weights.
 import math
 
 from clip_grounding_ros.core.language.steps import EXAMPLES
+from clip_grounding_ros.core.perception.choice import EvidenceConfig
 from clip_grounding_ros.core.perception.grounding import Candidate, Grounder, GroundingResult
 from clip_grounding_ros.core.perception.pipeline import (
     Frame,
@@ -69,7 +70,8 @@ def frame(stamp: float, pose=None, rgb=None) -> Frame:
 
 @pytest.fixture
 def perception(tiny_encoder):
-    return Perception(Grounder(tiny_encoder))
+    """Perception that commits at the first match: the rules of choosing, one frame each."""
+    return Perception(Grounder(tiny_encoder), evidence=EvidenceConfig(commit_groundings=1))
 
 
 def command(perception, text: str, now: float = 0.0):
@@ -379,3 +381,87 @@ def test_warm_up_builds_the_parser_and_runs_the_model_before_any_command(percept
     perception.warm_up()
     assert commands._parser.cache_info().currsize == 1
     assert perception.session.command is None and perception.status().state == 'idle'
+
+
+# -- evidence before commitment ----------------------------------------------------------
+
+@pytest.fixture
+def cautious(tiny_encoder):
+    """Perception with the default evidence: 3 groundings at one place, mean score 0.6."""
+    return Perception(Grounder(tiny_encoder))
+
+
+def ground_in_turn(perception, command_id, phrase, frames):
+    """Apply hand-made groundings, one per 0.2 s: [(stamp offset, candidates...), ...]."""
+    return [perception.apply(frame(1.0 + 0.2 * k), FrameGrounding(command_id, 0, result(
+        phrase, *candidates)), 1.0 + 0.2 * k) for k, candidates in enumerate(frames)]
+
+
+def test_a_score_flickering_around_the_threshold_is_never_committed_to(cautious):
+    """The measured case: 0.33, 0.61, 0.28, 0.73, ... for a red box said to be a purple crate."""
+    command_id = command(cautious, 'go to the purple crate')
+    red_box = box_at(2.5, 0.2)
+    updates = ground_in_turn(cautious, command_id, 'purple crate', [
+        [(red_box, score)] for score in (0.33, 0.61, 0.28, 0.73, 0.65, 0.48, 0.29, 0.57)])
+    assert all(u.target is None and not u.status.found for u in updates)
+    assert 'waiting for agreeing groundings' in updates[-1].status.message
+    assert cautious.status().choice_id == 0
+
+
+def test_agreeing_groundings_commit_at_the_third_and_the_choice_gets_an_id(cautious):
+    command_id = command(cautious, 'go to the blue box')
+    blue = box_at(2.0, -0.3)
+    first, second, third = ground_in_turn(cautious, command_id, 'blue box',
+                                          [[(blue, 0.95)]] * 3)
+    assert first.target is None and second.target is None
+    assert 'matched 2 of the 3 times in a row needed at one place, mean score 0.95' in \
+        second.status.message
+    assert third.target.x == pytest.approx(2.0, abs=0.02) and third.status.found
+    assert third.status.choice_id == 1
+
+
+def test_evidence_older_than_the_window_does_not_count(cautious):
+    command_id = command(cautious, 'go to the blue box')
+    blue = box_at(2.0, -0.3)
+    for stamp in (1.0, 3.0, 5.0):  # 2 s apart: only two within any 3 s window
+        update = cautious.apply(frame(stamp), FrameGrounding(command_id, 0, result(
+            'blue box', (blue, 0.95))), stamp)
+    assert update.target is None and 'matched 2 of the 3' in update.status.message
+
+
+def test_a_steady_object_is_chosen_over_a_flickering_better_scored_one(cautious):
+    """The nearer box flickers (0.9, 0.2, 0.9, 0.2); the farther scores 0.8 every time."""
+    command_id = command(cautious, 'go to the red box')
+    near, far = box_at(1.5, 0.4), box_at(3.0, -0.5)
+    updates = ground_in_turn(cautious, command_id, 'red box', [
+        [(near, 0.9), (far, 0.8)], [(far, 0.8), (near, 0.2)], [(near, 0.9), (far, 0.8)],
+        [(far, 0.8), (near, 0.2)]])
+    chosen = next(u for u in updates if u.target is not None)
+    assert chosen.target.x == pytest.approx(3.0, abs=0.05)
+
+
+def test_nothing_found_says_the_best_score_seen_in_the_step(cautious):
+    command_id = command(cautious, 'go to the blue box')
+    ground_in_turn(cautious, command_id, 'blue box', [[(box_at(2.0, 0.0), 0.41)]])
+    update = cautious.apply(frame(2.0), FrameGrounding(command_id, 0, result(
+        'blue box', (box_at(2.0, 0.0), 0.12))), 2.0)
+    assert update.status.message.endswith('(best this step 0.41)')
+
+
+def test_an_object_s_parts_scored_low_are_no_evidence_against_it(cautious):
+    """A face of the box scored 0.05 beside the whole box at 0.99: one place, one score."""
+    command_id = command(cautious, 'go to the blue box')
+    whole, face = box_at(2.0, 0.0), box_at(2.05, 0.02, half_width=5.0, height=8.0)
+    updates = ground_in_turn(cautious, command_id, 'blue box',
+                             [[(whole, 0.99), (face, 0.05)]] * 3)
+    assert updates[-1].target is not None
+
+
+def test_placements_uncertain_in_range_agree_when_the_direction_does(cautious):
+    """A base hidden by an obstacle: the floor-plane range jumps, the direction holds."""
+    command_id = command(cautious, 'go to the blue box')
+    updates = ground_in_turn(cautious, command_id, 'blue box', [
+        [(box_at(2.4 * math.cos(0.2), 2.4 * math.sin(0.2)), 0.95)],
+        [(box_at(3.2 * math.cos(0.22), 3.2 * math.sin(0.22)), 0.95)],
+        [(box_at(2.7 * math.cos(0.21), 2.7 * math.sin(0.21)), 0.95)]])
+    assert updates[-1].target is not None

@@ -159,10 +159,10 @@ class ActionNode(Node):
                              f"'{self.base_frame}': ignored")
             return
         position = msg.pose.position
-        refused = self.controller.on_target(position.x, position.y,
-                                            stamp_seconds(msg.header.stamp))
-        if refused:
-            self.faults.warn(refused)
+        note = self.controller.on_target(position.x, position.y,
+                                         stamp_seconds(msg.header.stamp))
+        if note:
+            self.faults.warn(note)
 
     def _on_depth(self, msg: Image) -> None:
         if not self.controller.wants_obstacles(ObstacleSource.DEPTH):

@@ -67,6 +67,7 @@ from ..core.contract.status import ActionStatus
 from ..core.contract.timing import RateLimiter, StampedHistory
 from ..core.language.dialogue import DialogueConfig
 from ..core.language.steps import SpokenAmounts
+from ..core.perception.choice import EvidenceConfig
 from ..core.perception.drawing import annotate, MarkerSpec, target_markers
 from ..core.perception.encoder import Backend, DEFAULT_HUB_MODEL, ModelLoadError
 from ..core.perception.grounding import Grounder, GrounderConfig, GroundingResult
@@ -109,7 +110,7 @@ NODE_PARAMS = (
               'command'),
 )
 CONFIGS = (GrounderConfig, PerceptionConfig, TrackerConfig, AssociationConfig, SpokenAmounts,
-           DialogueConfig, MountConfig)
+           DialogueConfig, EvidenceConfig, MountConfig)
 PARAMS = NODE_PARAMS + tuple(spec for kind in CONFIGS for spec in parameter_specs(kind))
 
 

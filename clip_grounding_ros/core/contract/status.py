@@ -152,6 +152,8 @@ class GroundingStatus(JsonMessage):
     strategy: str = ''
     found: bool = False
     choice: str = ''             # why the object followed is the one meant (among matches)
+    choice_id: int = 0           # counts the objects chosen: a new one, a new id
+    pending: bool = False        # a match in view waits for agreeing groundings
     target_source: TargetSource | None = None
     grounding_age: float | None = None  # s from the last grounded frame to this status
     score: float | None = None

@@ -125,14 +125,17 @@ class ObstacleAvoidance:
 
     # -- deciding --------------------------------------------------------------------------
     def apply(self, decision: Decision, now: float, odometry: Pose | None,
-              target: tuple[float, float] | None) -> Decision:
+              target: tuple[float, float] | None,
+              stop_distance: float | None = None) -> Decision:
         """
         Return the state, velocity and reason the obstacles allow for ``decision``.
 
         ``decision`` holds a non-zero velocity; ``target`` is the approach's target in the
-        base frame now (None when the step does not drive to one); ``odometry`` the fresh
-        pose, None without.
+        base frame now (None when the step does not drive to one), where it stops
+        ``stop_distance`` short (m; None: the configured one); ``odometry`` the fresh pose,
+        None without.
         """
+        stop = self.motion.stop_distance if stop_distance is None else stop_distance
         state, desired, reason = decision
         config = self.config
         if config.obstacle_source == ObstacleSource.NONE:
@@ -147,7 +150,7 @@ class ObstacleAvoidance:
         heading = None
         if target is not None:
             (x, y), distance = target, math.hypot(*target)
-            remaining = max(0.0, distance - self.motion.stop_distance)
+            remaining = max(0.0, distance - stop)
             reach = remaining / max(distance, 1e-9)
             goal = (x * reach, y * reach)
             # Roomiest first: with steering_margin, then without, then free for a shorter
@@ -174,7 +177,7 @@ class ObstacleAvoidance:
                 self.side = 1 if heading.detour > 0 else -1
                 linear, angular, _ = approach_velocity(distance * math.cos(heading.bearing),
                                                        distance * math.sin(heading.bearing),
-                                                       self.motion)
+                                                       self.motion, stop)
                 state = ActionState.APPROACHING if linear > 0 else ActionState.TURNING
                 desired, reason = (linear, angular), (
                     f'going around an obstacle: heading {math.degrees(heading.detour):+.0f} '
@@ -216,6 +219,20 @@ class ObstacleAvoidance:
             return state, (desired[0] * scale, desired[1] * scale), (
                 f'{reason}; slowing: {verdict.reason}')
         return state, desired, reason
+
+    def nearest_other(self, target: tuple[float, float], odometry: Pose | None,
+                      extent: float) -> float | None:
+        """
+        Return how far (m) the nearest obstacle point not of the target is from the base.
+
+        Points within ``extent`` of the target point (base frame) are the target's own. None
+        when no other point is known.
+        """
+        points = self.map.points(odometry)
+        if not len(points):
+            return None
+        others = points[np.hypot(*(points - np.asarray(target)).T) > extent]
+        return float(np.hypot(*others.T).min()) if len(others) else None
 
     def _head_out(self, heading: Heading, points: np.ndarray, why: str) -> Decision | None:
         """

@@ -71,6 +71,12 @@ from ..world.frames import base_to_odom, odom_to_base, Pose, PoseHistory
 from ..world.memory import AssociationConfig, MemoryConfig, TargetMemory
 
 ZERO = (0.0, 0.0)
+# An approach ends with the target nearer than any other object by this much (m), going
+# closer than stop_distance if need be; obstacle points within TARGET_EXTENT (m) of the
+# target point are the target's own.
+CLEARER_BY = 0.15
+TARGET_EXTENT = 0.35
+PENDING_HOLD = 2.0  # s a search turn holds still for a candidate being confirmed
 
 
 def _finite(*values: float) -> bool:
@@ -107,6 +113,7 @@ class _Perception:
     message: str = ''
     found: bool = False
     received: float | None = None
+    pending: bool = False  # a match in view waits for agreeing groundings
 
 
 @dataclass
@@ -122,6 +129,8 @@ class _StepState:
     search_since: float | None = None
     search_pose: Pose | None = None
     goal: tuple[float, float, float] | None = None  # nav2 mode: (x, y, yaw) in odom
+    stop_distance: float | None = None    # closer than stop_distance (m), or None
+    pending_since: float | None = None    # since when a search holds for a candidate
     warnings: list[str] = field(default_factory=list)
 
 
@@ -137,8 +146,10 @@ class MotionController:
     With odometry, each target is also remembered in the odometry frame (world.memory):
     while the target is out of view (too close to see, occluded, turned away) the robot
     goes on to where it was last seen, for ``memory_max_age`` seconds and
-    ``memory_max_travel`` metres; a sighting farther than ``association_gate`` from it is
-    another object and is refused, so the object being approached stays the same one.
+    ``memory_max_travel`` metres. Which object is the target is the grounding node's one
+    decision (its status's ``choice_id``): a new choice replaces what is remembered, and a
+    target of the same choice farther than ``association_gate`` from it is followed and
+    reported, never refused (the two nodes would hold, each waiting for the other).
     """
 
     def __init__(self, config: MotionConfig, obstacles: ObstacleConfig | None = None,
@@ -160,6 +171,7 @@ class MotionController:
         self.clock_reset = ''                # why everything dated was dropped, once
         self.rest_since: float | None = None
         self.current = _StepState()
+        self.choice_id = 0                   # the grounding node's choice the memory is of
 
     def configure(self, config: MotionConfig, obstacles: ObstacleConfig, memory: MemoryConfig,
                   association: AssociationConfig, mount: CameraMount) -> None:
@@ -172,7 +184,10 @@ class MotionController:
     def on_status(self, status: GroundingStatus, now: float) -> None:
         """Take in a grounding status: the step it asks for, and what perception sees."""
         self.on_task(status.task(), now)
-        self.on_perception(status.state, status.message, now, status.found)
+        if status.choice_id != self.choice_id:
+            self.choice_id = status.choice_id
+            self.memory.reset('the grounding node chose another object')
+        self.on_perception(status.state, status.message, now, status.found, status.pending)
 
     def on_task(self, task: Task, now: float) -> None:
         """
@@ -189,35 +204,40 @@ class MotionController:
         self.memory.reset('a new command step')
 
     def on_perception(self, state: GroundingState, message: str, now: float,
-                      found: bool = True) -> None:
+                      found: bool = True, pending: bool = False) -> None:
         """
         Take in the grounding node's state.
 
         ``found``: whether its latest frame showed the target (a brief miss keeps the state
-        tracking, but the target out of sight).
+        tracking, but the target out of sight); ``pending``: a match in view that the
+        grounding node has not committed to yet (it needs agreeing groundings).
         """
         self._check_clock(now)
-        self.perception = _Perception(state, message, found, now)
+        self.perception = _Perception(state, message, found, now, pending)
 
     def on_target(self, x: float, y: float, stamp: float) -> str:
         """
         Take in a base-frame target of the image taken at ``stamp``.
 
-        Returns why it was refused ('' when accepted).
+        Returns a note for the status ('' when none): why it was ignored (not finite), or that
+        it jumped from where the same choice was remembered, and is followed anyway.
         """
         if not _finite(x, y, stamp):
             return f'target ({x}, {y}) stamped {stamp} is not finite: ignored'
+        note = ''
         pose = self.poses.at(stamp)
         if pose is not None:
             match = self.memory.match((x, y), pose.xy_yaw, stamp)
-            if not match.accepted:
-                return f'target at ({x:.2f}, {y:.2f}) is {match.reason}'
+            if not match.accepted:  # the grounding node's choice decides which object it is
+                note = (f'target at ({x:.2f}, {y:.2f}) is {match.reason}; the grounding node '
+                        'keeps it as its choice: followed')
+                self.memory.reset('the chosen object was seen elsewhere')
             self.memory.observe((x, y), pose.xy_yaw, stamp)
             self.current.last_seen_odom = base_to_odom((x, y), pose.xy_yaw)
         self.current.target = Target(x, y, stamp)
         if abs(y) > 1e-3:
             self.last_seen_side = math.copysign(1.0, y)
-        return ''
+        return note
 
     def on_odometry(self, x: float, y: float, yaw: float, stamp: float) -> str:
         """Take the base pose in the odometry frame; return why it was refused ('' if accepted)."""
@@ -329,7 +349,8 @@ class MotionController:
                 located = self._target_now(now)
                 target = None if located is None else located[0]
             state, desired, reason = self.avoidance.apply(
-                (state, desired, reason), now, self._fresh_odometry(now), target)
+                (state, desired, reason), now, self._fresh_odometry(now), target,
+                self.current.stop_distance)
             if state == ActionState.FAILED:
                 state, desired, reason = self._finish(state, reason)
         if self.clock_reset and desired == ZERO:
@@ -488,12 +509,38 @@ class MotionController:
                 ActionState.TURNING, (0.0, angular), 'turning toward target')
         if config.motion_mode == MotionMode.NAV2:
             return self._navigate(target, now)
-        linear, angular, reached = approach_velocity(x, y, config)
+        stop, note = self._unambiguous_stop(target, now)
+        linear, angular, reached = approach_velocity(x, y, config, stop)
         if reached:
             return self._finish(ActionState.REACHED, f'target reached ({math.hypot(x, y):.2f} '
-                                'm from the base)')
+                                f'm from the base{note})')
+        why += note
         state = ActionState.APPROACHING if linear > 0 else ActionState.TURNING
         return state, (linear, angular), f'{self.task.intent}: {why}'
+
+    def _unambiguous_stop(self, target: tuple[float, float], now: float) -> tuple[float, str]:
+        """
+        Return the stop distance (m) that leaves the target the nearest object, and a note.
+
+        An approach that ends about as near another object as the target leaves a person
+        watching unsure which one it went to. Once at ``stop_distance``, while a neighbour (an
+        obstacle point farther than TARGET_EXTENT from the target point) is less than
+        CLEARER_BY farther from the base than the target, the robot goes on closer, down to
+        its footprint's clearance (robot_radius + safety_margin).
+        """
+        stop, distance = self.config.stop_distance, math.hypot(*target)
+        self.current.stop_distance = None
+        if distance > stop:
+            return stop, ''
+        nearest = self.avoidance.nearest_other(target, self._fresh_odometry(now), TARGET_EXTENT)
+        if nearest is None or nearest >= distance + CLEARER_BY:
+            return stop, ''
+        floor = self.avoidance.config.inflated_radius
+        if distance <= floor:
+            return stop, f'; another object is as near, {nearest:.2f} m'
+        self.current.stop_distance = floor
+        return floor, (f'; going closer than stop_distance: another object is {nearest:.2f} m '
+                       'away')
 
     def _navigate(self, target: tuple[float, float], now: float) -> Decision:
         """
@@ -532,6 +579,15 @@ class MotionController:
         message = self.perception.message or 'target lost'
         if not config.search_enabled:
             return ActionState.STOPPED, ZERO, message
+        # A match in view awaits agreeing groundings: hold still so that they can agree (a
+        # turning camera shows it for a moment), for PENDING_HOLD at most per sighting.
+        if self.perception.pending:
+            if current.pending_since is None:
+                current.pending_since = now
+            if now - current.pending_since <= PENDING_HOLD:
+                return ActionState.SEARCHING, ZERO, f'holding still to confirm: {message}'
+        else:
+            current.pending_since = None
         odometry = self._fresh_odometry(now)
         if current.search_since is None:
             current.search_since, current.search_pose, current.turned = now, odometry, 0.0

@@ -35,21 +35,22 @@ def _clip(value: float, limit: float) -> float:
     return max(-limit, min(limit, value))
 
 
-def approach_velocity(x: float, y: float, config: MotionConfig) -> tuple[float, float, bool]:
+def approach_velocity(x: float, y: float, config: MotionConfig,
+                      stop_distance: float | None = None) -> tuple[float, float, bool]:
     """
     (linear, angular, reached) to drive to a base-frame point and stop short of it.
 
     Turns toward the bearing; drives forward only while roughly facing it, slowing
     linearly over the last metres (down to ``min_linear``) so the stop at
-    ``stop_distance`` is gentle but does arrive.
+    ``stop_distance`` (m; None: the configured one) is gentle but does arrive.
     """
+    stop = config.stop_distance if stop_distance is None else stop_distance
     distance, bearing = math.hypot(x, y), math.atan2(y, x)
-    if distance <= config.stop_distance:
+    if distance <= stop:
         return 0.0, 0.0, True
     angular = _clip(config.k_angular * bearing, config.max_angular)
     heading = max(0.0, 1.0 - abs(bearing) / config.align_angle)
-    linear = min(config.max_linear, max(config.min_linear,
-                                        config.k_linear * (distance - config.stop_distance)))
+    linear = min(config.max_linear, max(config.min_linear, config.k_linear * (distance - stop)))
     return linear * heading, angular, False
 
 

@@ -33,7 +33,7 @@ import uuid
 
 import numpy as np
 
-from .choice import TargetChoice
+from .choice import EvidenceConfig, TargetChoice
 from .encoder import TextTooLongError
 from .grounding import Candidate, Grounder, GrounderConfig, GroundingResult, UnknownWordsError
 from .images import ImageError
@@ -175,14 +175,16 @@ class Perception:
                  tracker: TrackerConfig | None = None,
                  association: AssociationConfig | None = None,
                  amounts: SpokenAmounts | None = None,
-                 dialogue: DialogueConfig | None = None):
+                 dialogue: DialogueConfig | None = None,
+                 evidence: EvidenceConfig | None = None):
         self.grounder = grounder
         self.config = config
         self.amounts = amounts or SpokenAmounts()
         self.dialogue = Dialogue(dialogue or DialogueConfig())
         self.session = CommandSession(lost_timeout=config.lost_timeout)
         self.tracker = BoxTracker(tracker or TrackerConfig())
-        self.choice = TargetChoice((association or AssociationConfig()).association_gate)
+        self.choice = TargetChoice((association or AssociationConfig()).association_gate,
+                                   evidence)
         self.run_id = uuid.uuid4().hex[:12]  # command ids count from 1 in each run
         self.last_result: GroundingResult | None = None
         self.last_target: TargetPoint | None = None
@@ -198,7 +200,8 @@ class Perception:
 
     def configure(self, grounder: GrounderConfig, config: PerceptionConfig,
                   tracker: TrackerConfig, association: AssociationConfig,
-                  amounts: SpokenAmounts, dialogue: DialogueConfig) -> None:
+                  amounts: SpokenAmounts, dialogue: DialogueConfig,
+                  evidence: EvidenceConfig) -> None:
         """Apply new parameters (``ros2 param set``); what is under way goes on with them."""
         self.grounder.config = grounder
         self.config = config
@@ -206,7 +209,7 @@ class Perception:
         self.dialogue.config = dialogue
         self.session.lost_timeout = config.lost_timeout
         self.tracker.config = tracker
-        self.choice.gate = association.association_gate
+        self.choice.gate, self.choice.evidence = association.association_gate, evidence
 
     # -- commands ---------------------------------------------------------------------------
     def on_command(self, text: str, now: float) -> Command | None:
@@ -291,6 +294,7 @@ class Perception:
         self.frame_received = self.last_stamp = None
         self.recent.clear()
         self.tracker.reset()
+        self.choice.forget_evidence()
         self.dialogue.reset()
         return f'{change.reason}: timers restarted, what was said before forgotten'
 
@@ -425,7 +429,7 @@ class Perception:
             result, message = self.choice.choose(
                 session.step, grounding.result, grounding.reference, intrinsics,
                 self.config.mount, depth, frame.pose, frame.rgb.shape[1],
-                lost=session.state == GroundingState.LOST)
+                lost=session.state == GroundingState.LOST, now=now)
         except (GeometryError, ImageError) as error:
             self.last_result, self.last_target, self.target_source = grounding.result, None, None
             phrase = grounding.result.phrase
@@ -539,6 +543,7 @@ class Perception:
             motion_distance=step.distance if step else 0.0,
             motion_angle=step.angle if step else 0.0,
             strategy=str(self.grounder.config.strategy), choice=self.choice.explanation,
+            choice_id=self.choice.choices, pending=self.choice.pending,
             found=bool(result and result.found and self.last_target is not None),
             target_source=self.target_source)
         if self.last_frame is not None:

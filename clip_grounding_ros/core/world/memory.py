@@ -247,4 +247,4 @@ class TargetMemory:
             return Match(True, distance, f'{distance:.2f} m from the remembered target '
                          f'(gate {gate:.2f} m): the same object')
         return Match(False, distance, f'{distance:.2f} m from the remembered target (gate '
-                     f'{gate:.2f} m): another object, refused')
+                     f'{gate:.2f} m): another object, or the same one misplaced')
