@@ -44,6 +44,7 @@ Absent: right is "not found" with the robot never having driven (it may turn); w
 approach. Present: the usual success. --baseline NODE:NAME=VALUE runs every episode a second
 time with that override (e.g. grounding_node:commit_groundings=1, committing at the first
 match as before issue 22), so before and after come from the same seeds in the same run.
+--families runs some of the families only.
 """
 
 from __future__ import annotations
@@ -233,7 +234,7 @@ def run_wrong_object(args, parameters: dict) -> None:
     tally = {(name, family): {'right': 0, 'wrong': 0, 'contacts': 0, 'episodes': 0}
              for name in configurations for family in FAMILIES}
     seed = args.first_seed
-    for family in FAMILIES:
+    for family in args.families:
         done = 0
         while done < args.episodes:
             picked = wrong_object_scene(seed, family, rng, folder)
@@ -301,6 +302,8 @@ def main() -> None:
                         help='override a node parameter in every episode (repeatable)')
     parser.add_argument('--wrong-object', action='store_true',
                         help='the absent / behind families (--episodes each)')
+    parser.add_argument('--families', nargs='+', choices=FAMILIES, default=list(FAMILIES),
+                        help='with --wrong-object: the families to run (default: all)')
     parser.add_argument('--baseline', default='', metavar='NODE:NAME=VALUE',
                         help='with --wrong-object: also run each episode with this override')
     args = parser.parse_args()

@@ -170,18 +170,13 @@ def test_obstacle_on_the_diagonal_to_the_named_object_is_gone_around(tmp_path):
     An obstacle on the diagonal to the named object is gone around.
 
     The named object is 30 degrees off the start heading with a low box on the straight
-    line to it: the robot must turn, go around the box and stop at the cylinder.
+    line to it: the robot must turn, go around the box and stop at the cylinder. Between
+    the orange box, the blue cylinder and the white sphere it can end in a pocket: it
+    follows the path planned out of it (this test's xfail before).
     """
     result = episode('obstacle_on_the_diagonal', 'go to the black cylinder', tmp_path)
 
     assert result.touched == [] and result.robot_stopped, describe(result)
-    if not result.success and 'no free heading within' in result.reason:
-        # Known, reported as such (any other failure fails the test): between the orange
-        # box, the blue cylinder and the white sphere the robot can still end in a pocket it
-        # does not head out of within blocked_timeout. Measured: 1 of 7 pytest runs after the
-        # obstacle changes of this test's last revision (was most runs before them). A local
-        # planner over the obstacle map is what it needs.
-        pytest.xfail(f'pocket between the obstacles: {result.reason}')
     assert_reached(result, 'black_cylinder')
     assert_went_around(result, 'obstacle_on_the_diagonal', 'orange_box')
 

@@ -509,7 +509,7 @@ def test_an_obstacle_close_ahead_stops_forward_motion():
     # None within a narrow max_detour: it turns to head out of the pocket, never forward.
     _, output = _approaching_with_obstacles(post, obstacles=ObstacleConfig(max_detour=0.3))
     assert output.linear == 0.0 and output.angular != 0.0
-    assert output.state == ActionState.TURNING and 'heading out' in output.reason
+    assert output.state == ActionState.TURNING and 'planned path' in output.reason
     # Hemmed in all round: blocked, standing still.
     ring = np.array([(0.4 * math.cos(a), 0.4 * math.sin(a)) for a in np.arange(0, 6.28, 0.05)])
     _, output = _approaching_with_obstacles(ring)

@@ -62,17 +62,18 @@ ROSDEP_KEYS = {
     'transformers': 'python3-transformers-pip', 'launch': 'launch', 'launch_ros': 'launch_ros',
     'lark': 'python3-lark-parser', 'pint': 'python3-pint-pip',
     'text_to_num': 'python3-text2num-pip', 'yaml': 'python3-yaml',
+    'skimage': 'python3-skimage', 'scipy': 'python3-scipy',
 }
 # rosdep keys of package.xml that rosdistro does not define: this package's rosdep.yaml does.
 OWN_ROSDEP_KEYS = {'python3-pint-pip', 'python3-text2num-pip'}
 # Imported by the dependencies themselves, not by this package's code: their packages bring
-# them, or they are optional extras the dependency uses when present (scipy by pint, regex by
-# lark, pydot by torch).
+# them, or they are optional extras the dependency uses when present (regex by lark, pydot by
+# torch, lazy_loader by scikit-image).
 INDIRECT = {'rosgraph_msgs', 'service_msgs', 'type_description_interfaces', 'action_msgs',
             'unique_identifier_msgs', 'rpyutils', 'rosidl_parser', 'rosidl_runtime_py',
             'builtin_interfaces', 'tokenizers', 'safetensors', 'huggingface_hub',
             'PIL', 'tqdm', 'flexcache', 'flexparser', 'platformdirs', 'torchgen',
-            'typing_extensions', 'cython_runtime', 'scipy', 'regex', 'pydot'}
+            'typing_extensions', 'cython_runtime', 'regex', 'pydot', 'lazy_loader'}
 
 WALK = """
 import importlib, json, pkgutil, sys

@@ -84,15 +84,15 @@ class MotionConfig:
                                        'velocity this long (s), then nothing until the next '
                                        'motion command, so teleop and twist_mux are not '
                                        'fought', minimum=0.0, maximum=3600.0)
-    blocked_timeout: float = setting(10.0, 'A step that makes no progress past an obstacle '
-                                     'for this long (s, ROS time) fails: blocked, or heading '
-                                     'out of a pocket without moving required_movement_radius '
-                                     "(Nav2's movement_time_allowance)", minimum=0.1,
-                                     maximum=3600.0)
-    required_movement_radius: float = setting(0.5, 'Moving this far (m, odometry) while '
-                                              'blocked or heading out of a pocket counts as '
-                                              "progress and restarts blocked_timeout (Nav2's "
-                                              'progress checker)', minimum=0.01, maximum=10.0)
+    blocked_timeout: float = setting(10.0, 'A step that makes no progress toward its goal for '
+                                     'this long (s, ROS time) while blocked or out of a '
+                                     "pocket fails (Nav2's movement_time_allowance)",
+                                     minimum=0.1, maximum=3600.0)
+    required_movement_radius: float = setting(0.5, 'Progress (m): the planned way to the goal '
+                                              'this much shorter (without a goal, moving this '
+                                              'far on odometry); restarts blocked_timeout '
+                                              "(Nav2's progress checker)", minimum=0.01,
+                                              maximum=10.0)
     motion_mode: MotionMode = setting(
         MotionMode.SERVO, "'servo': drive to the target with cmd_vel (this node); 'nav2': "
         "publish the goal (goal_pose, odom frame) for Nav2's planner and controller instead")

@@ -149,8 +149,12 @@ class ObstacleConfig:
         return max(self.min_check_distance, braking)
 
 
-def _usable_points(points: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
-    """``points`` as a finite (N, 2) float array."""
+def usable_points(points: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
+    """
+    Return ``points`` as a finite (N, 2) float array: rows not finite dropped.
+
+    ValueError for an array not of shape (N, 2).
+    """
     array = np.asarray(points, dtype=np.float64)
     if array.size == 0:
         return np.empty((0, 2))
@@ -250,7 +254,7 @@ def check_path(points: np.ndarray | Sequence[Sequence[float]], linear: float, an
     """
     if not (math.isfinite(linear) and math.isfinite(angular)):
         raise ValueError(f'velocity ({linear}, {angular}) must be finite')
-    usable = _usable_points(points)
+    usable = usable_points(points)
     radius, body = config.inflated_radius, config.robot_radius
     distance_sq = np.einsum('ij,ij->i', usable, usable)
     if linear == 0.0:
@@ -357,7 +361,7 @@ def choose_heading(points: np.ndarray | Sequence[Sequence[float]], goal: tuple[f
                          'finite')
     if margin < 0 or side not in (-1, 0, 1):
         raise ValueError(f'margin {margin} must be >= 0 and side {side} one of -1, 0, 1')
-    usable = _usable_points(points)
+    usable = usable_points(points)
     radius = config.inflated_radius + margin
     clearance = config.clearance_distance if clearance is None else clearance
     needed = min(clearance, math.hypot(*goal))
