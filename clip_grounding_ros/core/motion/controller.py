@@ -348,11 +348,19 @@ class MotionController:
                     state in (ActionState.APPROACHING, ActionState.TURNING):
                 located = self._target_now(now)
                 target = None if located is None else located[0]
+            wanted = reason
             state, desired, reason = self.avoidance.apply(
                 (state, desired, reason), now, self._fresh_odometry(now), target,
                 self.current.stop_distance)
             if state == ActionState.FAILED:
                 state, desired, reason = self._finish(state, reason)
+            elif self.current.stop_distance is not None and target is not None and \
+                    not reason.startswith(wanted):
+                # Closer than stop_distance only straight on a free way: not around, back
+                # or through anything (the way in among close neighbours is a pocket).
+                state, desired, reason = self._finish(
+                    ActionState.REACHED, f'target reached ({math.hypot(*target):.2f} m from '
+                    f'the base; no free way closer: {reason})')
         if self.clock_reset and desired == ZERO:
             reason, self.clock_reset = f'{self.clock_reset}; {reason}', ''
         verdict = check_velocity(*desired)
@@ -526,7 +534,8 @@ class MotionController:
         watching unsure which one it went to. Once at ``stop_distance``, while a neighbour (an
         obstacle point farther than TARGET_EXTENT from the target point) is less than
         CLEARER_BY farther from the base than the target, the robot goes on closer, down to
-        its footprint's clearance (robot_radius + safety_margin).
+        its footprint's clearance (robot_radius + safety_margin), straight on a free way only
+        (:meth:`step` ends the approach where obstacle avoidance would steer or stop).
         """
         stop, distance = self.config.stop_distance, math.hypot(*target)
         self.current.stop_distance = None
