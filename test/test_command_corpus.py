@@ -823,6 +823,11 @@ REFUSALS = [
     ('go to the blue box, then, no, the red ball', "lost at 'no, the red ball'"),
     ('go to the blue box, er, red box', "'blue box, red box' names two objects joined by ','"),
     ('would you mind going to the box', "lost at 'to the box'"),
+    # A correction that says nothing new: pointing, which the robot cannot see.
+    ('that one', 'which one?'),
+    ('no, that one', 'which one?'),
+    ('the one', 'which one?'),
+    ('this one', 'which one?'),
 ]
 
 

@@ -814,8 +814,8 @@ def test_an_approach_ends_nearer_to_the_target_than_to_any_other_object():
     # Neighbours flanking the way in, nearer than the footprint's width: going closer would
     # mean going around or through them (a pocket); it has arrived where it is (the trial's
     # 'blocked for 10 s: out of a pocket' at 0.41 m from the ball it named).
-    flanks = [np.array([(0.3, y) for y in (*np.arange(-0.6, -0.12, 0.03),
-                                            *np.arange(0.13, 0.6, 0.03))])]
+    sides = np.concatenate([np.arange(-0.6, -0.12, 0.03), np.arange(0.13, 0.6, 0.03)])
+    flanks = [np.column_stack([np.full(len(sides), 0.3), sides])]
     hemmed = _arrive((0.44, 0.0), crowded + flanks)
     assert hemmed.state == ActionState.REACHED and 'no free way closer' in hemmed.reason
 

@@ -842,6 +842,7 @@ def _check_step(step, steps) -> None:
 @example('move forward ' + '9' * 320 + ' m')  # float('9' * 320) is inf
 @example('go to the ' + 'black and ' * 40 + 'box')
 @example('\x00stop')
+@example('ONE')  # was a correction that said nothing
 def test_parse_command_gives_bounded_steps_or_command_error(text):
     try:
         command = commands.parse_command(text)
@@ -849,6 +850,12 @@ def test_parse_command_gives_bounded_steps_or_command_error(text):
         assert str(error)  # the message says what went wrong
         return
     assert isinstance(command, language.Command) and command.text == text
+    followup = command.followup
+    if followup is not None:  # steps come from the dialogue; a correction says what changes
+        assert command.steps == ()
+        assert followup.kind != language.FollowUpKind.CORRECTION or followup.other or \
+            followup.target or followup.attributes or followup.referring is not None
+        return
     assert 1 <= len(command.steps) <= language.MAX_STEPS
     for step in command.steps:
         _check_step(step, command.steps)

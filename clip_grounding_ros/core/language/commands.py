@@ -331,9 +331,14 @@ class _Steps(Transformer):
         return _Repeat(self._said(meta))
 
     def correction(self, meta, children):
+        """Read 'no, the red one', 'the one on the left'; refuse one that says nothing new."""
         (item,) = children
         if isinstance(item, FollowUp):
             return item
+        if not item.words and item.referring is None:
+            # 'that one', 'the one': a pointing gesture the robot cannot see.
+            raise self._refuse("which one? Say what it looks like, where it is, or 'the "
+                               "other one'", 'no, the one on the left')
         return FollowUp(FollowUpKind.CORRECTION, attributes=item.words,
                         referring=item.referring)
 
