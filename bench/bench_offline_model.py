@@ -40,7 +40,7 @@ from clip_grounding_ros.core.perception.grounding import Grounder, GrounderConfi
 from clip_grounding_ros.core.perception.model import load_encoder
 from clip_grounding_ros.core.perception.proposals import box_iou
 from clip_grounding_ros.resources import BUNDLED_MODEL_URI, resolve_model
-from clip_grounding_ros.sim import CameraSpec, SHAPES, SimWorld
+from clip_grounding_ros.sim import CameraSpec, CONTRAST_CLASSES, SHAPES, SimWorld
 from clip_grounding_ros.training import data
 import numpy as np
 
@@ -60,6 +60,9 @@ def main() -> None:
                         help='fp32 on CUDA too (fp16 there otherwise, as the node does)')
     parser.add_argument('--colour-proposals', type=int, default=24,
                         help="colour segments ranked first (config/sim_demo.yaml's value)")
+    parser.add_argument('--contrast', nargs='*', metavar='CLASSES',
+                        help="also each strategy with these contrast_classes (none given: the "
+                        "simulator's), rows +contrast N, on the same views")
     parser.add_argument('--scenes', type=int, default=40)
     parser.add_argument('--views', type=int, default=3, help='views per scene')
     parser.add_argument('--strategies', nargs='+', default=[s.value for s in Strategy])
@@ -74,6 +77,12 @@ def main() -> None:
     grounders = {s: Grounder(encoder, GrounderConfig(strategy=s,
                                                      colour_proposals=args.colour_proposals))
                  for s in args.strategies}
+    for number, classes in enumerate(
+            [] if args.contrast is None else args.contrast or [CONTRAST_CLASSES]):
+        print(f'contrast {number}: {classes}')
+        grounders |= {f'{s}+contrast {number}': Grounder(encoder, GrounderConfig(
+            strategy=s, colour_proposals=args.colour_proposals,
+            contrast_classes=classes)) for s in args.strategies}
     hits = defaultdict(list)        # (strategy, 'seen'|'held-out') -> [hit, ...]
     false_found = defaultdict(list)  # (strategy, 'absent combo'|'unknown noun') -> [found]
     # For the threshold table: (score, box right) of present phrases, score of absent ones.
@@ -118,15 +127,15 @@ def main() -> None:
     print(f'model {args.model} ({encoder.backend} on {encoder.device}); {args.scenes} scenes x '
           f"{args.views} views; vocabulary {'declared' if declared_vocabulary else 'open'} "
           '(not applied below)\n')
-    print(f'{"strategy":10s} {"Acc@0.5 seen":>16s} {"Acc@0.5 held-out":>18s} '
+    print(f'{"strategy":16s} {"Acc@0.5 seen":>16s} {"Acc@0.5 held-out":>18s} '
           f'{"found absent":>14s} {"found unknown":>14s} {"ms/frame":>9s}')
-    for strategy in args.strategies:
+    for strategy in grounders:
         row = [_rate(hits[(strategy, 'seen')]), _rate(hits[(strategy, 'held-out')]),
                _rate(false_found[(strategy, 'absent combo')]),
                _rate(false_found[(strategy, 'unknown noun')])]
-        print(f'{strategy:10s} {row[0]:>16s} {row[1]:>18s} {row[2]:>14s} {row[3]:>14s} '
+        print(f'{strategy:16s} {row[0]:>16s} {row[1]:>18s} {row[2]:>14s} {row[3]:>14s} '
               f'{statistics.median(latency[strategy]):9.1f}')
-    for strategy in args.strategies:
+    for strategy in grounders:
         present = np.array(present_scores[strategy])
         absent = np.array(absent_scores[strategy])
         print(f'\n{strategy}: score_threshold vs. Acc@0.5 (all present phrases) and share of '

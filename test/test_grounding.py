@@ -20,7 +20,12 @@ caching, not whether the right object wins (test_offline_model.py does that with
 trained model).
 """
 
-from clip_grounding_ros.core.perception.grounding import Grounder, GrounderConfig, Strategy
+from clip_grounding_ros.core.perception.grounding import (
+    contrast_phrases,
+    Grounder,
+    GrounderConfig,
+    Strategy,
+)
 from clip_grounding_ros.core.perception.images import ImageError
 from clip_grounding_ros.core.perception.proposals import square_crop
 import numpy as np
@@ -61,6 +66,40 @@ def test_crop_score_is_the_softmax_against_background_prompts(tiny_encoder):
                        tiny_encoder.encode_text(list(config.background_prompts))])
     expected = torch.softmax(tiny_encoder.logit_scale * image @ texts.T, dim=-1)[0, 0].item()
     assert best.score == pytest.approx(expected, abs=1e-4)
+
+
+def test_contrasts_are_the_phrase_said_with_each_other_class_of_its_words():
+    classes = 'box,cube,crate|ball,sphere|cylinder; red|green|purple,violet'
+    assert contrast_phrases('green crate', classes) == [
+        'green ball', 'green cylinder', 'red crate', 'purple crate']
+    assert contrast_phrases('violet cube', classes)[-2:] == ['red cube', 'green cube']
+    assert contrast_phrases('box', classes) == ['ball', 'cylinder']
+    assert contrast_phrases('shiny thing', classes) == []  # no word in a group
+    assert contrast_phrases('green crate', '') == []
+
+
+def test_contrasts_compete_with_the_phrase_in_the_score(tiny_encoder):
+    """
+    With contrast classes the score is the softmax over the phrase, backgrounds and contrasts.
+
+    A look-alike that scores for its own class scores less for the phrase: the probability
+    mass the contrasts take is gone from the phrase.
+    """
+    classes = 'ball|box|cylinder; red|blue|green'
+    plain = Grounder(tiny_encoder, GrounderConfig(strategy='crops'))
+    contrasted = Grounder(tiny_encoder, GrounderConfig(strategy='crops',
+                                                       contrast_classes=classes))
+    result = contrasted.ground(_frame(), 'red ball')
+    crop = square_crop(_frame(), result.best.box, tiny_encoder.image_size, 0.15)
+    image = tiny_encoder.encode_images([crop])
+    texts = torch.cat([plain.phrase_embedding(p)[None] for p in
+                       ('red ball', *contrast_phrases('red ball', classes))])
+    texts = torch.cat([texts[:1], tiny_encoder.encode_text(
+        list(GrounderConfig().background_prompts)), texts[1:]])
+    expected = torch.softmax(tiny_encoder.logit_scale * image @ texts.T, dim=-1)[0, 0].item()
+    assert result.best.score == pytest.approx(expected, abs=1e-4)
+    same_box = plain.ground(_frame(), 'red ball')
+    assert max(c.score for c in result.candidates) < max(c.score for c in same_box.candidates)
 
 
 def test_threshold_decides_found_or_no_match(tiny_encoder):
@@ -120,6 +159,9 @@ def test_empty_phrase_is_an_error(tiny_encoder):
     ({'prompt_templates': ('no placeholder',)}, 'template'),
     ({'max_crops': 0}, 'max_crops'),
     ({'crop_context': -1.0}, 'crop_context'),
+    ({'contrast_classes': 'box,cube'}, 'two classes'),
+    ({'contrast_classes': 'box|Ball'}, 'lower-case letters'),
+    ({'contrast_classes': 'box|ball,box'}, "holds \\['box'\\] twice"),
 ])
 def test_invalid_config(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -27,6 +27,7 @@ from clip_grounding_ros.sim.scene import (
     add_clutter,
     available_scenes,
     COLOR_WORDS,
+    CONTRAST_CLASSES,
     COLORS,
     Light,
     load_scene,
@@ -56,6 +57,7 @@ def __getattr__(name: str):
 
 __all__ = [
     'COLOR_WORDS',
+    'CONTRAST_CLASSES',
     'COLORS',
     'ROBOT_RADIUS',
     'SHAPE_WORDS',

@@ -60,6 +60,10 @@ SHAPE_WORDS = {'box': ('box', 'cube', 'crate', 'block'),
                'sphere': ('sphere', 'ball', 'orb'),
                'cylinder': ('cylinder', 'can', 'tube', 'pillar')}
 COLOR_WORDS = {name: (name,) for name in COLORS} | {'purple': ('purple', 'violet')}
+# The simulator's shapes and colours as contrast classes (GrounderConfig.contrast_classes),
+# as bench/bench_offline_model.py --contrast measures them.
+CONTRAST_CLASSES = '; '.join('|'.join(','.join(words) for words in classes.values())
+                             for classes in (SHAPE_WORDS, COLOR_WORDS))
 # Objects that add_clutter places are named CLUTTER_PREFIX + a number.
 CLUTTER_PREFIX = 'clutter_'
 

@@ -24,7 +24,11 @@ Strategies (all return boxes in source-image pixels):
 
 A region's score is the probability that it shows the phrase rather than one of the
 background prompts ("the floor", "a wall", ...), so "nothing here matches" is a score below
-``score_threshold`` and not a random best box.
+``score_threshold`` and not a random best box. With ``contrast_classes`` the phrase also
+competes with itself said with each other class of its words ("green box" with "green ball",
+"red box"): a green ball is then no green box however much it looks like one, and a phrase
+whose object is absent stays unmatched where a look-alike is in view (a contrast set, as in
+ReCLIP's and contrastive-prompt calibration).
 """
 
 from __future__ import annotations
@@ -124,6 +128,11 @@ class GrounderConfig:
     prompt_templates: tuple[str, ...] = setting(
         DEFAULT_TEMPLATES, "Templates with '{}' for the phrase; the embeddings of all templates "
         'are averaged')
+    contrast_classes: str = setting(
+        '', "Word classes a phrase is told apart from: groups separated by ';', the classes of "
+        "a group by '|', synonyms by ',' (e.g. 'box,cube|ball,sphere; red|green'). Each "
+        'phrase word in a group makes the phrase compete with itself said with each other '
+        'class of that group; empty: the background prompts only')
     max_crops: int = setting(48, 'Most proposals scored per frame (crops strategy)',
                              minimum=1, maximum=1024)
     colour_proposals: int = setting(0, 'Colour-segment proposals ranked before the '
@@ -147,11 +156,62 @@ class GrounderConfig:
             problems.append('background_prompts must hold at least one non-empty prompt')
         if not self.prompt_templates or not all('{}' in t for t in self.prompt_templates):
             problems.append("every prompt template must contain '{}' for the phrase")
+        try:
+            parse_contrast_classes(self.contrast_classes)
+        except ValueError as error:
+            problems.append(str(error))
         for name in ('crop_batch_size', 'top_k'):
             if getattr(self, name) < 1:
                 problems.append(f'{name} must be at least 1')
         if problems:
             raise ValueError('; '.join(problems))
+
+
+def parse_contrast_classes(text: str) -> list[list[tuple[str, ...]]]:
+    """
+    Return the groups of ``contrast_classes`` (GrounderConfig): each a list of classes.
+
+    A class is a tuple of synonyms, the first one said in contrasts. ValueError for a group
+    of fewer than two classes, a word that is not lower-case letters, or a word twice in a
+    group.
+    """
+    groups = []
+    for group_text in filter(str.strip, text.split(';')):
+        group = [tuple(w.strip() for w in c.split(',') if w.strip())
+                 for c in group_text.split('|')]
+        group = [c for c in group if c]
+        words = [w for c in group for w in c]
+        if len(group) < 2:
+            raise ValueError(f"contrast_classes group '{group_text.strip()}' needs two classes "
+                             "or more, separated by '|'")
+        bad = [w for w in words if not re.fullmatch(r'[a-z]+', w)]
+        if bad:
+            raise ValueError(f'contrast_classes words must be lower-case letters: {bad}')
+        twice = sorted({w for w in words if words.count(w) > 1})
+        if twice:
+            raise ValueError(f"contrast_classes group '{group_text.strip()}' holds {twice} "
+                             'twice')
+        groups.append(group)
+    return groups
+
+
+def contrast_phrases(phrase: str, classes: str) -> list[str]:
+    """
+    Return ``phrase`` said with each other class of each group one of its words is in.
+
+    'green box' with 'box,cube|ball|cylinder; red|green' gives 'green ball', 'green
+    cylinder', 'red box'. Words in no group, and phrases with none, give nothing.
+    """
+    words = phrase.lower().split()
+    contrasts = []
+    for group in parse_contrast_classes(classes):
+        for index, word in enumerate(words):
+            own = next((c for c in group if word in c), None)
+            if own is None:
+                continue
+            contrasts += [' '.join([*words[:index], other[0], *words[index + 1:]])
+                          for other in group if other is not own]
+    return list(dict.fromkeys(c for c in contrasts if c != ' '.join(words)))
 
 
 class UnknownWordsError(ValueError):
@@ -194,12 +254,23 @@ class Grounder:
                 'colours and shapes); use a CLIP model for open-vocabulary commands')
 
     def _text_bank(self, phrase: str) -> torch.Tensor:
-        """Rows: the phrase, then the background prompts (all cached by the encoder)."""
+        """
+        Rows: the phrase, the background prompts, its contrasts (all cached by the encoder).
+
+        A contrast with a word the model does not know is left out (it could not compete).
+        """
         backgrounds = self.encoder.encode_text(list(self.config.background_prompts))
-        return torch.cat([self.phrase_embedding(phrase)[None], backgrounds])
+        contrasts = []
+        for contrast in contrast_phrases(phrase, self.config.contrast_classes):
+            try:
+                contrasts.append(self.phrase_embedding(contrast))
+            except UnknownWordsError:
+                continue
+        rows = [self.phrase_embedding(phrase)[None], backgrounds]
+        return torch.cat(rows + ([torch.stack(contrasts)] if contrasts else []))
 
     def _target_probability(self, embeddings: torch.Tensor, bank: torch.Tensor) -> np.ndarray:
-        """P(phrase | region) against the background prompts, per embedding row."""
+        """P(phrase | region) against the background prompts and contrasts, per row."""
         logits = self.encoder.logit_scale * embeddings.reshape(-1, bank.shape[1]) @ bank.T
         return torch.softmax(logits, dim=-1)[:, 0].cpu().numpy()
 
