@@ -233,3 +233,26 @@ def test_an_approach_in_a_scene_without_the_named_object_says_where_it_stopped()
     assert not verdict.success
     assert verdict.reason.startswith('the step names no object of this scene (it stopped '
                                      'nearest ball')
+
+
+@pytest.mark.parametrize('value', ['', 'true', '1.5', 'box,cube|ball; red|green', 'crops',
+                                   True, 3, 0.25])
+def test_node_overrides_reach_rclpy_as_the_value_given(value):
+    """
+    The episode's ``-p`` overrides keep the value and its type through rcl's parser.
+
+    An empty string was '-p name:=', which rcl refuses: the node did not start.
+    """
+    from clip_grounding_ros.demo.processes import override_argument
+    import rclpy
+    from rclpy.node import Node
+
+    context = rclpy.Context()
+    rclpy.init(args=['--ros-args', '-p', override_argument('x', value)], context=context)
+    try:
+        node = Node('override_check', context=context)
+        default = {str: 'default', bool: False, int: 0, float: 0.0}[type(value)]
+        assert node.declare_parameter('x', default).value == value
+        node.destroy_node()
+    finally:
+        context.try_shutdown()

@@ -22,6 +22,7 @@ the GIL), each with its log, on a DDS domain of this process's own.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from pathlib import Path
 import signal
@@ -64,7 +65,7 @@ class NodeProcesses:
             command = [sys.executable, '-m', module, '--ros-args',
                        '--params-file', params]
             for name, value in overrides.get(node, {}).items():
-                command += ['-p', f'{name}:={_param_text(value)}']
+                command += ['-p', override_argument(name, value)]
             commands[node] = command
         for name, command in {**commands, **extra}.items():
             log = open(log_dir / f'{name}.log', 'w')  # noqa: SIM115 - closed in stop()
@@ -107,10 +108,18 @@ class NodeProcesses:
             log.close()
 
 
-def _param_text(value) -> str:
+def override_argument(name: str, value) -> str:
+    """
+    Return the ``-p`` argument ``name:=value``, the value as YAML, as rcl reads it.
+
+    Strings are quoted (JSON is YAML), so that '' or 'true' stay strings ('-p name:=' does not
+    parse at all).
+    """
     if isinstance(value, bool):
-        return 'true' if value else 'false'
-    return str(value)
+        return f"{name}:={'true' if value else 'false'}"
+    if isinstance(value, str):
+        return f'{name}:={json.dumps(str(value))}'
+    return f'{name}:={value}'
 
 
 def exit_on_sigterm():
