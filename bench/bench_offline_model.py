@@ -61,8 +61,8 @@ def main() -> None:
     parser.add_argument('--colour-proposals', type=int, default=24,
                         help="colour segments ranked first (config/sim_demo.yaml's value)")
     parser.add_argument('--contrast', nargs='*', metavar='CLASSES',
-                        help="also each strategy with these contrast_classes (none given: the "
-                        "simulator's), rows +contrast N, on the same views")
+                        help='also each strategy with these contrast_classes (none given: '
+                        "the simulator's), rows +contrast N, on the same views")
     parser.add_argument('--scenes', type=int, default=40)
     parser.add_argument('--views', type=int, default=3, help='views per scene')
     parser.add_argument('--strategies', nargs='+', default=[s.value for s in Strategy])
