@@ -27,6 +27,10 @@ Scenes use seeds far from the training ones. Prints a table; asserts nothing.
 
     .venv/bin/python bench/bench_offline_model.py [--model DIR] [--scenes 40]
         [--backend auto|torch|openvino] [--device cpu|cuda] [--no-fp16]
+        [--contrast [CLASSES ...]]
+
+--contrast adds each strategy with contrast_classes (the simulator's shapes and colours when
+none are given) as rows of their own, on the same views.
 """
 
 from __future__ import annotations
