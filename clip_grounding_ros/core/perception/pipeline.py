@@ -288,6 +288,10 @@ class Perception:
         change = self.clock.observe(now)
         if change.started:
             self.session.restart_timers(now)
+            if self.frame_received is not None:
+                # Frames taken in before the first /clock were dated 0: they arrived now, as
+                # far as this clock can tell (else the first check finds them 'for 7 s' old).
+                self.frame_received = now
         if not change.went_back:
             return ''
         self.session.restart_timers(now)
