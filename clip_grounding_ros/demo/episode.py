@@ -461,8 +461,10 @@ class Episode:
             closest_grounding = observer.closest_grounding
         touched = list(truth.touched)
         several = len(self.verdicts) > 1
-        problems = [f"'{v.text}': {v.reason}" if several else v.reason for v in self.verdicts
-                    if not v.success and v.outcome != Outcome.INTERRUPTED]
+        # A refusal's reason quotes its command already.
+        problems = [f"'{v.text}': {v.reason}" if several and not v.reason.startswith(
+            f"'{v.text}'") else v.reason for v in self.verdicts
+            if not v.success and v.outcome != Outcome.INTERRUPTED]
         if touched:
             problems.append(f'touched {", ".join(touched)}')
         stopped = max(abs(v) for v in speed) < STOPPED_SPEED
