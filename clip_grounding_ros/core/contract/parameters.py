@@ -155,8 +155,8 @@ def check_settings(config: Any) -> list[str]:
     """
     Coerce a config dataclass instance's settings and return what is wrong with them.
 
-    Coerces the :func:`setting` fields of a (frozen) config dataclass instance in place. Meant for
-    ``__post_init__``.
+    Coerces the :func:`setting` fields of a (frozen) config dataclass instance in place
+    (:meth:`Settings.problems`).
     """
     problems = []
     for spec in parameter_specs(type(config)):
@@ -166,3 +166,21 @@ def check_settings(config: Any) -> list[str]:
         if not found:
             object.__setattr__(config, spec.name, spec.coerce(value))
     return problems
+
+
+class Settings:
+    """
+    Base of the config dataclasses: a value outside its :func:`setting` spec is a ValueError.
+
+    The values are coerced and checked on construction; a config with rules between its
+    settings extends :meth:`problems`.
+    """
+
+    def problems(self) -> list[str]:
+        """Return what is wrong with the values (coercing them in place)."""
+        return check_settings(self)
+
+    def __post_init__(self):
+        problems = self.problems()
+        if problems:
+            raise ValueError('; '.join(problems))

@@ -28,24 +28,19 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from .steps import Command, CommandError, EXAMPLE, FollowUpKind, with_attributes
-from ..contract.parameters import check_settings, setting
+from ..contract.parameters import setting, Settings
 from ..contract.protocol import Intent
 
 MAX_REJECTED = 10  # objects "the other one" rejects in a row, at most
 
 
 @dataclass(frozen=True)
-class DialogueConfig:
+class DialogueConfig(Settings):
     """How long a follow-up may refer back."""
 
     followup_timeout: float = setting(
         120.0, 'Seconds (ROS time) during which "again" or "no, the other one" refers to the '
         'command and the object chosen before', minimum=1.0, maximum=3600.0)
-
-    def __post_init__(self):
-        problems = check_settings(self)
-        if problems:
-            raise ValueError('; '.join(problems))
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from enum import Enum
 import math
 
-from ..contract.parameters import check_settings, setting
+from ..contract.parameters import setting, Settings
 from ..contract.protocol import Intent
 
 
@@ -97,7 +97,7 @@ EXAMPLES = (*EXAMPLE.values(), REFERRING_EXAMPLE, SEQUENCE_EXAMPLE)
 
 
 @dataclass(frozen=True)
-class SpokenAmounts:
+class SpokenAmounts(Settings):
     """
     What an amount said without a number means: 'move forward', 'turn left a bit'.
 
@@ -114,11 +114,6 @@ class SpokenAmounts:
     small_turn_deg: float = setting(15.0, 'A turn by "a bit", "a '
                                     'little" or "slightly" turns this far (deg)',
                                     minimum=1.0, maximum=90.0)
-
-    def __post_init__(self):
-        problems = check_settings(self)
-        if problems:
-            raise ValueError('; '.join(problems))
 
 
 class CommandError(ValueError):

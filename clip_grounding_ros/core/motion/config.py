@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from ..contract.parameters import check_settings, setting
+from ..contract.parameters import setting, Settings
 
 
 class MotionMode(str, Enum):
@@ -38,7 +38,7 @@ class MotionMode(str, Enum):
 
 
 @dataclass(frozen=True)
-class MotionConfig:
+class MotionConfig(Settings):
     """Gains, limits, tolerances and timeouts: the action node's motion parameters."""
 
     max_linear: float = setting(0.4, 'Speed limit (m/s)', minimum=0.01, maximum=10.0)
@@ -103,12 +103,12 @@ class MotionConfig:
                                          'stop_distance plus this (m) of the target (match '
                                          "Nav2's goal checker)", minimum=0.0, maximum=10.0)
 
-    def __post_init__(self):
-        problems = check_settings(self)
+    def problems(self) -> list[str]:
+        """Return what is wrong with the values, the rules between them included."""
+        problems = super().problems()
         if not problems and self.min_linear > self.max_linear:
             problems.append(f'min_linear {self.min_linear} exceeds max_linear {self.max_linear}')
         if not problems and self.min_angular > self.max_angular:
             problems.append(f'min_angular {self.min_angular} exceeds max_angular '
                             f'{self.max_angular}')
-        if problems:
-            raise ValueError('; '.join(problems))
+        return problems

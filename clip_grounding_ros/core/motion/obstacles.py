@@ -44,7 +44,7 @@ import math
 import numpy as np
 
 from .safety import Action, Verdict
-from ..contract.parameters import check_settings, setting
+from ..contract.parameters import setting, Settings
 
 # An arc whose sagitta over the checked length is below this (m) is checked as a straight
 # band: the two regions then differ by less than a millimetre.
@@ -63,7 +63,7 @@ class ObstacleSource(str, Enum):
 
 
 @dataclass(frozen=True)
-class ObstacleConfig:
+class ObstacleConfig(Settings):
     """Footprint, safety zones and steering: obstacle-avoidance parameters."""
 
     robot_radius: float = setting(0.2, 'Radius of the circle around the robot footprint (m)',
@@ -118,13 +118,13 @@ class ObstacleConfig:
     scan_yaw_deg: float = setting(0.0, 'LaserScan sensor yaw, degrees left of the base x axis',
                                   minimum=-180.0, maximum=180.0)
 
-    def __post_init__(self):
-        problems = check_settings(self)
+    def problems(self) -> list[str]:
+        """Return what is wrong with the values, the rules between them included."""
+        problems = super().problems()
         if not problems and self.obstacle_min_height >= self.obstacle_max_height:
             problems.append(f'obstacle_min_height {self.obstacle_min_height} must be below '
                             f'obstacle_max_height {self.obstacle_max_height}')
-        if problems:
-            raise ValueError('; '.join(problems))
+        return problems
 
     @property
     def scan_pose(self) -> tuple[float, float, float]:

@@ -54,7 +54,7 @@ from .referring import (
     ResolutionError,
     resolve,
 )
-from ..contract.parameters import check_settings, setting
+from ..contract.parameters import setting, Settings
 from ..language.steps import Step
 from ..world.camera import CameraMount, Intrinsics
 from ..world.frames import base_to_odom, odom_to_base
@@ -66,7 +66,7 @@ RANGE_FACTOR = 1.5     # ... and in range within this factor are of one place
 
 
 @dataclass(frozen=True)
-class EvidenceConfig:
+class EvidenceConfig(Settings):
     """How much agreeing evidence an object needs before a step commits to it."""
 
     commit_groundings: int = setting(3, 'Groundings in a row matching at the same place an '
@@ -77,11 +77,6 @@ class EvidenceConfig:
                                   minimum=0.0, maximum=1.0)
     evidence_window: float = setting(3.0, 'Groundings older than this (s, ROS time) are not '
                                      'evidence any more', minimum=0.1, maximum=60.0)
-
-    def __post_init__(self):
-        problems = check_settings(self)
-        if problems:
-            raise ValueError('; '.join(problems))
 
 
 @dataclass

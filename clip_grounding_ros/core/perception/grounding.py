@@ -46,7 +46,7 @@ import torch
 from .encoder import ImageTextEncoder
 from .images import check_rgb
 from .proposals import nms, ProposalConfig, propose, square_crop
-from ..contract.parameters import check_settings, setting
+from ..contract.parameters import setting, Settings
 
 
 class Strategy(str, Enum):
@@ -113,7 +113,7 @@ class GroundingResult:
 
 
 @dataclass(frozen=True)
-class GrounderConfig:
+class GrounderConfig(Settings):
     """Everything that shapes grounding; the settings are grounding node parameters."""
 
     strategy: Strategy = setting(
@@ -150,8 +150,9 @@ class GrounderConfig:
     top_k: int = 5
     proposals: ProposalConfig = ProposalConfig()
 
-    def __post_init__(self):
-        problems = check_settings(self)
+    def problems(self) -> list[str]:
+        """Return what is wrong with the values, the rules between them included."""
+        problems = super().problems()
         if not self.background_prompts or not all(p.strip() for p in self.background_prompts):
             problems.append('background_prompts must hold at least one non-empty prompt')
         if not self.prompt_templates or not all('{}' in t for t in self.prompt_templates):
@@ -163,8 +164,7 @@ class GrounderConfig:
         for name in ('crop_batch_size', 'top_k'):
             if getattr(self, name) < 1:
                 problems.append(f'{name} must be at least 1')
-        if problems:
-            raise ValueError('; '.join(problems))
+        return problems
 
 
 def parse_contrast_classes(text: str) -> list[list[tuple[str, ...]]]:

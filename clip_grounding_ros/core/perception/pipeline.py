@@ -39,7 +39,7 @@ from .grounding import Candidate, Grounder, GrounderConfig, GroundingResult, Unk
 from .images import ImageError
 from .referring import place_candidate
 from .tracking import BoxTracker, TrackerConfig
-from ..contract.parameters import check_settings, setting
+from ..contract.parameters import setting, Settings
 from ..contract.status import ActionStatus, GroundingState, GroundingStatus, TargetSource
 from ..contract.timing import ClockWatch, fresh
 from ..language.commands import parse_command
@@ -117,7 +117,7 @@ class PerceptionUpdate:
 
 
 @dataclass(frozen=True)
-class PerceptionConfig:
+class PerceptionConfig(Settings):
     """
     How long inputs may be missing or apart, and the target's frame.
 
@@ -137,12 +137,12 @@ class PerceptionConfig:
 
     mount: CameraMount = CameraMount(x=0.15, z=0.35, pitch=math.radians(20.0))
 
-    def __post_init__(self):
-        problems = check_settings(self)
+    def problems(self) -> list[str]:
+        """Return what is wrong with the values, the rules between them included."""
+        problems = super().problems()
         if not problems and not self.base_frame:
             problems.append('base_frame must not be empty')
-        if problems:
-            raise ValueError('; '.join(problems))
+        return problems
 
 
 @dataclass(frozen=True)

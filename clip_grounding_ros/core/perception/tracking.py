@@ -92,14 +92,14 @@ import numpy as np
 
 from .images import ImageError
 from .proposals import box_iou
-from ..contract.parameters import check_settings, setting
+from ..contract.parameters import setting, Settings
 from ..world.camera import check_box
 
 Box = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
-class TrackerConfig:
+class TrackerConfig(Settings):
     """
     How the box tracker samples, filters and gives up.
 
@@ -150,8 +150,9 @@ class TrackerConfig:
     pyramid_levels: int = 3
     history: float = 2.0
 
-    def __post_init__(self):
-        problems = check_settings(self)
+    def problems(self) -> list[str]:
+        """Return what is wrong with the values, the rules between them included."""
+        problems = super().problems()
         if not problems and self.track_min_points > self.track_grid ** 2:
             problems.append(f'track_min_points {self.track_min_points} exceeds the '
                             f'{self.track_grid ** 2} points of the grid (track_grid squared)')
@@ -163,8 +164,7 @@ class TrackerConfig:
             problems.append(f'pyramid_levels must be 0 to 6, got {self.pyramid_levels}')
         if not self.history > 0.0:
             problems.append(f'history must be positive, got {self.history}')
-        if problems:
-            raise ValueError('; '.join(problems))
+        return problems
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from ..contract.parameters import check_settings, setting
+from ..contract.parameters import setting, Settings
 from ..contract.status import PositionSource
 
 
@@ -212,7 +212,7 @@ class CameraMount:
 
 
 @dataclass(frozen=True)
-class MountConfig:
+class MountConfig(Settings):
     """
     The camera mount as node parameters (metres, degrees).
 
@@ -231,11 +231,6 @@ class MountConfig:
                                       minimum=-89.9, maximum=89.9)
     camera_yaw_deg: float = setting(0.0, 'Camera yaw, degrees left of the base x axis',
                                     minimum=-180.0, maximum=180.0)
-
-    def __post_init__(self):
-        problems = check_settings(self)
-        if problems:
-            raise ValueError('; '.join(problems))
 
     @property
     def mount(self) -> CameraMount:

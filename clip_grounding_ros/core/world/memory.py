@@ -50,11 +50,11 @@ from dataclasses import dataclass
 import math
 
 from .frames import base_to_odom, odom_to_base
-from ..contract.parameters import check_settings, setting
+from ..contract.parameters import setting, Settings
 
 
 @dataclass(frozen=True)
-class MemoryConfig:
+class MemoryConfig(Settings):
     """How long, how far and how near a remembered target stays valid."""
 
     memory_max_age: float = setting(6.0, 'Forget the target this long (s, ROS time) after '
@@ -63,14 +63,9 @@ class MemoryConfig:
                                        'this far (m) since its last sighting',
                                        minimum=0.01, maximum=1000.0)
 
-    def __post_init__(self):
-        problems = check_settings(self)
-        if problems:
-            raise ValueError('; '.join(problems))
-
 
 @dataclass(frozen=True)
-class AssociationConfig:
+class AssociationConfig(Settings):
     """
     When two sightings are of the same object: one gate for both nodes.
 
@@ -81,11 +76,6 @@ class AssociationConfig:
     association_gate: float = setting(0.5, 'A sighting farther than this (m) from where the '
                                       'chosen (remembered) object was is another object',
                                       minimum=0.01, maximum=100.0)
-
-    def __post_init__(self):
-        problems = check_settings(self)
-        if problems:
-            raise ValueError('; '.join(problems))
 
 
 @dataclass(frozen=True)
