@@ -79,6 +79,16 @@ TARGET_EXTENT = 0.35
 PENDING_HOLD = 2.0  # s a search turn holds still for a candidate being confirmed
 
 
+def _slowed_only(wanted: tuple[float, float], given: tuple[float, float]) -> bool:
+    """Return whether velocity ``given`` is ``wanted``, at most slowed down (not steered)."""
+    if given == ZERO:
+        return False
+    scale = given[0] / wanted[0] if wanted[0] else given[1] / wanted[1]
+    same_way = all(math.isclose(g, w * scale, abs_tol=1e-9)
+                   for g, w in zip(given, wanted, strict=True))
+    return 0.0 < scale <= 1.0 and same_way
+
+
 def _finite(*values: float) -> bool:
     return all(math.isfinite(v) for v in values)
 
@@ -348,14 +358,14 @@ class MotionController:
                     state in (ActionState.APPROACHING, ActionState.TURNING):
                 located = self._target_now(now)
                 target = None if located is None else located[0]
-            wanted = reason
+            wanted = desired
             state, desired, reason = self.avoidance.apply(
                 (state, desired, reason), now, self._fresh_odometry(now), target,
                 self.current.stop_distance)
             if state == ActionState.FAILED:
                 state, desired, reason = self._finish(state, reason)
             elif self.current.stop_distance is not None and target is not None and \
-                    not reason.startswith(wanted):
+                    not _slowed_only(wanted, desired):
                 # Closer than stop_distance only straight on a free way: not around, back
                 # or through anything (the way in among close neighbours is a pocket).
                 state, desired, reason = self._finish(
