@@ -146,13 +146,16 @@ class TargetChoice:
         self.pending = False
         if result.candidates:
             self.best_seen = max(self.best_seen, result.candidates[0].score)
-        if not self.made:
-            self._gather(result, intrinsics, mount, depth, pose, now)
         # Index in result.candidates of each match (they are the best candidates), and where
-        # each is; the object a correction rejected ("no, the other one") is no match.
+        # each is; the object a correction rejected ("no, the other one") is no match. Before
+        # a choice every candidate is placed, as evidence; once made, the matches only.
         matched = [i for i, c in enumerate(result.candidates) if c in result.matches]
-        placed = [place_candidate(result.candidates[i], intrinsics, mount, depth)
-                  for i in matched]
+        wanted = range(len(result.candidates)) if not self.made else matched
+        where = {i: place_candidate(result.candidates[i], intrinsics, mount, depth)
+                 for i in wanted}
+        if not self.made:
+            self._gather(result, [where[i] for i in wanted], pose, now)
+        placed = [where[i] for i in matched]
         kept = [k for k, p in enumerate(placed) if not self._rejected(step, p.position, pose)]
         self.rejected_seen |= len(kept) < len(placed)
         if placed and not kept:
@@ -207,19 +210,20 @@ class TargetChoice:
         return replace(result, candidates=[chosen, *others], found=True), (
             f"found '{result.phrase}' (score {chosen.score:.2f})")
 
-    def _gather(self, result: GroundingResult, intrinsics: Intrinsics, mount: CameraMount,
-                depth: np.ndarray | None, pose: Pose2D | None, now: float) -> None:
+    def _gather(self, result: GroundingResult, placed: list[Placed], pose: Pose2D | None,
+                now: float) -> None:
         """
         Add the frame's best score at each place to the evidence there (matches or not).
 
-        One score per place and frame: the parts of an object (a face, a strip) are
-        candidates at its place too, and scored low they are no evidence against it.
+        ``placed``: where each of ``result.candidates`` is. One score per place and frame:
+        the parts of an object (a face, a strip) are candidates at its place too, and scored
+        low they are no evidence against it.
         """
         window = self.evidence.evidence_window
         self.sighted = [s for s in self.sighted if s.seen_since(now, window)]
         best: dict[int, float] = {}
-        for candidate in result.candidates:
-            position = place_candidate(candidate, intrinsics, mount, depth).position
+        for candidate, where in zip(result.candidates, placed, strict=True):
+            position = where.position
             if position is None:
                 continue
             position = base_to_odom(position, pose) if pose is not None else position
