@@ -23,7 +23,10 @@ Each parse lists its steps; a step is written as
     ('move', -0.5)                               metres, forward positive
     ('turn', 90)                                 DEGREES here for readability, left positive
     ('classify', 'cat', 'dog')                   prompts
-    ('stop',)
+    ('approach', 'red box', SEEN)                where the object memory saw it
+    ('return', 'command') / ('return', 'start')  back to where a command was given
+    ('recall', 'red ball') / ('recall', '')      where it was seen / what was seen
+    ('stop',) / ('forget',)
 Each refusal gives a fragment its message must contain; every refusal must also suggest
 examples, and each suggested example must itself parse.
 """
@@ -36,6 +39,7 @@ from clip_grounding_ros.core.language.commands import parse_command
 from clip_grounding_ros.core.language.steps import CommandError, Referring, Relation
 import pytest
 
+SEEN = 'seen'  # marks a step to the remembered object (Step.remembered)
 TEN_THINGS = ('cup', 'mug', 'pen', 'cat', 'dog', 'fox', 'owl', 'box', 'hat', 'key')
 
 PARSES = [
@@ -65,7 +69,7 @@ PARSES = [
     ('go to the tv stand', [('approach', 'tv stand')]),
     ('go right over to the green cylinder', [('approach', 'green cylinder')]),
     ('come over to the desk', [('approach', 'desk')]),
-    ('go back to the start line', [('approach', 'start line')]),
+    ('go back to the start line', [('approach', 'start line', SEEN)]),
     ('go straight to the door', [('approach', 'door')]),
     ('go to blue box', [('approach', 'blue box')]),
     ('go to a red box', [('approach', 'red box')]),
@@ -417,7 +421,7 @@ PARSES = [
     ('could you make your way over to the green cube please', [('approach', 'green cube')]),
     ('make your way to the door', [('approach', 'door')]),
     ('make your way across to the window', [('approach', 'window')]),
-    ('please make your way back to the charging dock', [('approach', 'charging dock')]),
+    ('please make your way back to the charging dock', [('approach', 'charging dock', SEEN)]),
     ('head on over to the green cube', [('approach', 'green cube')]),
     ('head over to the kitchen table', [('approach', 'kitchen table')]),
     ('go on over to the sofa', [('approach', 'sofa')]),
@@ -655,6 +659,48 @@ PARSES = [
     ('uh, er, um, go to the blue box', [('approach', 'blue box')]),
     ('go to the, uhm, red box', [('approach', 'red box')]),
     ('turn left, um, ninety degrees', [('turn', 90)]),
+    # -- the object memory: back to what was seen; questions; forgetting -------------------
+    ('go back to the blue box', [('approach', 'blue box', SEEN)]),
+    ('come back to the red ball', [('approach', 'red ball', SEEN)]),
+    ('go to the red ball you saw earlier', [('approach', 'red ball', SEEN)]),
+    ('go to the red ball that you saw', [('approach', 'red ball', SEEN)]),
+    ("drive to the box you've seen before", [('approach', 'box', SEEN)]),
+    ('go to where you saw the green cylinder', [('approach', 'green cylinder', SEEN)]),
+    ('go to where you last saw the spotted dog', [('approach', 'spotted dog', SEEN)]),
+    ('find the yellow cube you saw', [('find', 'yellow cube', SEEN)]),
+    ('pick up the saw you spotted', [('pick', 'saw', SEEN)]),
+    ('look at the blue box on the left that you saw',
+     [('face', 'blue box', 'leftmost', SEEN)]),
+    ('go to the clear bottle', [('approach', 'clear bottle')]),
+    ('go to the memory card', [('approach', 'memory card')]),
+    ('find the box, then the far one', [('find', 'box'), ('find', 'box', 'farthest')]),
+    ('where did you see the red ball?', [('recall', 'red ball')]),
+    ('where have you seen the box of tea', [('recall', 'box of tea')]),
+    ('um, where did you last see my keys?', [('recall', 'keys')]),
+    ('what have you seen so far?', [('recall', '')]),
+    ('what did you see', [('recall', '')]),
+    ('what do you remember', [('recall', '')]),
+    ('forget what you have seen', [('forget',)]),
+    ('please forget everything you saw', [('forget',)]),
+    ('clear your memory', [('forget',)]),
+    # -- back to where a command was given --------------------------------------------------
+    ('come back', [('return', 'command')]),
+    ('come back here please', [('return', 'command')]),
+    ('come back to me', [('return', 'command')]),
+    ('get back here', [('return', 'command')]),
+    ('return', [('return', 'command')]),
+    ('return to where you were', [('return', 'command')]),
+    ('drive back to me', [('return', 'command')]),
+    ('return to the start', [('return', 'start')]),
+    ('go back to where you started', [('return', 'start')]),
+    ('go back to the starting point', [('return', 'start')]),
+    ('make your way back to the beginning', [('return', 'start')]),
+    ('go to the blue box and come back', [('approach', 'blue box'), ('return', 'command')]),
+    ('go to the blue box, then come back', [('approach', 'blue box'), ('return', 'command')]),
+    ('go to the box and then return', [('approach', 'box'), ('return', 'command')]),
+    ('turn left, move forward 1 m, then return to the start',
+     [('turn', 90), ('move', 1.0), ('return', 'start')]),
+    ('go back', [('move', -0.5)]),
 ]
 
 REFUSALS = [
@@ -812,7 +858,7 @@ REFUSALS = [
     ('go to the box, the blue', 'another step, or a correction of the object?'),
     ('go to the blue box, then dance', "'dance' is not an action I know"),
     ('go to the blue box, then jump', "'jump' is not an action I know"),
-    ('go to the box and then return', "'return' is not an action I know"),
+    ('go to the box and then patrol', "'patrol' is not an action I know"),
     ('go to the blue ball, I mean box', "which words of 'blue ball' does 'box' replace?"),
     ('go to the red box, no, blue', "which words of 'red box' does 'blue' replace?"),
     ('go to both boxes', "'both' in 'both boxes' names more than one object"),
@@ -874,17 +920,21 @@ def _check(step, spec) -> None:
     """``step`` is what ``spec`` (see the module docstring) says."""
     intent, *rest = spec
     target, referring, prompts, distance, angle = '', None, (), 0.0, 0.0
+    remembered = bool(rest) and rest[-1] == SEEN
+    rest = rest[:-1] if remembered else rest
     if intent == 'move':
         (distance,) = rest
     elif intent == 'turn':
         angle = math.radians(rest[0])
     elif intent == 'classify':
         prompts = tuple(rest)
-    elif intent != 'stop':
+    elif intent == 'return':
+        assert step.origin == rest[0]
+    elif intent not in ('stop', 'forget'):
         target, *relation = rest
         referring = _referring(*relation)
-    assert (step.intent, step.target, step.referring, step.prompts) == (
-        intent, target, referring, prompts)
+    assert (step.intent, step.target, step.referring, step.prompts, step.remembered) == (
+        intent, target, referring, prompts, remembered)
     assert step.distance == pytest.approx(distance, abs=1e-6)
     assert step.angle == pytest.approx(angle, abs=1e-6)
 

@@ -36,11 +36,19 @@ import time
 
 import numpy as np
 
-from .judge import judge_approach, judge_facing, judge_motion, meant_objects, Pose, StepVerdict
+from .judge import (
+    judge_approach,
+    judge_facing,
+    judge_motion,
+    judge_return,
+    meant_objects,
+    Pose,
+    StepVerdict,
+)
 from .observer import Observer
 from .processes import exit_on_sigterm, NodeProcesses, spin
 from ..core.contract.messages import GroundTruth
-from ..core.contract.protocol import Intent, StepOutcome
+from ..core.contract.protocol import Intent, Origin, StepOutcome
 from ..core.contract.status import (
     ActionState,
     ActionStatus,
@@ -139,10 +147,12 @@ class CommandVerdict:
     reason: str
     sim_time: float               # simulated seconds from the command to its end
     steps: list[StepVerdict]
+    action_states: list[str] = field(default_factory=list)  # the action node's, sorted
 
     def summary(self) -> dict:
         return {'command': self.text, 'outcome': str(self.outcome), 'success': self.success,
                 'reason': self.reason, 'sim_time': round(self.sim_time, 2),
+                'action_states': self.action_states,
                 'steps': [step.summary() for step in self.steps]}
 
 
@@ -269,6 +279,7 @@ class Episode:
         self.verdicts: list[CommandVerdict] = []
         self.start_time = 0.0
         self.start_pose: Pose = (0.0, 0.0, 0.0)
+        self.origins: list[Pose] = []  # where each command that moved was given (truth)
         self.event_time: float | None = None  # when a stop or camera stall was made
 
     def run(self, progress) -> EpisodeResult:
@@ -327,6 +338,8 @@ class Episode:
         with observer.lock:
             said = _Said(text, command, after_id, self._now())
             said.records[0] = _StepRecord(observer.pose, observer.turned)
+        if said.steps and (said.steps[0].intent.grounded or said.steps[0].intent.by_odometry):
+            self.origins.append(said.records[0].start)  # as action_node's origins
         return said
 
     def _watch(self, said: _Said, progress,
@@ -411,7 +424,10 @@ class Episode:
         record.facing_since = _held_since(kept, record.facing_since, now)
         # Classification moves nothing: it is done once a frame has been classified.
         classified = step.intent == Intent.CLASSIFY and bool(observer.grounding.classification)
-        done = action.outcome == StepOutcome.DONE or classified or (
+        # A question to the object memory is answered by the grounding node, which ends it.
+        answered = step.intent.answered and observer.grounding.state == GroundingState.IDLE \
+            and observer.grounding.command_id == action.command_id
+        done = action.outcome == StepOutcome.DONE or classified or answered or (
             record.facing_since is not None and now - record.facing_since >= FACING_HOLD)
         if done and record.end is None:
             record.end, record.end_turned = pose, turned
@@ -433,8 +449,10 @@ class Episode:
         success = outcome == Outcome.DONE and bool(steps) and not problems
         if not reason:
             reason = '; '.join(problems) or '; '.join(v.reason for v in steps)
+        with self.observer.lock:
+            states = sorted(str(state) for state in self.observer.action_states)
         self.verdicts.append(CommandVerdict(said.text, outcome, success, reason,
-                                            self._now() - said.start_time, steps))
+                                            self._now() - said.start_time, steps, states))
 
     def _targeted(self) -> tuple[float, float] | None:
         """Where the object the grounding node targets is (world frame), or None."""
@@ -496,6 +514,8 @@ class Episode:
             judge_approach(verdict, self.scene, record.end, self.stop_distance)
         elif step.intent.faces:
             judge_facing(verdict, self.scene, record.end)
+        elif step.intent == Intent.RETURN:
+            judge_return(verdict, self._return_goal(index, step), record.end)
         elif step.intent.by_odometry:
             judge_motion(verdict, step, record.start, record.end,
                          record.end_turned - record.start_turned)
@@ -503,9 +523,18 @@ class Episode:
             ranked = ', '.join(f"'{c['prompt']}' {c['probability']:.2f}"
                                for c in self.observer.grounding.classification)
             verdict.success, verdict.reason = True, f'classified: {ranked}'
+        elif step.intent.answered:
+            verdict.success, verdict.reason = True, f'answered: {self.observer.grounding.message}'
         else:
             verdict.success, verdict.reason = True, f'{step.intent} done'
         return verdict
+
+    def _return_goal(self, index: int, step: Step) -> Pose | None:
+        """Where a return should end (truth): as action_node's origins, of this episode."""
+        if step.origin == Origin.START:
+            return self.origins[0] if self.origins else None
+        back = 2 if index == 0 else 1  # 'come back' said first: the previous command's
+        return self.origins[-back] if len(self.origins) >= back else None
 
     def _half_fov(self) -> float:
         """Half the simulated camera's horizontal field of view (rad)."""

@@ -37,6 +37,7 @@ SUCCESS_MARGIN = 0.15          # m beyond stop_distance still counted as "stoppe
 FACING_TOLERANCE = 0.25        # rad between the heading and the bearing to a faced object
 MOVE_TOLERANCE = 0.05          # m: issue 11's accuracy goal for moves on odometry
 TURN_TOLERANCE = math.radians(3.0)
+RETURN_TOLERANCE = 0.15        # m from where the command was given: "come back" succeeded
 IN_LINE = 0.5                  # m off the line of sight still "in front of" / "behind"
 # Several in view and no relation: the nearest is meant, and any as near within this much
 # (m, or the fraction of its range): the pipeline's ranges have errors of that size.
@@ -209,3 +210,14 @@ def judge_motion(verdict: StepVerdict, step: Step, start: Pose, end: Pose,
     verdict.success = error <= tolerance
     verdict.reason = (f'{step.intent} by {verdict.achieved:.3f} {unit} of '
                       f'{verdict.commanded:.3f} (error {error:.3f}, tolerance {tolerance:.3f})')
+
+
+def judge_return(verdict: StepVerdict, goal: Pose | None, end: Pose) -> None:
+    """Judge a return: it ended within RETURN_TOLERANCE of ``goal`` (world frame, m)."""
+    if goal is None:
+        verdict.reason = 'no earlier command to come back to'
+        return
+    verdict.commanded, verdict.achieved = 0.0, math.dist(goal[:2], end[:2])
+    verdict.success = verdict.achieved <= RETURN_TOLERANCE
+    verdict.reason = (f'ended {verdict.achieved:.3f} m from where the command was given '
+                      f'(tolerance {RETURN_TOLERANCE:.2f})')

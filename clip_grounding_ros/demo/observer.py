@@ -30,6 +30,7 @@ import numpy as np
 from .judge import Pose
 from ..core.contract.messages import GroundTruth
 from ..core.contract.status import (
+    ActionState,
     ActionStatus,
     CameraStatus,
     GroundingState,
@@ -56,6 +57,7 @@ class Observer:
         self.action = ActionStatus()
         self.grounding = GroundingStatus()
         self.statuses_seen = False
+        self.action_states: set[ActionState] = set()  # seen since the last command was sent
         self.frames_published = 0  # by camera_node to grounding_node (camera status)
         self.grounding_errors: list[str] = []  # distinct 'error' messages since the command
         # The nearest the target was (m) when CLIP itself, not the tracker, placed it.
@@ -85,6 +87,7 @@ class Observer:
         status = ActionStatus.from_json(msg.data)
         with self.lock:
             self.action, self.statuses_seen = status, True
+            self.action_states.add(status.state)
 
     def _on_grounding(self, msg) -> None:
         status = GroundingStatus.from_json(msg.data)
@@ -147,5 +150,6 @@ class Observer:
         with self.lock:
             self.grounding_errors = []  # the command's, not those of the nodes' start-up
             self.closest_grounding = None
+            self.action_states = set()
         self.command_pub.publish(String(data=text))
         return True

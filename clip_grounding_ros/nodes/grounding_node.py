@@ -24,7 +24,10 @@ commands, heartbeats) go on; between groundings a tracker follows the chosen box
 frame. Publishes `grounding/target` (PoseStamped in base_frame, stamped with the image
 time, at camera rate while tracking), `grounding/status` (JSON, see core.contract.status),
 `grounding/detections` (vision_msgs/Detection2DArray, where vision_msgs is installed),
-`grounding/debug_image` and `grounding/markers`.
+`grounding/debug_image`, `grounding/markers` and `memory/markers` (the object memory, in the
+odometry frame). With ``memory_file`` the object memory is saved atomically every
+``memory_save_period`` and at shutdown, and loaded again at start when it belongs to the same
+odometry session.
 
 The logic is core.perception.pipeline's; this node only translates between ROS messages and it, and
 runs the slow grounding off the callback thread.
@@ -68,7 +71,7 @@ from ..core.contract.timing import RateLimiter, StampedHistory
 from ..core.language.dialogue import DialogueConfig
 from ..core.language.steps import SpokenAmounts
 from ..core.perception.choice import EvidenceConfig
-from ..core.perception.drawing import annotate, MarkerSpec, target_markers
+from ..core.perception.drawing import annotate, MarkerSpec, memory_markers, target_markers
 from ..core.perception.encoder import Backend, DEFAULT_HUB_MODEL, ModelLoadError
 from ..core.perception.grounding import Grounder, GrounderConfig, GroundingResult
 from ..core.perception.images import ImageError
@@ -79,6 +82,7 @@ from ..core.perception.tracking import TrackerConfig
 from ..core.world.camera import GeometryError, MountConfig
 from ..core.world.frames import Pose, PoseHistory
 from ..core.world.memory import AssociationConfig
+from ..core.world.objects import ObjectMemoryConfig
 from ..resources import resolve_model
 
 HEARTBEAT_S = 1.0       # longest time without a status (the action node watches for it)
@@ -108,9 +112,14 @@ NODE_PARAMS = (
               'grounding/debug_image (only while someone subscribes)'),
     ParamSpec('initial_command', '', 'A command to run at start-up, as if published on '
               'command'),
+    ParamSpec('memory_file', '', 'Where the object memory is saved (atomically) and loaded '
+              'from at start, in the same odometry session; empty: not saved', read_only=True),
+    ParamSpec('memory_save_period', 5.0, 'Seconds (ROS time) between saves of a changed object '
+              'memory to memory_file, and between memory/markers', minimum=0.5, maximum=3600.0,
+              read_only=True),
 )
 CONFIGS = (GrounderConfig, PerceptionConfig, TrackerConfig, AssociationConfig, SpokenAmounts,
-           DialogueConfig, EvidenceConfig, MountConfig)
+           DialogueConfig, EvidenceConfig, ObjectMemoryConfig, MountConfig)
 PARAMS = NODE_PARAMS + tuple(spec for kind in CONFIGS for spec in parameter_specs(kind))
 
 
@@ -173,8 +182,12 @@ class GroundingNode(Node):
         self.detections = DetectionPublisher(self, 'grounding/detections', LATEST_QOS)
         self.debug_pub = self.create_publisher(Image, 'grounding/debug_image', LATEST_QOS)
         self.marker_pub = self.create_publisher(MarkerArray, 'grounding/markers', LATEST_QOS)
+        self.memory_pub = self.create_publisher(MarkerArray, 'memory/markers', LATEST_QOS)
+        self.odom_frame = ''  # the odometry's frame_id: the memory's frame and session
         self.timer = self.create_timer(1.0 / values['rate_hz'],
                                        faults.guard('grounding', self._tick))
+        self.memory_timer = self.create_timer(values['memory_save_period'],
+                                              faults.guard('object memory', self._save_memory))
         self.due = threading.Event()       # the timer's go for the worker (rate_hz)
         self.stopping = threading.Event()
         self.worker = threading.Thread(target=self._ground_frames, name='grounding',
@@ -242,6 +255,44 @@ class GroundingNode(Node):
         if all(math.isfinite(v) for v in values):
             with self.lock:
                 self.poses.add(Pose(*values))
+                warning = self.perception.note_pose(values[:3], values[3])
+                if not self.odom_frame and values[3] > 0.0:
+                    self.odom_frame = msg.header.frame_id or 'odom'
+                    self._load_memory(values[3])
+            if warning:
+                self.faults.warn(warning)
+
+    # -- the object memory ----------------------------------------------------------------
+    def _odometry_session(self) -> str:
+        """Name what a saved memory must belong to: this namespace and odometry frame."""
+        return f'{self.get_namespace()}|{self.odom_frame}'
+
+    def _load_memory(self, now: float) -> None:
+        """Load the saved memory at the first odometry (its frame and the clock are known)."""
+        path = self.values['memory_file']
+        if not path:
+            return
+        why = self.perception.load_objects(path, self._odometry_session(), now)
+        if why:
+            self.faults.warn(f'object memory starts empty: {why}')
+        else:
+            self.get_logger().info(f'object memory loaded from {path}')
+
+    def _save_memory(self) -> None:
+        """Save a changed memory to memory_file; publish it on memory/markers."""
+        if not self.odom_frame:
+            return  # no odometry yet: nothing seen has a place
+        now = now_seconds(self)
+        path = self.values['memory_file']
+        with self.lock:
+            objects = self.perception.changed_objects(now)
+            if objects is not None and path:
+                self.perception.save_objects(path, self._odometry_session(), now)
+        if objects is not None:
+            header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self.odom_frame)
+            self.memory_pub.publish(MarkerArray(
+                markers=[Marker(ns='memory', action=Marker.DELETEALL)] +
+                [_marker(spec, header, 'memory') for spec in memory_markers(objects)]))
 
     def _on_action_status(self, msg: String) -> None:
         now = now_seconds(self)
@@ -400,16 +451,17 @@ class GroundingNode(Node):
                                                             action=Marker.DELETEALL)]))
 
     def on_shutdown(self) -> None:
-        """Let the worker finish its grounding (it publishes nothing after this)."""
+        """Let the worker finish its grounding (it publishes nothing after this); save."""
         self.stopping.set()
         self.worker.join(timeout=5.0)
+        self._save_memory()
 
 
-def _marker(spec: MarkerSpec, header: Header) -> Marker:
+def _marker(spec: MarkerSpec, header: Header, namespace: str = 'grounding') -> Marker:
     kind = {'sphere': Marker.SPHERE, 'text': Marker.TEXT_VIEW_FACING}[spec.kind]
     scale = Vector3(x=spec.scale, y=spec.scale, z=spec.scale) if spec.kind == 'sphere' \
         else Vector3(z=spec.scale)
-    marker = Marker(header=header, ns='grounding', id=spec.marker_id, type=kind,
+    marker = Marker(header=header, ns=namespace, id=spec.marker_id, type=kind,
                     action=Marker.ADD, scale=scale, color=ColorRGBA(
                         r=spec.rgba[0], g=spec.rgba[1], b=spec.rgba[2], a=spec.rgba[3]),
                     text=spec.text)

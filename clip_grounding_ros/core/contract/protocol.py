@@ -39,6 +39,9 @@ class Intent(str, Enum):
     CLASSIFY = 'classify'  # zero-shot classification of each frame
     MOVE = 'move'          # relative translation on odometry: forward (+) / backward (-)
     TURN = 'turn'          # relative rotation on odometry: left (+, counter-clockwise) / right (-)
+    RETURN = 'return'      # back to where a command was given, on odometry (``Task.origin``)
+    RECALL = 'recall'      # say where remembered objects were seen, without moving
+    FORGET = 'forget'      # clear the object memory
 
     def __str__(self) -> str:
         return self.value
@@ -60,8 +63,23 @@ class Intent(str, Enum):
 
     @property
     def by_odometry(self) -> bool:
-        """Whether the step is a move or turn by an amount, measured on odometry."""
-        return self in (Intent.MOVE, Intent.TURN)
+        """Whether the step moves the base on odometry alone (a move, turn or return)."""
+        return self in (Intent.MOVE, Intent.TURN, Intent.RETURN)
+
+    @property
+    def answered(self) -> bool:
+        """Whether grounding_node answers the step at once, on its status, without motion."""
+        return self in (Intent.RECALL, Intent.FORGET)
+
+
+class Origin(str, Enum):
+    """Where a RETURN step goes back to: the pose (odometry) when a command was given."""
+
+    COMMAND = 'command'  # this command's (or, said as its first step, the previous one's)
+    START = 'start'      # the first command's of the grounding_node run ('the start')
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class StepOutcome(str, Enum):
@@ -82,7 +100,8 @@ class Task:
     What the action node is asked to do: one step of one command.
 
     ``intent`` None means no motion command (none yet, or one that failed to parse).
-    ``distance`` (m, + forward) and ``angle`` (rad, + left) are the amounts of a MOVE or TURN.
+    ``distance`` (m, + forward) and ``angle`` (rad, + left) are the amounts of a MOVE or TURN;
+    ``origin`` where a RETURN goes back to.
     ``run_id`` names the grounding_node process that numbered the command (a restarted one
     numbers from 1 again: its command 1 is not the old one's); ``last``: the command's last
     step.
@@ -95,6 +114,7 @@ class Task:
     angle: float = 0.0
     run_id: str = ''
     last: bool = True
+    origin: Origin | None = None
 
     @property
     def key(self) -> tuple[str, int, int]:

@@ -31,7 +31,7 @@ from enum import Enum
 from typing import ClassVar
 
 from .messages import JsonMessage
-from .protocol import Intent, StepOutcome, Task
+from .protocol import Intent, Origin, StepOutcome, Task
 
 
 class GroundingState(str, Enum):
@@ -91,6 +91,7 @@ class TargetSource(str, Enum):
 
     GROUNDED = 'grounded'  # CLIP on this frame
     TRACKED = 'tracked'    # followed onto this frame by the tracker between groundings
+    REMEMBERED = 'remembered'  # where the object memory saw it; not confirmed in view yet
 
     def __str__(self) -> str:
         return self.value
@@ -149,6 +150,7 @@ class GroundingStatus(JsonMessage):
     target: str = ''
     motion_distance: float = 0.0  # m to move (+ forward) for a 'move' step
     motion_angle: float = 0.0     # rad to turn (+ left) for a 'turn' step
+    origin: Origin | None = None  # where a 'return' step goes back to
     strategy: str = ''
     found: bool = False
     choice: str = ''             # why the object followed is the one meant (among matches)
@@ -169,11 +171,15 @@ class GroundingStatus(JsonMessage):
     timings_ms: dict[str, float] = field(default_factory=dict)
     classification: list[dict] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # recent problems that did not stop it
+    # The object memory's answer to 'where did you see ...': label, odom position [x, y] (m),
+    # distance (m) and bearing (rad) from the base now, age (s), sightings, score.
+    remembered: list[dict] = field(default_factory=list)
 
     def task(self) -> Task:
         """Return the step this status asks the action node to carry out."""
         return Task(self.command_id, self.step, self.intent, self.motion_distance,
-                    self.motion_angle, self.run_id, last=self.step >= self.steps - 1)
+                    self.motion_angle, self.run_id, last=self.step >= self.steps - 1,
+                    origin=self.origin)
 
 
 @dataclass

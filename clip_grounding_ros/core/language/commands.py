@@ -81,7 +81,7 @@ from .steps import (  # noqa: E402
     TURN_AROUND_RAD,
     with_attributes,
 )
-from ..contract.protocol import Intent  # noqa: E402
+from ..contract.protocol import Intent, Origin  # noqa: E402
 
 _AMOUNT_UNIT = {Intent.MOVE: 'meter', Intent.TURN: 'radian'}
 _AMOUNT_LIMIT = {Intent.MOVE: MAX_DISTANCE_M, Intent.TURN: MAX_TURN_RAD}
@@ -136,6 +136,7 @@ class _Repeat(NamedTuple):
 
 
 _REPAIR = 'repair'  # a self-correction between two steps: the later one replaces the earlier
+_SEEN = 'seen'      # 'the box you saw', 'where you saw the box': the object memory's
 # Refinement words that choose rather than describe: 'the big one' is the biggest.
 _WORD_RELATIONS = {
     'big': Relation.BIGGEST, 'bigger': Relation.BIGGEST, 'large': Relation.BIGGEST,
@@ -181,7 +182,7 @@ _COMPARATIVES = {'bigger': Relation.BIGGEST, 'larger': Relation.BIGGEST,
 # Verbs people join to a step with 'and' ('go to the box and dance') that the grammar does not
 # know as verbs (those it knows are never object words).
 _ACTION_VERBS = frozenset((
-    'dance', 'sing', 'jump', 'hop', 'return', 'follow', 'push', 'pull', 'open', 'shut', 'kick',
+    'dance', 'sing', 'jump', 'hop', 'follow', 'push', 'pull', 'open', 'shut', 'kick',
     'hit', 'wave', 'say', 'tell', 'show', 'sit', 'lie', 'beep', 'honk', 'flash', 'blink',
     'park', 'charge', 'dock', 'explore', 'patrol', 'clean', 'sweep', 'vacuum', 'check',
     'inspect', 'scan', 'rest', 'sleep', 'shake', 'lift', 'drop', 'put', 'place', 'leave',
@@ -242,7 +243,8 @@ _ARTICLES = frozenset(('the', 'a', 'an', 'that', 'this', 'those', 'these', 'some
 # A word that stops, wherever it is said: a command not understood but holding one stops.
 _HALT = re.compile(r'\b(?:stop(?!\s+sign)|halt|freeze|abort|wait|cancel|hold\s+on|hang\s+on|'
                    r"never\s*mind|don't\s+move|do\s+not\s+move)\b", re.IGNORECASE)
-_ACTIONS_KNOWN = ('I go to, look at, find and pick up objects, move, turn, stop and classify; '
+_ACTIONS_KNOWN = ('I go to, look at, find and pick up objects, move, turn, come back, stop and '
+                  'classify, and say where I saw things; '
                   "say 'then' between two of them")
 
 
@@ -423,8 +425,31 @@ class _Steps(Transformer):
         if item is None:
             raise self._refuse(f"no object named after '{children[0]}'; say which one",
                                EXAMPLE[intent])
+        # 'go back to the box', 'the box you saw': where the memory saw it
+        remembered = _SEEN in children or \
+            isinstance(children[0], str) and 'back' in children[0].split()
         return Step(intent, item.target, item.referring, text=self._said(meta),
-                    other=item.other)
+                    other=item.other, remembered=remembered)
+
+    def seen(self, meta, children):
+        return _SEEN
+
+    where_seen = seen
+
+    def recall(self, meta, children):
+        """Read 'where did you see the red ball?', 'what have you seen?'."""
+        item = next((child for child in children if isinstance(child, _Object)), None)
+        return Step(Intent.RECALL, item.target if item else '',
+                    item.referring if item else None, text=self._said(meta))
+
+    def forget(self, meta, children):
+        return Step(Intent.FORGET, text=self._said(meta))
+
+    def come_back(self, meta, children):
+        return Step(Intent.RETURN, origin=Origin.COMMAND, text=self._said(meta))
+
+    def return_start(self, meta, children):
+        return Step(Intent.RETURN, origin=Origin.START, text=self._said(meta))
 
     def approach(self, meta, children):
         return self._grounded(Intent.APPROACH, meta, children)

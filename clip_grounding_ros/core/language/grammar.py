@@ -22,7 +22,7 @@
 # ordinal without a side ('the second box', refused) loses to a noun ('the first aid kit').
 GRAMMAR = r"""
 start: _opening* (classify _closings | sequence | repeat _closings | correction _closings)
-     | _opening* cancel _closings
+     | _opening* cancel _closings | _opening* (recall | forget) _closings
 _opening: _lead | (_no | _cancel) ","?   // "no, go to the red ball", "never mind, turn left"
 _lead: (_filler | "first" | ("go" | "come") "and") ","?
 _filler: "hey" | "ok" | "okay" | "robot" | "please" | "kindly" | "now" | "so" | "well"
@@ -59,6 +59,7 @@ sequence: _step (_link _step | _then bare | _comma listed | and_bare | step_repa
 step_repair: _repair                // "turn left, no, go to the box": the later step wins
 _step: _action _closings
 _action: approach | face | find | pick | move | turn | turn_around | spin | sideways | stop
+       | come_back | return_start
 _link: (_then | _comma | _and) _lead*
 _then: _comma? _then_word ","?
 _then_word: "and"? ("then" | "after" "that" | "afterwards" | "finally")
@@ -81,9 +82,9 @@ _stop_object: "moving" | "it" | "that" | "everything" | "there" | "right" "there
             | "immediately" | "all" | "the" "robot"
 
 // -- steps that ground an object ("it": the object of the step before) --------------------
-_what: _det? object? | it
+_what: _det? object? seen? | it
 it: "it" | "them"
-approach: approach_verb _what
+approach: approach_verb _what | approach_verb where_seen _det? object
 approach_verb: _go "on"? ("right" | "straight")? ("over" | "up" | "back" | "across")? _toward
              | "head" "for" | "approach" | "reach" | ("take" | "bring") "me" "to"
              | "make" "your" "way" ("over" | "back" | "across")? _toward
@@ -98,6 +99,29 @@ find_verb: "find" | ("search" | "look" | "hunt") "around"? "for" | "locate"
 pick: pick_verb _what | "pick" (_det? object | it) "up"
 pick_verb: "pick" "up"? | "grab" | "grasp" | "fetch" | "get" | "collect" | "take"
          | "bring" "me"
+
+// -- what the robot has seen: the object memory --------------------------------------------
+// "the red ball you saw", "go to where you saw the red ball": where the memory saw it
+seen.2: ","? ("that" | "which")? _you_saw ("earlier" | "before" | "last" "time"
+      | "a" "while" "ago" | "just" "now")?
+where_seen.2: "where" _you_saw
+_you_saw: "you" _saw | "you've" ("last" | "first")? "seen"   // (WORD reads "you've" as one)
+_saw: ("last" | "first")? ("saw" | "spotted" | "noticed") | ("have" | "had") "seen"
+recall: "where" ("did" | "have" | "had") "you" ("last" | "first")? ("see" | "seen" | "spot"
+      | "spotted" | "notice" | "noticed") _det? object
+      | "what" ("have" | "did") "you" ("seen" | "see" | "spotted" | "spot" | "noticed"
+      | "notice") ("so" "far")? | "what" "do" "you" "remember"
+forget: "forget" ("what" _you_saw | "everything" _you_saw? | "all" _you_saw
+      | "all" "of" "it" | "the" "objects" _you_saw?) | "clear" _det? "memory"
+// "come back", "return to the start": to where a command was given (odometry)
+// ("go back", "drive back": a move backward; with 'here' or 'to me' a return)
+come_back: ("come" | "get") "back" _here? | "return" _here? | _come "back" _here
+_here: "here" | "to" "me" | "to" "where" "you" "were"
+return_start.2: (_come "back" | "return") "to" (_det? _start | "where" "you" ("started"
+              | "began" | "set" "off" | "were" "at" "first"))
+_come: "come" | "go" | "get" | "head" | "drive" | "walk" | "run" | "roll" | "make" "your" "way"
+_start: "start" | "beginning" | "starting" ("point" | "position" | "place" | "pose")
+      | "origin"
 
 // -- relative motion on odometry ----------------------------------------------------------
 move: _move_verb? (forward | backward) _amount? | _move_verb _amount (forward | backward)?
@@ -165,6 +189,9 @@ noun_word.-1: "can" | "stop" | "face" | "watch" | "track" | "point" | "head" | "
             | "drive" | "roll" | "step" | "foot" | "yard" | "quarter" | "counter" | "stand"
             | "travel" | "first" | "see" | "spot" | "touch" | "bit" | "way" | "little"
             | "tiny" | "fast" | "well" | "mind" | "closer"
+            | "clear" | "memory" | "objects" | "origin" | "place" | "pose" | "position"
+            | "saw" | "set" | "spotted" | "start" | "starting" | "beginning" | "far"
+            | "notice" | "while" | "have" | "had" | "did" | "were" | "before" | "earlier"
 superlative: ("leftmost" | "left" ("most" | "hand")?) -> leftmost
            | ("rightmost" | "right" ("most" | "hand")?) -> rightmost
            | ("middle" | "center" | "centre" | "central") -> middle

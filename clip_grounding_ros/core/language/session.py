@@ -140,6 +140,23 @@ class CommandSession:
         """Unusable input (image, camera_info): no target can be trusted right now."""
         self.state, self.message = GroundingState.ERROR, message
 
+    def on_answer(self, message: str) -> None:
+        """End a command that a status answers (a question to the object memory)."""
+        self.finished = True
+        self.state, self.message = GroundingState.IDLE, message
+
+    def on_recalled(self, message: str, now: float) -> None:
+        """Note a target from the object memory: tracked (where it was seen) until confirmed."""
+        self.last_found, self.state = now, GroundingState.TRACKING
+        self.message = self.step_prefix() + message
+
+    def on_recall_failed(self, message: str, now: float) -> None:
+        """Note that the remembered object is not where it was seen: lost, to be searched."""
+        self.last_found = None
+        self.state = GroundingState.LOST if now - self.step_started > self.lost_timeout \
+            else GroundingState.SEARCHING
+        self.message = self.step_prefix() + message
+
     def on_result(self, found: bool, message: str, now: float) -> None:
         message = self.step_prefix() + message
         if found:

@@ -29,7 +29,7 @@ from enum import Enum
 import math
 
 from ..contract.parameters import setting, Settings
-from ..contract.protocol import Intent
+from ..contract.protocol import Intent, Origin
 
 
 class Relation(str, Enum):
@@ -89,7 +89,11 @@ VERB_TEXT = {Intent.APPROACH: 'go to', Intent.FACE: 'look at', Intent.FIND: 'fin
 EXAMPLE = {Intent.APPROACH: 'go to the blue box', Intent.FACE: 'look at the white pillar',
            Intent.FIND: 'find the yellow cube', Intent.PICK: 'pick up the red ball',
            Intent.STOP: 'stop', Intent.CLASSIFY: 'classify: a red box, a blue ball',
-           Intent.MOVE: 'move forward 1 meter', Intent.TURN: 'turn left 90 degrees'}
+           Intent.MOVE: 'move forward 1 meter', Intent.TURN: 'turn left 90 degrees',
+           Intent.RETURN: 'return to the start',
+           Intent.RECALL: 'where did you see the red ball?',
+           Intent.FORGET: 'forget what you have seen'}
+RETURN_TEXT = {Origin.COMMAND: 'come back', Origin.START: 'return to the start'}
 REFERRING_EXAMPLE = 'go to the second box from the left'
 SEQUENCE_EXAMPLE = 'go to the blue box, then the red ball'
 PRONOUN_EXAMPLE = 'find the red ball, then pick it up'
@@ -160,6 +164,9 @@ class Step:
     # Where that object was (filled in by the dialogue): (x, y) positions (m) in the odometry
     # frame (REP-105), or the base frame where frames come without odometry, not to choose.
     excluded: tuple[tuple[float, float], ...] = ()
+    # "go back to the X", "the X you saw": go to where the object memory saw it, first.
+    remembered: bool = False
+    origin: Origin | None = None      # RETURN: back to where which command was given
 
     @property
     def needs_grounding(self) -> bool:
@@ -170,7 +177,14 @@ class Step:
         """Short text for status messages, e.g. 'go to the red box on the left'."""
         if self.intent.grounded:
             target = self.referring.describe(self.target) if self.referring else self.target
-            return f"{VERB_TEXT[self.intent]} the {'other ' if self.other else ''}{target}"
+            seen = ' you saw' if self.remembered else ''
+            return f"{VERB_TEXT[self.intent]} the {'other ' if self.other else ''}{target}{seen}"
+        if self.intent == Intent.RETURN:
+            return RETURN_TEXT[self.origin]
+        if self.intent == Intent.RECALL:
+            return f'where did you see the {self.target}' if self.target else 'what have you seen'
+        if self.intent == Intent.FORGET:
+            return 'forget what you have seen'
         if self.intent == Intent.MOVE:
             way = 'forward' if self.distance >= 0 else 'backward'
             return f'move {way} {amount_text(Intent.MOVE, abs(self.distance))}'
@@ -249,7 +263,7 @@ def with_attributes(target: str, attributes: str) -> str:
     "..., then the red one".
     """
     head, joint, complement = target.partition(' of ')
-    return f'{attributes} {head.split()[-1]}{joint}{complement}'
+    return ' '.join(attributes.split() + [f'{head.split()[-1]}{joint}{complement}'])
 
 
 def amount_text(intent: Intent, value: float) -> str:

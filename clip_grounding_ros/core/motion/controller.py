@@ -57,13 +57,14 @@ from .velocity import (
     move_velocity,
     turn_velocity,
 )
-from ..contract.protocol import Intent, Task
+from ..contract.protocol import Intent, Origin, Task
 from ..contract.status import (
     ActionState,
     ActionStatus,
     GroundingState,
     GroundingStatus,
     step_outcome,
+    TargetSource,
 )
 from ..contract.timing import age, ClockWatch, fresh
 from ..world.camera import CameraMount, Intrinsics
@@ -124,6 +125,7 @@ class _Perception:
     found: bool = False
     received: float | None = None
     pending: bool = False  # a match in view waits for agreeing groundings
+    remembered: bool = False  # the target is where the object memory saw it, unconfirmed
 
 
 @dataclass
@@ -142,6 +144,43 @@ class _StepState:
     stop_distance: float | None = None    # closer than stop_distance (m), or None
     pending_since: float | None = None    # since when a search holds for a candidate
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Origins:
+    """
+    Where commands were given (odometry poses), for a return ('come back', 'the start').
+
+    ``command``: where the current command was given; ``previous``: the one before it;
+    ``start``: the first command's of the grounding_node run. Commands that do not move the
+    base (stop, questions, classification) are not places to come back to. A pose still
+    None is taken from the next odometry.
+    """
+
+    run_id: str | None = None
+    command: Pose | None = None
+    previous: Pose | None = None
+    start: Pose | None = None
+    waiting: bool = False    # the current command's pose is the next odometry
+
+    def on_command(self, task: Task, odometry: Pose | None) -> None:
+        if task.run_id != self.run_id:
+            self.run_id, self.command, self.start = task.run_id, None, None
+        self.previous, self.command, self.waiting = self.command, odometry, odometry is None
+        if self.start is None:
+            self.start = odometry
+
+    def on_odometry(self, odometry: Pose) -> None:
+        if self.waiting:
+            self.command, self.waiting = odometry, False
+            if self.start is None:
+                self.start = odometry
+
+    def goal(self, task: Task) -> Pose | None:
+        """Where ``task`` (a return) goes back to; said first, 'come back' is the previous's."""
+        if task.origin == Origin.START:
+            return self.start
+        return self.previous if task.step == 0 else self.command
 
 
 class MotionController:
@@ -182,6 +221,7 @@ class MotionController:
         self.rest_since: float | None = None
         self.current = _StepState()
         self.choice_id = 0                   # the grounding node's choice the memory is of
+        self.origins = _Origins()
 
     def configure(self, config: MotionConfig, obstacles: ObstacleConfig, memory: MemoryConfig,
                   association: AssociationConfig, mount: CameraMount) -> None:
@@ -197,7 +237,8 @@ class MotionController:
         if status.choice_id != self.choice_id:
             self.choice_id = status.choice_id
             self.memory.reset('the grounding node chose another object')
-        self.on_perception(status.state, status.message, now, status.found, status.pending)
+        self.on_perception(status.state, status.message, now, status.found, status.pending,
+                           status.target_source == TargetSource.REMEMBERED)
 
     def on_task(self, task: Task, now: float) -> None:
         """
@@ -209,21 +250,26 @@ class MotionController:
         self._check_clock(now)
         if task.key == self.task.key:
             return
+        if task.step == 0 and task.intent is not None and \
+                (task.intent.grounded or task.intent.by_odometry):
+            self.origins.on_command(task, self._fresh_odometry(now))
         self.task, self.current = task, _StepState(started=now)
         self.avoidance.new_step()
         self.memory.reset('a new command step')
 
     def on_perception(self, state: GroundingState, message: str, now: float,
-                      found: bool = True, pending: bool = False) -> None:
+                      found: bool = True, pending: bool = False,
+                      remembered: bool = False) -> None:
         """
         Take in the grounding node's state.
 
         ``found``: whether its latest frame showed the target (a brief miss keeps the state
         tracking, but the target out of sight); ``pending``: a match in view that the
-        grounding node has not committed to yet (it needs agreeing groundings).
+        grounding node has not committed to yet (it needs agreeing groundings);
+        ``remembered``: the target is where the object memory saw it, not confirmed in view.
         """
         self._check_clock(now)
-        self.perception = _Perception(state, message, found, now, pending)
+        self.perception = _Perception(state, message, found, now, pending, remembered)
 
     def on_target(self, x: float, y: float, stamp: float) -> str:
         """
@@ -259,6 +305,7 @@ class MotionController:
         previous = self.odometry
         self.odometry = Pose(x, y, yaw, stamp)
         self.poses.add(self.odometry)
+        self.origins.on_odometry(self.odometry)
         current = self.current
         if previous is not None and (current.move_start is not None or
                                      current.search_pose is not None):
@@ -343,6 +390,7 @@ class MotionController:
         self.poses.clear()
         self.avoidance.clear()
         self.memory.reset(why)
+        self.origins = _Origins()  # poses on an odometry that may have been reset
         self.output = ZERO
 
     # -- control ---------------------------------------------------------------------------
@@ -353,18 +401,20 @@ class MotionController:
         self.last_tick = now
         state, desired, reason = self._decide(now)
         if desired != ZERO:
-            target = None
+            target, stop = None, self.current.stop_distance
             if self.task.intent is not None and self.task.intent.approaches and \
                     state in (ActionState.APPROACHING, ActionState.TURNING):
                 located = self._target_now(now)
                 target = None if located is None else located[0]
+            elif self.task.intent == Intent.RETURN:
+                target, stop = self._return_target(), self.config.return_tolerance
             wanted = desired
             state, desired, reason = self.avoidance.apply(
-                (state, desired, reason), now, self._fresh_odometry(now), target,
-                self.current.stop_distance)
+                (state, desired, reason), now, self._fresh_odometry(now), target, stop)
             if state == ActionState.FAILED:
                 state, desired, reason = self._finish(state, reason)
             elif self.current.stop_distance is not None and target is not None and \
+                    self.task.intent != Intent.RETURN and \
                     not _slowed_only(wanted, desired):
                 # Closer than stop_distance only straight on a free way: not around, back
                 # or through anything (the way in among close neighbours is a pocket).
@@ -416,7 +466,7 @@ class MotionController:
         intent, perception = self.task.intent, self.perception
         if intent is None and perception.state == GroundingState.ERROR:
             return ActionState.STOPPED, ZERO, f'grounding error: {perception.message}'
-        if intent in (None, Intent.CLASSIFY):
+        if intent is None or intent == Intent.CLASSIFY or intent.answered:
             return ActionState.IDLE, ZERO, 'no motion command'
         if intent == Intent.STOP:
             return ActionState.STOPPED, ZERO, 'stop command'
@@ -452,6 +502,8 @@ class MotionController:
         if current.move_start is None:
             current.move_start, current.turned = odometry, 0.0
         start = current.move_start
+        if task.intent == Intent.RETURN:
+            return self._come_back()
         if task.intent == Intent.TURN:
             _, angular, done = turn_velocity(current.turned, task.angle, self.config)
             if done:
@@ -469,6 +521,28 @@ class MotionController:
             return self._finish(ActionState.REACHED, f'moved {travelled:.3f} m of '
                                 f'{task.distance:.3f}')
         return ActionState.MOVING, (linear, angular), f'moving {task.distance:+.2f} m'
+
+    def _return_target(self) -> tuple[float, float] | None:
+        """Where a return goes, in the base frame now; None without a pose to go back to."""
+        goal = self.origins.goal(self.task)
+        if goal is None or self.odometry is None:
+            return None
+        return odom_to_base((goal.x, goal.y), self.odometry.xy_yaw)
+
+    def _come_back(self) -> Decision:
+        """Drive back to where the command was given (odometry), around obstacles."""
+        target = self._return_target()
+        where = 'the start' if self.task.origin == Origin.START else 'where the command was given'
+        if target is None:
+            return self._finish(ActionState.FAILED, f'no pose to come back to: {where} is not '
+                                'known (no earlier command that moved, or odometry was reset)')
+        distance = math.hypot(*target)
+        if distance <= self.config.return_tolerance:
+            return self._finish(ActionState.REACHED, f'back at {where} ({distance:.2f} m '
+                                'from it)')
+        linear, angular, _ = approach_velocity(*target, self.config, stop_distance=0.0)
+        state = ActionState.APPROACHING if linear > 0 else ActionState.TURNING
+        return state, (linear, angular), f'coming back to {where}: {distance:.2f} m to go'
 
     def _target_now(self, now: float) -> tuple[tuple[float, float], float] | None:
         """
@@ -529,6 +603,9 @@ class MotionController:
             return self._navigate(target, now)
         stop, note = self._unambiguous_stop(target, now)
         linear, angular, reached = approach_velocity(x, y, config, stop)
+        if reached and self.perception.remembered:
+            return ActionState.HOLDING, ZERO, ('at where the target was seen before: waiting '
+                                               'for it to be confirmed in view')
         if reached:
             return self._finish(ActionState.REACHED, f'target reached ({math.hypot(x, y):.2f} '
                                 f'm from the base{note})')

@@ -20,8 +20,9 @@ loading, the torch backend; ``openvino_encoder``: the OpenVINO backend), image d
 local frame sources (``images``, ``sources``), class-agnostic region proposals
 (``proposals``), CLIP grounding and classification (``grounding``), referring expressions
 (``referring``), which object is meant and followed (``choice``), tracking between
-groundings (``tracking``), debug drawing (``drawing``) and the pipeline that ties them
-together for grounding_node (``pipeline``).
+groundings (``tracking``), what groundings leave in the object memory and going back to it
+(``recall``), debug drawing (``drawing``) and the pipeline that ties them together for
+grounding_node (``pipeline``).
 
 May import: ``contract``, ``language``, ``world``.
 """

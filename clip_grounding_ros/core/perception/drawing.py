@@ -29,6 +29,7 @@ import numpy as np
 from .grounding import GroundingResult
 from .images import check_rgb
 from ..world.camera import TargetPoint
+from ..world.objects import RememberedObject
 
 FOUND_RGB = (40, 220, 60)
 BELOW_THRESHOLD_RGB = (230, 40, 40)
@@ -59,7 +60,7 @@ def annotate(rgb: np.ndarray, result: GroundingResult) -> np.ndarray:
 @dataclass(frozen=True)
 class MarkerSpec:
     """
-    One RViz marker in the base frame: a sphere or a text label.
+    One RViz marker in the base frame (the odometry frame for the memory's): a sphere or a label.
 
     ``position`` (m), ``scale`` (m: the sphere's diameter, the text's height), ``rgba``
     components in [0, 1].
@@ -78,3 +79,16 @@ def target_markers(target: TargetPoint, label: str) -> list[MarkerSpec]:
     return [MarkerSpec(0, 'sphere', (target.x, target.y, target.z), 0.2, (0.1, 0.9, 0.2, 0.8)),
             MarkerSpec(1, 'text', (target.x, target.y, target.z + 0.3), 0.15,
                        (1.0, 1.0, 1.0, 1.0), label)]
+
+
+def memory_markers(objects: list[RememberedObject]) -> list[MarkerSpec]:
+    """Make a sphere (its width) and its best label for each remembered object (odom frame)."""
+    specs = []
+    for number, remembered in enumerate(objects):
+        x, y = remembered.position
+        named = bool(remembered.label)
+        specs += [MarkerSpec(2 * number, 'sphere', (x, y, 0.0), max(remembered.width, 0.05),
+                             (0.2, 0.5, 1.0, 0.6) if named else (0.6, 0.6, 0.6, 0.4)),
+                  MarkerSpec(2 * number + 1, 'text', (x, y, 0.4), 0.12, (1.0, 1.0, 1.0, 1.0),
+                             remembered.label or 'object')]
+    return specs

@@ -67,10 +67,16 @@ DEFAULT_TEMPLATES = ('a photo of a {}.',)
 
 @dataclass(frozen=True)
 class Candidate:
-    """One scored region: box (x1, y1, x2, y2) in source pixels and its target probability."""
+    """
+    One scored region: box (x1, y1, x2, y2) in source pixels and its target probability.
+
+    ``embedding``: the region's unit CLIP image embedding (D,) float32 where a crop of it was
+    encoded (crops, hybrid), None otherwise (dense); the object memory keeps it.
+    """
 
     box: tuple[float, float, float, float]
     score: float
+    embedding: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def as_dict(self) -> dict:
         return {'box': [round(v, 1) for v in self.box], 'score': round(self.score, 4)}
@@ -269,6 +275,17 @@ class Grounder:
         rows = [self.phrase_embedding(phrase)[None], backgrounds]
         return torch.cat(rows + ([torch.stack(contrasts)] if contrasts else []))
 
+    def score_embeddings(self, embeddings: np.ndarray, phrase: str) -> np.ndarray:
+        """
+        P(phrase | region) (N,) for stored region embeddings (N, D), as :meth:`ground` scores.
+
+        The object memory's query: the same bank (background prompts, contrasts) and so the
+        same ``score_threshold`` semantics as live grounding.
+        """
+        bank = self._text_bank(phrase)
+        rows = torch.from_numpy(np.array(embeddings, dtype=np.float32))  # a copy: may be read-only
+        return self._target_probability(rows.to(bank.dtype), bank)
+
     def _target_probability(self, embeddings: torch.Tensor, bank: torch.Tensor) -> np.ndarray:
         """P(phrase | region) against the background prompts and contrasts, per row."""
         logits = self.encoder.logit_scale * embeddings.reshape(-1, bank.shape[1]) @ bank.T
@@ -289,6 +306,7 @@ class Grounder:
         bank = self._text_bank(phrase)
         timings['text_ms'] = timed_ms(tic)
         strategy = self.config.strategy
+        embeddings = None
         if strategy == Strategy.DENSE:
             boxes, scores = self._dense_regions(image, bank, timings)
         else:
@@ -304,10 +322,11 @@ class Grounder:
                 proposals = np.concatenate([_map_components(probability_map), proposals])
                 proposals = _rank_by_map(proposals, probability_map)[:self.config.hybrid_crops]
                 timings['dense_ms'] = timed_ms(tic)
-            boxes, scores = self._score_crops(image, proposals, bank, timings)
+            boxes, scores, embeddings = self._score_crops(image, proposals, bank, timings)
         keep = nms(boxes, scores, 0.5)[:max(self.config.top_k, at_least)] if len(boxes) \
             else []
-        candidates = [Candidate(tuple(float(v) for v in boxes[i]), float(scores[i]))
+        candidates = [Candidate(tuple(float(v) for v in boxes[i]), float(scores[i]),
+                                None if embeddings is None else embeddings[i])
                       for i in keep]
         timings['total_ms'] = timed_ms(start)
         found = bool(candidates) and candidates[0].score >= self.config.score_threshold
@@ -316,16 +335,18 @@ class Grounder:
                                (image.shape[1], image.shape[0]), timings)
 
     def _score_crops(self, image: np.ndarray, boxes: np.ndarray, bank: torch.Tensor,
-                     timings: dict) -> tuple[np.ndarray, np.ndarray]:
+                     timings: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return the boxes, their P(phrase) and their unit crop embeddings (N, D) float32."""
         if len(boxes) == 0:
-            return boxes, np.zeros(0)
+            return boxes, np.zeros(0), np.zeros((0, bank.shape[1]), np.float32)
         tic = time.perf_counter()
         crops = [square_crop(image, box, self.encoder.image_size, self.config.crop_context)
                  for box in boxes]
         embeddings = self.encoder.encode_images(crops, batch_size=self.config.crop_batch_size)
         timings['crops_ms'] = timed_ms(tic)
         timings['crops'] = float(len(crops))
-        return boxes, self._target_probability(embeddings, bank)
+        return boxes, self._target_probability(embeddings, bank), \
+            embeddings.float().cpu().numpy()
 
     def _probability_map(self, image: np.ndarray, bank: torch.Tensor) -> np.ndarray:
         """Per-pixel P(phrase), from the patch grid bilinearly resized to the image."""

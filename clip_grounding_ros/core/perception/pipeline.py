@@ -37,9 +37,11 @@ from .choice import EvidenceConfig, TargetChoice
 from .encoder import TextTooLongError
 from .grounding import Candidate, Grounder, GrounderConfig, GroundingResult, UnknownWordsError
 from .images import ImageError
+from .recall import describe, Recalled, sightings, where
 from .referring import place_candidate
 from .tracking import BoxTracker, TrackerConfig
 from ..contract.parameters import setting, Settings
+from ..contract.protocol import Intent
 from ..contract.status import ActionStatus, GroundingState, GroundingStatus, TargetSource
 from ..contract.timing import ClockWatch, fresh
 from ..language.commands import parse_command
@@ -48,8 +50,12 @@ from ..language.session import CommandSession
 from ..language.steps import Command, CommandError, SpokenAmounts, Step
 from ..world.camera import CameraMount, GeometryError, Intrinsics, locate_box, TargetPoint
 from ..world.memory import AssociationConfig
+from ..world.objects import ObjectMemory, ObjectMemoryConfig, RememberedObject
 
 RECENT_FRAMES = 30  # frames kept to replay the tracker from a grounding's frame (1 s at 30 Hz)
+# Odometry faster than this (m/s) between two poses is a reset of the odometry frame, not
+# motion: positions remembered in the old frame mean nothing in the new one.
+ODOMETRY_JUMP_SPEED = 3.0
 
 
 def _together(stamp: float, other: float | None, skew: float) -> bool:
@@ -168,7 +174,10 @@ class Perception:
 
     A grounded frame picks the object the step means among the matches and follows it by
     position afterwards (:mod:`.choice`). Between groundings a tracker (:mod:`.tracking`)
-    follows the chosen box on every frame, so targets update at camera rate.
+    follows the chosen box on every frame, so targets update at camera rate. What each
+    grounding saw goes into the object memory (``objects``, :mod:`.recall`), which answers
+    'where did you see ...' and sends 'go back to ...' and find steps to where it saw the
+    object first.
     """
 
     def __init__(self, grounder: Grounder, config: PerceptionConfig = PerceptionConfig(),
@@ -176,7 +185,8 @@ class Perception:
                  association: AssociationConfig | None = None,
                  amounts: SpokenAmounts | None = None,
                  dialogue: DialogueConfig | None = None,
-                 evidence: EvidenceConfig | None = None):
+                 evidence: EvidenceConfig | None = None,
+                 objects: ObjectMemoryConfig | None = None):
         self.grounder = grounder
         self.config = config
         self.amounts = amounts or SpokenAmounts()
@@ -197,11 +207,17 @@ class Perception:
         self.grounded_stamp: float | None = None  # image stamp of the last grounding
         self.target_source: TargetSource | None = None
         self.recent: deque[Frame] = deque(maxlen=RECENT_FRAMES)
+        self.objects = ObjectMemory(objects or ObjectMemoryConfig())
+        self.objects_changed = False   # since the memory was last saved
+        self.recalled: Recalled | None = None  # the remembered object the step goes to
+        self.remembered: list[dict] = []       # the memory's answer on the status
+        self.pose: tuple[float, float, float] | None = None  # the latest odometry, (x, y, yaw)
+        self.pose_stamp: float | None = None
 
     def configure(self, grounder: GrounderConfig, config: PerceptionConfig,
                   tracker: TrackerConfig, association: AssociationConfig,
                   amounts: SpokenAmounts, dialogue: DialogueConfig,
-                  evidence: EvidenceConfig) -> None:
+                  evidence: EvidenceConfig, objects: ObjectMemoryConfig) -> None:
         """Apply new parameters (``ros2 param set``); what is under way goes on with them."""
         self.grounder.config = grounder
         self.config = config
@@ -210,6 +226,7 @@ class Perception:
         self.session.lost_timeout = config.lost_timeout
         self.tracker.config = tracker
         self.choice.gate, self.choice.evidence = association.association_gate, evidence
+        self.objects.config = objects
 
     # -- commands ---------------------------------------------------------------------------
     def on_command(self, text: str, now: float) -> Command | None:
@@ -235,6 +252,7 @@ class Perception:
         self.session.on_command(command, now)
         self.dialogue.record_command(command, now)
         self._forget()
+        self._begin_step(now)
         return command
 
     def on_step_outcome(self, status: ActionStatus, now: float) -> bool:
@@ -250,7 +268,99 @@ class Perception:
                                                status.reason, now)
         if changed:
             self._forget()
+            if not self.session.finished:
+                self._begin_step(now)
         return changed
+
+    def _begin_step(self, now: float) -> None:
+        """
+        Answer a question to the memory; send a step of a remembered object there first.
+
+        'go back to the X', 'the X you saw' and find steps look in the object memory before
+        searching: the best remembered match is driven to until live grounding confirms it.
+        """
+        step = self.session.step
+        self.remembered = []
+        if step.intent.answered:
+            self.session.on_answer(self._answer(step, now))
+            return
+        if not step.target or not (step.remembered or step.intent == Intent.FIND):
+            return
+        found = self._recollections(step.target, now)
+        if found:
+            self.recalled = Recalled(found[0])
+            self.choice.choices += 1  # a remembered object is a choice: the action re-anchors
+            self.session.message += f' (I saw one {where(describe(found[0], self.pose, now))})'
+        elif step.remembered:
+            self.session.message += (f" (I have not seen a '{step.target}' before: "
+                                     f'{len(self.objects)} objects remembered)')
+
+    # -- the object memory across restarts -------------------------------------------------
+    def load_objects(self, path: str, odometry_session: str, now: float) -> str:
+        """Take the memory saved at ``path``; return why it starts empty instead ('' if not)."""
+        self.objects, why = ObjectMemory.load(path, odometry_session, now, self.objects.config)
+        return why
+
+    def changed_objects(self, now: float) -> list[RememberedObject] | None:
+        """Return the remembered objects if they changed since the last call, else None."""
+        if not self.objects_changed:
+            return None
+        self.objects_changed = False
+        return self.objects.objects(now)
+
+    def save_objects(self, path: str, odometry_session: str, now: float) -> None:
+        """Save the memory atomically (:meth:`..world.objects.ObjectMemory.save`)."""
+        self.objects.save(path, odometry_session, now)
+
+    def note_pose(self, pose: tuple[float, float, float], stamp: float) -> str:
+        """
+        Take the latest odometry pose (odom, m and rad, stamped ``stamp`` s).
+
+        Answers say where remembered objects are from it. A jump faster than
+        ODOMETRY_JUMP_SPEED is an odometry reset: the object memory is cleared, and the reason
+        returned ('' otherwise).
+        """
+        previous, previous_stamp = self.pose, self.pose_stamp
+        self.pose, self.pose_stamp = pose, stamp
+        if previous is None or previous_stamp is None or stamp <= previous_stamp:
+            return ''
+        jump = math.dist(previous[:2], pose[:2])
+        if jump <= 0.5 or jump / (stamp - previous_stamp) <= ODOMETRY_JUMP_SPEED:
+            return ''
+        why = f'odometry jumped {jump:.2f} m in {stamp - previous_stamp:.2f} s (a reset)'
+        self.objects.on_odometry_reset(why)
+        self.recalled, self.objects_changed = None, True
+        return f'{why}: the objects seen are forgotten'
+
+    def _recollections(self, phrase: str, now: float):
+        """Return the remembered objects that match ``phrase`` at the threshold, best first."""
+        return self.objects.query(lambda embeddings: self.grounder.score_embeddings(
+            embeddings, phrase), self.grounder.config.score_threshold, now)
+
+    def _answer(self, step: Step, now: float) -> str:
+        """Answer 'where did you see the X?', 'what have you seen?', 'forget ...'."""
+        if step.intent == Intent.FORGET:
+            count = len(self.objects)
+            self.objects.clear('asked to forget what was seen')
+            self.objects_changed = True
+            return f'forgot the {count} objects I remembered'
+        if step.target:
+            self.remembered = [describe(r, self.pose, now)
+                               for r in self._recollections(step.target, now)]
+            if not self.remembered:
+                return (f"I have not seen a '{step.target}' ({len(self.objects)} objects "
+                        'remembered)')
+            more = len(self.remembered) - 1
+            return (f"I saw a '{step.target}' {where(self.remembered[0])}" +
+                    (f' (and {more} more like it)' if more else ''))
+        objects = self.objects.objects(now)
+        self.remembered = [describe(o, self.pose, now) for o in objects]
+        named = [entry for entry in self.remembered if entry['label'] != 'object']
+        if not named:
+            return f'I remember {len(objects)} objects, none of them named yet'
+        said = '; '.join(f"a {entry['label']} {where(entry)}" for entry in named[:5])
+        return (f'I remember {len(objects)} objects, {len(named)} of them named: {said}' +
+                ('; ...' if len(named) > 5 else ''))
 
     def _forget(self) -> None:
         """Start afresh for a new command or step: nothing chosen, nothing tracked."""
@@ -259,6 +369,7 @@ class Perception:
         self.choice.reset()
         self.grounded_stamp, self.target_source = None, None
         self.tracker.reset()
+        self.recalled = None
 
     @property
     def wants_frames(self) -> bool:
@@ -300,7 +411,10 @@ class Perception:
         self.tracker.reset()
         self.choice.forget_evidence()
         self.dialogue.reset()
-        return f'{change.reason}: timers restarted, what was said before forgotten'
+        self.objects.clear(change.reason)
+        self.recalled, self.pose, self.pose_stamp, self.objects_changed = None, None, None, True
+        return (f'{change.reason}: timers restarted, what was said before and the objects seen '
+                'forgotten')
 
     def note_frame(self, stamp: float, now: float) -> str:
         """
@@ -452,7 +566,45 @@ class Perception:
             self._anchor_tracker(frame, result.best.box)
             self.dialogue.record_choice(session.command, session.step_index,
                                         self.choice.position, now)
+        if frame.pose is not None:
+            self._remember(frame, grounding, intrinsics, depth, now, warnings)
         return PerceptionUpdate(self.status(), result, self.last_target, tuple(warnings))
+
+    def _remember(self, frame: Frame, grounding: FrameGrounding, intrinsics: Intrinsics,
+                  depth: np.ndarray | None, now: float, warnings: list[str]) -> None:
+        """
+        Keep what ``frame`` showed; go on to the remembered object until it is confirmed.
+
+        A remembered object in view that live grounding does not find (RECALL_MISSES times)
+        is not where it was seen: it is forgotten and the step searches.
+        """
+        seen = [sighting for result in (grounding.result, grounding.reference)
+                for sighting in sightings(result, intrinsics, self.config.mount, depth,
+                                          frame.pose, frame.stamp)]
+        try:
+            self.objects.add(seen, now)
+            self.objects_changed = self.objects_changed or bool(seen)
+        except ValueError as error:
+            warnings.append(f'not remembered: {error}')
+        recalled, session = self.recalled, self.session
+        if recalled is None:
+            return
+        if self.last_target is not None:  # live grounding has it: the memory's part is done
+            self.recalled = None
+            return
+        target = recalled.target(frame.pose)
+        if not self.choice.pending and recalled.missed(target, intrinsics):
+            self.recalled = None
+            self.choice.choices += 1
+            self.objects.forget(recalled.recollection.object.object_id)
+            session.on_recall_failed(
+                f"the '{grounding.result.phrase}' is not where I saw it "
+                f'({where(describe(recalled.recollection, frame.pose, now))}): searching', now)
+            return
+        self.last_target, self.target_source = target, TargetSource.REMEMBERED
+        self.grounded_stamp = frame.stamp
+        session.on_recalled(f"going to where I saw the '{grounding.result.phrase}' "
+                            f'({where(describe(recalled.recollection, frame.pose, now))})', now)
 
     def _calibration(self, frame: Frame, warnings: list[str]
                      ) -> tuple[Intrinsics, np.ndarray | None]:
@@ -548,8 +700,10 @@ class Perception:
             motion_angle=step.angle if step else 0.0,
             strategy=str(self.grounder.config.strategy), choice=self.choice.explanation,
             choice_id=self.choice.choices, pending=self.choice.pending,
-            found=bool(result and result.found and self.last_target is not None),
-            target_source=self.target_source)
+            found=self.last_target is not None and (
+                self.target_source == TargetSource.REMEMBERED or bool(result and result.found)),
+            target_source=self.target_source, origin=step.origin if step else None,
+            remembered=self.remembered)
         if self.last_frame is not None:
             status.image_stamp = round(self.last_frame.stamp, 6)
             status.frame_id = self.last_frame.frame_id

@@ -17,7 +17,8 @@ Where things are: frames, the camera, and remembered places.
 
 Owns the REP-103/105 frame transforms and odometry poses (``frames``), the camera model
 that places an image box in the base frame (``camera``: intrinsics, mount, depth or floor
-plane), and the memory of the target in the odometry frame (``memory``).
+plane), the memory of the target in the odometry frame (``memory``), and the object memory:
+every object seen, queried by text (``objects``).
 
 May import: ``contract``.
 """

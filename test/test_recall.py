@@ -1,0 +1,239 @@
+# Copyright 2026 The clip_grounding_ros authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The object memory in grounding and motion: what is remembered, answered, gone back to.
+
+Perception (core.perception.pipeline with core.perception.recall) with the bundled simulator
+model, whose text and crop embeddings share one space: a region's embedding is the model's
+own embedding of what it shows. The action side's return ('come back') and its refusal to
+end an approach on an unconfirmed remembered target are MotionController's.
+"""
+
+from dataclasses import replace
+import math
+
+from clip_grounding_ros.core.contract.protocol import Intent, Origin, Task
+from clip_grounding_ros.core.contract.status import ActionState, GroundingState, TargetSource
+from clip_grounding_ros.core.motion.config import MotionConfig
+from clip_grounding_ros.core.motion.controller import MotionController
+from clip_grounding_ros.core.motion.obstacles import ObstacleConfig
+from clip_grounding_ros.core.perception.choice import EvidenceConfig
+from clip_grounding_ros.core.perception.grounding import Candidate, Grounder, GroundingResult
+from clip_grounding_ros.core.perception.model import load_encoder
+from clip_grounding_ros.core.perception.pipeline import Frame, FrameGrounding, Perception
+from clip_grounding_ros.core.world.camera import Intrinsics
+from clip_grounding_ros.resources import resolve_model
+import numpy as np
+import pytest
+from test_perception import box_at
+
+INTRINSICS = Intrinsics.from_fov(320, 240, 60.0)
+
+
+@pytest.fixture(scope='module')
+def grounder():
+    return Grounder(load_encoder(resolve_model('package://clip_grounding_ros/models/sim_clip'),
+                                 device='cpu'))
+
+
+@pytest.fixture
+def perception(grounder):
+    return Perception(grounder, evidence=EvidenceConfig(commit_groundings=1))
+
+
+def seen(grounder, phrase: str, box, score: float) -> Candidate:
+    """Make a region showing ``phrase``: the model's embedding of it (what a crop gives)."""
+    embedding = grounder.phrase_embedding(phrase).numpy().astype(np.float32)
+    return Candidate(box, score, embedding)
+
+
+def ground(perception, pose, stamp, phrase, *candidates):
+    """Apply one grounding of a frame taken at ``pose`` (odom) to the current step."""
+    found = bool(candidates) and candidates[0].score >= 0.5
+    result = GroundingResult(phrase, 'crops', found, list(candidates), 0.5, (320, 240))
+    frame = Frame(np.zeros((240, 320, 3), np.uint8), stamp, 'camera', INTRINSICS, pose=pose)
+    session = perception.session
+    return perception.apply(frame, FrameGrounding(session.command_id, session.step_index,
+                                                  result), stamp)
+
+
+@pytest.mark.parametrize('strategy, embedded', [('crops', True), ('dense', False)])
+def test_crop_scored_regions_carry_the_embedding_the_memory_keeps(
+        grounder, strategy, embedded):
+    image = np.full((240, 320, 3), 200, np.uint8)
+    image[100:180, 120:200] = (220, 30, 30)
+    result = Grounder(grounder.encoder, replace(grounder.config, strategy=strategy)).ground(
+        image, 'red box')
+    assert result.candidates
+    for candidate in result.candidates:
+        assert (candidate.embedding is not None) == embedded
+        if embedded:  # the stored embedding scores as the live grounding did
+            assert grounder.score_embeddings(candidate.embedding[None], 'red box')[0] == \
+                pytest.approx(candidate.score, abs=1e-5)
+
+
+def remember_red_box(perception, grounder):
+    """Let the robot at (1, 0), facing +x, see a red box 2 m ahead: at (3, 0) in odom."""
+    assert perception.on_command('go to the red box', 1.0) is not None
+    ground(perception, (1.0, 0.0, 0.0), 1.0, 'red box',
+           seen(grounder, 'red box', box_at(2.0, 0.0), 0.9))
+    perception.note_pose((1.0, 0.0, 0.0), 1.0)
+
+
+def test_a_grounded_region_is_remembered_in_odom_and_answered_without_motion(
+        perception, grounder):
+    remember_red_box(perception, grounder)
+    (remembered,) = perception.objects.objects(2.0)
+    assert remembered.label == 'red box'
+    assert remembered.position == pytest.approx((3.0, 0.0), abs=0.05)
+    perception.note_pose((1.0, 0.0, math.pi), 5.0)  # turned around since
+    assert perception.on_command('where did you see the red box?', 11.0) is not None
+    status = perception.status(11.0)
+    assert status.state == GroundingState.IDLE and not perception.wants_frames
+    assert "I saw a 'red box' 2.0 m away, behind, 10 s ago" in status.message
+    (entry,) = status.remembered
+    assert entry['position'] == pytest.approx([3.0, 0.0], abs=0.05)
+    assert entry['distance'] == pytest.approx(2.0, abs=0.05)
+    assert perception.on_command('what have you seen?', 12.0) is not None
+    assert 'I remember 1 objects, 1 of them named: a red box' in perception.message()
+    assert perception.on_command('where did you see the blue ball', 12.0) is not None
+    assert "I have not seen a 'blue ball' (1 objects remembered)" in perception.message()
+    assert perception.on_command('forget what you have seen', 13.0) is not None
+    assert 'forgot the 1 objects' in perception.message() and len(perception.objects) == 0
+
+
+def test_going_back_drives_to_where_it_was_seen_until_live_grounding_confirms_it(
+        perception, grounder):
+    remember_red_box(perception, grounder)
+    perception.note_pose((1.0, 0.0, math.pi), 5.0)
+    choice = perception.status().choice_id
+    assert perception.on_command('go back to the red box', 5.0) is not None
+    assert 'I saw one 2.0 m away, behind' in perception.message()
+    # Facing away: nothing in view, the remembered place is the target (behind: x < 0).
+    update = ground(perception, (1.0, 0.0, math.pi), 5.2, 'red box')
+    assert (update.target.x, update.target.y) == pytest.approx((-2.0, 0.0), abs=0.05)
+    status = update.status
+    assert status.target_source == TargetSource.REMEMBERED and status.found
+    assert status.state == GroundingState.TRACKING and status.choice_id != choice
+    assert "going to where I saw the 'red box'" in status.message
+    # Turned toward it: live grounding finds it and takes over.
+    update = ground(perception, (1.0, 0.0, 0.0), 7.0, 'red box',
+                    seen(grounder, 'red box', box_at(2.0, 0.0), 0.9))
+    assert update.status.target_source == TargetSource.GROUNDED
+    assert perception.recalled is None
+
+
+def test_a_remembered_object_in_view_but_not_found_is_forgotten_and_searched_for(
+        perception, grounder):
+    remember_red_box(perception, grounder)
+    assert perception.on_command('go back to the red box', 10.0) is not None
+    for stamp in (10.2, 10.4):
+        update = ground(perception, (1.0, 0.0, 0.0), stamp, 'red box')
+        assert update.status.target_source == TargetSource.REMEMBERED
+    update = ground(perception, (1.0, 0.0, 0.0), 12.6, 'red box')  # the third miss in view
+    assert update.target is None and update.status.state == GroundingState.LOST
+    assert "the 'red box' is not where I saw it" in update.status.message
+    assert perception.objects.objects(12.6) == []
+
+
+def test_find_looks_in_the_memory_first_and_an_absent_one_says_so(perception, grounder):
+    remember_red_box(perception, grounder)
+    assert perception.on_command('where is the red box', 3.0) is not None
+    assert perception.recalled is not None and 'I saw one' in perception.message()
+    assert perception.on_command('go back to the green ball', 4.0) is not None
+    assert perception.recalled is None
+    assert "I have not seen a 'green ball' before" in perception.message()
+
+
+@pytest.mark.parametrize('forgets, why', [
+    (lambda p: p.note_pose((40.0, 0.0, 0.0), 2.2), 'odometry jumped'),
+    (lambda p: p.check_clock(0.5), 'back'),
+])
+def test_the_memory_is_cleared_by_an_odometry_reset_and_by_time_going_back(
+        perception, grounder, forgets, why):
+    remember_red_box(perception, grounder)
+    perception.check_clock(2.0)
+    assert len(perception.objects) == 1
+    assert why in forgets(perception)
+    assert len(perception.objects) == 0
+
+
+# -- the action side -------------------------------------------------------------------------
+CONFIG = MotionConfig()
+
+
+def controller():
+    return MotionController(CONFIG, ObstacleConfig(obstacle_source='none'))
+
+
+def drive(control, task, start, seconds, odometry_at):
+    """Run ``task`` from ``start`` (s) at 20 Hz on a kinematic base; return the last output."""
+    control.on_task(task, start)
+    pose, output = odometry_at, None
+    for tick in range(int(seconds * 20)):
+        now = start + tick / 20
+        control.on_perception(GroundingState.IDLE, task.intent.value, now)
+        control.on_odometry(*pose, stamp=now)
+        output = control.step(now)
+        x, y, yaw = pose
+        pose = (x + output.linear * math.cos(yaw) / 20, y + output.linear * math.sin(yaw) / 20,
+                yaw + output.angular / 20)
+        if output.state in (ActionState.REACHED, ActionState.FAILED):
+            break
+    return output, pose
+
+
+@pytest.mark.parametrize('said_first', [True, False])
+def test_come_back_drives_to_where_the_command_was_given(said_first):
+    """'X and come back': this command's place; 'come back' said next: the one before's."""
+    control = controller()
+    control.on_odometry(0.0, 0.0, 0.0, stamp=0.0)
+    output, pose = drive(control, Task(1, 0, Intent.MOVE, distance=1.5), 0.0, 10.0,
+                         (0.0, 0.0, 0.0))
+    assert output.state == ActionState.REACHED
+    back = Task(2, 0, Intent.RETURN, origin=Origin.COMMAND) if said_first else \
+        Task(1, 1, Intent.RETURN, origin=Origin.COMMAND)
+    output, pose = drive(control, back, 10.0, 30.0, pose)
+    assert output.state == ActionState.REACHED and 'back at where the command was given' \
+        in output.reason
+    assert math.hypot(pose[0], pose[1]) <= CONFIG.return_tolerance + 0.02
+
+
+def test_return_to_the_start_is_the_first_command_of_the_run_and_fails_without_one():
+    control = controller()
+    output, _ = drive(control, Task(1, 0, Intent.RETURN, run_id='a', origin=Origin.COMMAND),
+                      0.0, 1.0, (0.0, 0.0, 0.0))
+    assert output.state == ActionState.FAILED and 'no pose to come back to' in output.reason
+    _, pose = drive(control, Task(2, 0, Intent.MOVE, distance=1.0, run_id='a'), 1.0, 8.0,
+                    (0.0, 0.0, 0.0))
+    _, pose = drive(control, Task(3, 0, Intent.MOVE, distance=1.0, run_id='a'), 9.0, 8.0, pose)
+    output, pose = drive(control, Task(4, 0, Intent.RETURN, run_id='a', origin=Origin.START),
+                         17.0, 30.0, pose)
+    assert output.state == ActionState.REACHED and 'back at the start' in output.reason
+    # The first command of the run was the return that failed, given at the origin.
+    assert math.dist(pose[:2], (0.0, 0.0)) <= CONFIG.return_tolerance + 0.02
+
+
+def test_an_approach_never_ends_at_a_remembered_target_it_has_not_confirmed():
+    control = controller()
+    control.on_task(Task(1, 0, Intent.APPROACH), 0.0)
+    control.on_odometry(0.0, 0.0, 0.0, stamp=0.0)
+    control.on_perception(GroundingState.TRACKING, 'going to where I saw it', 0.0,
+                          remembered=True)
+    control.on_target(CONFIG.stop_distance - 0.1, 0.0, stamp=0.0)
+    output = control.step(0.0)
+    assert output.state == ActionState.HOLDING and 'confirmed in view' in output.reason
+    control.on_perception(GroundingState.TRACKING, 'found', 0.1)
+    assert control.step(0.1).state == ActionState.REACHED
