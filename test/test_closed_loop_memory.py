@@ -13,17 +13,23 @@
 # limitations under the License.
 
 """
-Closed-loop episodes of the object memory and of coming back (simulator, three node processes).
+Closed-loop episodes of the object memory, coming back and following (simulator, node processes).
 
 Judged from the simulator's ground truth: a return ends within judge.RETURN_TOLERANCE of
 where the command was given; going back to a remembered object behind the robot turns to
-it and drives there without a search.
+it and drives there without a search; a grounding_node killed and started again still
+knows what it saw; a follow keeps follow_distance from a moving ball.
 """
 
+import math
+from pathlib import Path
+
+from clip_grounding_ros.core.motion.config import MotionConfig
 from clip_grounding_ros.demo.episode import EpisodeSpec, run_episode
 import pytest
 
 pytestmark = pytest.mark.slow
+SCENES = Path(__file__).parent / 'scenes'
 
 
 @pytest.mark.parametrize('command, then', [
@@ -53,3 +59,34 @@ def test_going_back_to_an_object_seen_before_turns_to_it_without_a_search(tmp_pa
     assert back.steps[0].reached == 'blue_box'
     assert 'searching' not in back.action_states, back.summary()
     assert result.touched == [] and result.robot_stopped
+
+
+def test_a_grounding_node_killed_and_started_again_still_knows_what_it_saw(tmp_path):
+    """SIGKILL (nothing saved at shutdown): the memory saved every few seconds is loaded."""
+    result = run_episode(EpisodeSpec(
+        scene='boxes', command='find the blue box', then=('where did you see the blue box?',),
+        respawn_before=1, realtime_factor=1.0, timeout=60.0, log_dir=str(tmp_path)))
+    assert result.success, result.summary()
+    assert "I saw a 'blue box'" in result.commands[1].reason
+    assert 'object memory loaded from' in (tmp_path / 'grounding_node.log').read_text()
+
+
+def test_following_a_moving_ball_keeps_follow_distance_without_contact(tmp_path):
+    """The ball rolls round a square for 30 s (test/scenes/moving_ball.yaml) until 'stop'."""
+    moving_from, stop_at = 4.0, 40.0  # the ball's start_after; the stop after 30 s behind it
+    result = run_episode(EpisodeSpec(
+        scene=str(SCENES / 'moving_ball.yaml'), command='follow the red ball',
+        then=('stop',), at=(stop_at,), realtime_factor=1.0, timeout=60.0,
+        log_dir=str(tmp_path)))
+    assert result.touched == [] and result.robot_stopped, result.summary()
+    follow, stop = result.commands
+    assert 'reached' not in follow.action_states and 'searching' not in follow.action_states
+    assert stop.success
+    start = result.truths[0].time
+    # The base origin to the ball's near surface: what follow_distance keeps (a target is
+    # the surface the camera sees).
+    gaps = [math.dist(truth.robot[:2], truth.positions['red_ball']) - 0.15
+            for truth in result.truths
+            if start + moving_from + 6.0 <= truth.time <= start + stop_at]
+    assert len(gaps) > 20
+    assert abs(sum(gaps) / len(gaps) - MotionConfig.follow_distance) <= 0.2, gaps

@@ -18,7 +18,7 @@ import json
 import math
 from pathlib import Path
 
-from clip_grounding_ros.core.contract.protocol import Intent, Task
+from clip_grounding_ros.core.contract.protocol import Intent, StepOutcome, Task
 from clip_grounding_ros.core.contract.status import ActionState, GroundingState, GroundingStatus
 from clip_grounding_ros.core.motion.config import MotionConfig
 from clip_grounding_ros.core.motion.controller import MotionController
@@ -833,3 +833,21 @@ def test_a_search_holds_still_while_a_candidate_is_confirmed_then_turns_on():
     assert outputs[1.0].state == ActionState.SEARCHING and outputs[1.0].angular == 0.0
     assert outputs[1.0].reason.startswith('holding still to confirm')
     assert outputs[2.0].angular == 0.0 and outputs[3.2].angular != 0  # 2 s held: turns on
+
+
+@pytest.mark.parametrize('x, y, state', [
+    (3.0, 0.0, ActionState.APPROACHING),   # farther than follow_distance: drive after it
+    (0.8, 0.0, ActionState.FACING),        # nearer: hold, facing it
+    (0.6, 0.5, ActionState.FACING),        # nearer and to the left: turn toward it only
+])
+def test_a_follow_keeps_follow_distance_and_never_ends_as_reached(x, y, state):
+    controller = _tracking(Intent.FOLLOW)
+    output = _run(controller, [i / 20 for i in range(10)], target=(x, y))
+    assert output.state == state
+    status = controller.status(output)
+    assert status.outcome == StepOutcome.ACTIVE  # a follow goes on until a stop
+    if state == ActionState.FACING:
+        assert output.linear == 0.0 and (output.angular > 0) == (y > 0.1)
+        assert f'keeping {CONFIG.follow_distance:.2f} m' in output.reason
+    else:
+        assert output.linear > 0

@@ -179,6 +179,14 @@ def plot_top_down(result: EpisodeResult, path: Path) -> None:
         xs, ys = zip(*result.path, strict=True)
         axes.plot(xs, ys, color='black', linewidth=1.5, label='robot path')
         axes.add_patch(patches.Circle(result.path[-1], 0.18, fill=False, edgecolor='black'))
+    for number, remembered in enumerate(result.remembered):
+        named = remembered['label'] != 'object'
+        axes.plot(remembered['x'], remembered['y'], marker='x', linestyle='none',
+                  color='tab:blue' if named else '0.6',
+                  label='remembered (object memory)' if number == 0 else None)
+        if named:
+            axes.annotate(remembered['label'], (remembered['x'], remembered['y'] - 0.3),
+                          ha='center', fontsize=7, color='tab:blue')
     start_x, start_y, start_yaw = scene.robot_start
     axes.arrow(start_x, start_y, 0.4 * math.cos(start_yaw), 0.4 * math.sin(start_yaw),
                width=0.05, color='0.3', label='start')

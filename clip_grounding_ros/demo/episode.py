@@ -101,6 +101,8 @@ class EpisodeSpec:
     realtime_factor: float = 2.0
     timeout: float = 60.0                # simulated seconds after each command
     stall_camera_after: float | None = None  # freeze the camera process then
+    respawn_before: int | None = None    # SIGKILL and restart grounding_node before this
+    #                                      command (an index of `commands`)
     settle: float = 3.0                  # after a stall, watch this long
     give_up: float = 5.0                 # end once lost/error with the robot still this long
     params_file: str = ''                # '' = config/sim_demo.yaml
@@ -177,6 +179,8 @@ class EpisodeResult:
     grounding_errors: list[str] = field(default_factory=list)  # 'error' messages, command on
     # The nearest the target was (m) when CLIP, not the tracker, placed it; None: never.
     closest_grounding: float | None = None
+    truths: list[GroundTruth] = field(default_factory=list)  # the simulator's, in order
+    remembered: list[dict] = field(default_factory=list)  # the object memory at the end
 
     @property
     def steps(self) -> list[StepVerdict]:
@@ -206,6 +210,7 @@ class EpisodeResult:
             'grounding_errors': self.grounding_errors,
             'closest_grounding_m': None if self.closest_grounding is None else
             round(self.closest_grounding, 3),
+            'remembered_objects': self.remembered,
         }
 
 
@@ -225,8 +230,12 @@ def run_episode(spec: EpisodeSpec, progress=None) -> EpisodeResult:
     spinner = threading.Thread(target=spin, args=(executor, context), daemon=True)
     spinner.start()
     previous_handler = exit_on_sigterm()
-    processes = NodeProcesses(spec.params_file, spec.overrides(), log_dir,
-                              spec.extra_processes, spec.node_prefix)
+    overrides = spec.overrides()
+    # The demo keeps the object memory across a restart of grounding_node (memory_file).
+    overrides.setdefault('grounding_node', {}).setdefault(
+        'memory_file', str(log_dir / 'object_memory.npz'))
+    processes = NodeProcesses(spec.params_file, overrides, log_dir, spec.extra_processes,
+                              spec.node_prefix)
     try:
         return Episode(spec, scene, observer, processes, log_dir).run(progress)
     finally:
@@ -257,6 +266,7 @@ class _Said:
     text: str
     command: Command | None       # None: the grounding node refuses it too
     after_id: int                 # the last command id before it: its statuses come after
+    after_run: str                # of that grounding_node run (a restarted one counts from 1)
     start_time: float
     records: dict[int, _StepRecord] = field(default_factory=dict)
 
@@ -299,6 +309,8 @@ class Episode:
         for index, text in enumerate(spec.commands):
             if index:
                 self._wait_until(spec.at[index - 1] if spec.at else self._now() + spec.gap)
+            if index == spec.respawn_before:
+                self.processes.respawn('grounding_node')
             said = self._say(text)
             if said is None:
                 why = self.processes.exits() or 'command subscribers not found in 30 s'
@@ -331,12 +343,13 @@ class Episode:
         except CommandError:
             command = None  # the grounding node refuses it: the episode checks it did
         after_id = max(observer.action.command_id or 0, 0)
+        after_run = observer.action.run_id
         # Each of the two nodes listening on `command` has three subscriptions to it.
         if not observer.send(text, subscribers=6, timeout=30.0,
                              given_up=lambda: not all(self.processes.alive().values())):
             return None
         with observer.lock:
-            said = _Said(text, command, after_id, self._now())
+            said = _Said(text, command, after_id, after_run, self._now())
             said.records[0] = _StepRecord(observer.pose, observer.turned)
         if said.steps and (said.steps[0].intent.grounded or said.steps[0].intent.by_odometry):
             self.origins.append(said.records[0].start)  # as action_node's origins
@@ -370,7 +383,8 @@ class Episode:
                 return Outcome.DONE, ''
             # A stop acts in the action node at once: its steps are not reported one by one.
             ours = not stopping and action.command_id is not None and \
-                action.command_id > said.after_id
+                (action.command_id > said.after_id or
+                 action.run_id != said.after_run and action.command_id > 0)
             if ours and self._track_steps(said, action, now):
                 time.sleep(0.3)  # let the last odometry arrive
                 self._await_grounding_done(said)
@@ -477,6 +491,7 @@ class Episode:
             speed, now, pose = observer.speed, observer.sim_time, observer.pose
             grounding_errors = list(observer.grounding_errors)
             closest_grounding = observer.closest_grounding
+            truths, remembered = list(observer.truths), list(observer.remembered)
         touched = list(truth.touched)
         several = len(self.verdicts) > 1
         # A refusal's reason quotes its command already.
@@ -495,7 +510,7 @@ class Episode:
             self.spec, outcome, success, reason, max(0.0, now - self.start_time),
             self.stop_distance, self.verdicts, self.start_pose, pose, touched, stopped, path,
             observer.action, observer.grounding, observer.first_frame, str(self.log_dir),
-            grounding_errors, closest_grounding)
+            grounding_errors, closest_grounding, truths, remembered)
 
     def _judge_step(self, said: _Said, index: int, step: Step) -> StepVerdict:
         record = said.records.get(index)

@@ -21,6 +21,7 @@ It reads every status and the simulator's ground truth through the contract type
 
 from __future__ import annotations
 
+from collections import deque
 import math
 import threading
 import time
@@ -39,6 +40,8 @@ from ..core.contract.status import (
 )
 from ..core.world.frames import yaw_from_quaternion
 
+TRUTHS_KEPT = 20000  # ground-truth messages kept (about 10 min at the simulator's rate)
+
 
 class Observer:
     """A node in this process that sends the command and records what the pipeline does."""
@@ -49,6 +52,7 @@ class Observer:
         import rclpy
         from sensor_msgs.msg import Image
         from std_msgs.msg import String
+        from visualization_msgs.msg import MarkerArray
 
         from ..nodes.common import COMMAND_LATCHED_QOS, LATEST_QOS, STATUS_QOS
 
@@ -58,6 +62,7 @@ class Observer:
         self.grounding = GroundingStatus()
         self.statuses_seen = False
         self.action_states: set[ActionState] = set()  # seen since the last command was sent
+        self.truths: deque[GroundTruth] = deque(maxlen=TRUTHS_KEPT)  # moving objects' paths
         self.frames_published = 0  # by camera_node to grounding_node (camera status)
         self.grounding_errors: list[str] = []  # distinct 'error' messages since the command
         # The nearest the target was (m) when CLIP itself, not the tracker, placed it.
@@ -69,6 +74,9 @@ class Observer:
         self.sim_time = 0.0
         self.speed = (0.0, 0.0)
         self.first_frame: np.ndarray | None = None
+        # The object memory as grounding_node shows it (memory/markers): label, x, y (odom,
+        # which is the simulated world frame).
+        self.remembered: list[dict] = []
         self.last_cmd: tuple[float, float] | None = None
         # Transient-local: it matches both of each node's command subscriptions (latched and
         # volatile), which receive every message once between them.
@@ -77,6 +85,8 @@ class Observer:
         self.node.create_subscription(String, 'grounding/status', self._on_grounding,
                                       STATUS_QOS)
         self.node.create_subscription(String, 'sim/ground_truth', self._on_truth, STATUS_QOS)
+        self.node.create_subscription(MarkerArray, 'memory/markers', self._on_memory,
+                                      LATEST_QOS)
         self.node.create_subscription(String, 'grounding/camera_status', self._on_camera,
                                       STATUS_QOS)
         self.node.create_subscription(Odometry, 'odom', self._on_odom, 10)
@@ -111,6 +121,14 @@ class Observer:
         truth = GroundTruth.from_json(msg.data)
         with self.lock:
             self.truth = truth
+            self.truths.append(truth)
+
+    def _on_memory(self, msg) -> None:
+        remembered = [{'label': marker.text, 'x': round(marker.pose.position.x, 3),
+                       'y': round(marker.pose.position.y, 3)}
+                      for marker in msg.markers if marker.ns == 'memory' and marker.text]
+        with self.lock:
+            self.remembered = remembered
 
     def _on_odom(self, msg) -> None:
         """Record the simulator's odometry, which is its true pose (world frame)."""

@@ -58,6 +58,7 @@ class NodeProcesses:
         params = params_file or str(find_resource('config/sim_demo.yaml'))
         extra, prefix = extra or {}, prefix or {}
         self.processes: dict[str, subprocess.Popen] = {}
+        self.commands: dict[str, list[str]] = {}
         self.log_dir = log_dir
         self.logs = []
         commands = {}
@@ -68,10 +69,21 @@ class NodeProcesses:
                 command += ['-p', override_argument(name, value)]
             commands[node] = command
         for name, command in {**commands, **extra}.items():
-            log = open(log_dir / f'{name}.log', 'w')  # noqa: SIM115 - closed in stop()
-            self.logs.append(log)
-            self.processes[name] = subprocess.Popen([*prefix.get(name, []), *command],
-                                                    stdout=log, stderr=subprocess.STDOUT)
+            self.commands[name] = [*prefix.get(name, []), *command]
+            self._start(name, 'w')
+
+    def _start(self, name: str, mode: str) -> None:
+        log = open(self.log_dir / f'{name}.log', mode)  # noqa: SIM115 - closed in stop()
+        self.logs.append(log)
+        self.processes[name] = subprocess.Popen(self.commands[name], stdout=log,
+                                                stderr=subprocess.STDOUT)
+
+    def respawn(self, name: str) -> None:
+        """Kill a node process (SIGKILL: no shutdown, nothing saved) and start it again."""
+        process = self.processes[name]
+        process.kill()
+        process.wait()
+        self._start(name, 'a')
 
     def alive(self) -> dict[str, bool]:
         return {name: process.poll() is None for name, process in self.processes.items()}

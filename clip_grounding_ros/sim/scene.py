@@ -22,6 +22,7 @@ the benchmarks share one validated description, loadable from YAML or generated 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+import functools
 import math
 import numbers
 from pathlib import Path
@@ -66,6 +67,9 @@ CONTRAST_CLASSES = '; '.join('|'.join(','.join(words) for words in classes.value
                              for classes in (SHAPE_WORDS, COLOR_WORDS))
 # Objects that add_clutter places are named CLUTTER_PREFIX + a number.
 CLUTTER_PREFIX = 'clutter_'
+# Fastest a moving object may go (m/s): a brisk walk, well above the robot's default speed
+# limit (0.4 m/s), so a scene can hold an object it cannot catch up with.
+MAX_OBJECT_SPEED = 1.5
 
 
 class SceneError(ValueError):
@@ -73,14 +77,62 @@ class SceneError(ValueError):
 
 
 @dataclass(frozen=True)
+class Motion:
+    """
+    How an object slides over the floor, so following and re-finding can be tested.
+
+    It stands at its `position` until `start_after` simulated seconds, then moves at constant
+    `speed` (m/s) along straight lines through `waypoints` ((x, y) in the world frame, m):
+    with `loop`, position -> waypoints... -> back to position, over and over; without, once
+    through the waypoints, then it stays at the last one. Only x and y change: the object
+    keeps resting on the floor and keeps its yaw. position_at gives where it is.
+    """
+
+    waypoints: tuple[tuple[float, float], ...]
+    speed: float
+    start_after: float = 0.0
+    loop: bool = True
+
+    def __post_init__(self) -> None:
+        where = 'motion'
+        if not isinstance(self.waypoints, (list, tuple)) or not self.waypoints:
+            raise SceneError(
+                f'{where}: waypoints: expected a list of at least one [x, y], '
+                f'got {self.waypoints!r}')
+        waypoints = []
+        for index, point in enumerate(self.waypoints):
+            what = f'{where}: waypoints[{index}]'
+            values = _floats(point, what)
+            if len(values) != 2:
+                raise SceneError(
+                    f'{what}: expected [x, y] (an object rests on the floor, so only x and y '
+                    f'move), got {list(values)}')
+            waypoints.append(values)
+        object.__setattr__(self, 'waypoints', tuple(waypoints))
+        _coerce(self, 'speed', _float, where)
+        if not 0.0 < self.speed <= MAX_OBJECT_SPEED:
+            raise SceneError(
+                f'{where}: speed: expected more than 0 and at most {MAX_OBJECT_SPEED} m/s, '
+                f'got {self.speed}')
+        _coerce(self, 'start_after', _float, where)
+        if self.start_after < 0.0:
+            raise SceneError(
+                f'{where}: start_after: must not be negative (simulated s), '
+                f'got {self.start_after}')
+        if not isinstance(self.loop, bool):
+            raise SceneError(f'{where}: loop: expected true or false, got {self.loop!r}')
+
+
+@dataclass(frozen=True)
 class SceneObject:
     """
-    One static object resting on the floor.
+    One object resting on the floor: static, or moving along a path when `motion` is set.
 
     `size` depends on `shape`: box -> half extents (hx, hy, hz); sphere -> (radius,);
-    cylinder -> (radius, half_height). `position` is (x, y) on the floor in the world frame.
+    cylinder -> (radius, half_height). `position` is (x, y) on the floor in the world frame
+    (for a moving object: where it starts; position_at gives it at a time).
     `texture` (one of textures.TEXTURE_KINDS, or None for flat colour) modulates the
-    brightness of the named colour, never its hue.
+    brightness of the named colour, never its hue. `motion` also accepts the YAML mapping.
     """
 
     name: str
@@ -90,6 +142,7 @@ class SceneObject:
     position: tuple[float, float]
     yaw: float = 0.0
     texture: str | None = None
+    motion: Motion | None = None
 
     def __post_init__(self) -> None:
         where = f'object {self.name!r}'
@@ -119,6 +172,12 @@ class SceneObject:
         if len(self.position) != 2:
             raise SceneError(f'{where}: position: expected [x, y], got {list(self.position)}')
         _coerce(self, 'texture', _texture, where)
+        if self.motion is not None and not isinstance(self.motion, Motion):
+            _check_keys(self.motion, MOTION_REQUIRED, MOTION_OPTIONAL, f'{where}: motion')
+            try:
+                object.__setattr__(self, 'motion', Motion(**self.motion))
+            except SceneError as error:
+                raise SceneError(f'{where}: {error}') from None
 
     @property
     def is_clutter(self) -> bool:
@@ -143,13 +202,18 @@ class SceneObject:
         """Return the natural-language name a user would say, e.g. "blue box"."""
         return f'{self.color} {self.shape}'
 
-    def surface_distance(self, x: float, y: float) -> float:
+    def surface_distance(
+        self, x: float, y: float, centre: tuple[float, float] | None = None
+    ) -> float:
         """
         Horizontal distance from (x, y) to the object's footprint (0 inside it).
 
-        Boxes use the exact rotated rectangle; round shapes their circle.
+        Boxes use the exact rotated rectangle; round shapes their circle. `centre` is where
+        the footprint is (world x, y in m), by default `position`: pass a moving object's
+        current one (position_at, SimWorld.object_position).
         """
-        dx, dy = x - self.position[0], y - self.position[1]
+        centre_x, centre_y = self.position if centre is None else centre
+        dx, dy = x - centre_x, y - centre_y
         if self.shape != 'box':
             return max(math.hypot(dx, dy) - self.size[0], 0.0)
         cos_yaw, sin_yaw = math.cos(self.yaw), math.sin(self.yaw)
@@ -281,6 +345,11 @@ class Scene:
                 raise SceneError(
                     f'object {obj.name!r}: position: its footprint circle (radius '
                     f'{obj.footprint_radius:.2f} m) overlaps the robot at its start')
+            for index, (x, y) in enumerate(obj.motion.waypoints if obj.motion else ()):
+                if max(abs(x), abs(y)) + obj.footprint_radius > half:
+                    raise SceneError(
+                        f'object {obj.name!r}: motion: waypoints[{index}]: ({x}, {y}) is '
+                        f'outside the room (walls at +-{half} m)')
         for i, first in enumerate(self.objects):
             for second in self.objects[i + 1:]:
                 gap = math.dist(first.position, second.position)
@@ -290,6 +359,19 @@ class Scene:
                         f'object {first.name!r}: position: its footprint circle overlaps '
                         f'that of object {second.name!r} (centres {gap:.2f} m apart, radii '
                         f'add up to {reach:.2f} m; a box counts as the circle around it)')
+                # A moving object must pass clear of every static one. Two moving objects are
+                # only checked where they start: whether they meet depends on their timing.
+                if (first.motion is None) == (second.motion is None):
+                    continue
+                moving, still = (first, second) if first.motion else (second, first)
+                path = _path_points(moving.position, moving.motion)
+                gap = min(_segment_distance(still.position, start, end)
+                          for start, end in zip(path, path[1:], strict=False))
+                if gap < reach:
+                    raise SceneError(
+                        f'object {moving.name!r}: motion: its path passes within {gap:.2f} m '
+                        f'of object {still.name!r} (radii add up to {reach:.2f} m; a box '
+                        'counts as the circle around it)')
 
     def object(self, name: str) -> SceneObject:  # noqa: A003
         """Return the object called `name` (KeyError listing the known names otherwise)."""
@@ -335,7 +417,9 @@ class Scene:
 
 
 OBJECT_REQUIRED = ('name', 'shape', 'color', 'size', 'position')
-OBJECT_OPTIONAL = ('yaw', 'texture')
+OBJECT_OPTIONAL = ('yaw', 'texture', 'motion')
+MOTION_REQUIRED = ('waypoints', 'speed')
+MOTION_OPTIONAL = ('start_after', 'loop')
 SCENE_REQUIRED = ('name', 'objects')
 SCENE_OPTIONAL = ('robot_start', 'room_size', 'light', 'floor_rgb', 'wall_rgb', 'floor_texture',
                   'wall_texture', 'texture_seed', 'clutter')
@@ -401,8 +485,8 @@ def scene_to_dict(scene: Scene) -> dict[str, Any]:
     """
     Return the YAML structure of `scene` (inverse of scene_from_dict).
 
-    Clutter is written as the objects it placed; textures only where there are any, so an
-    untextured scene reads as before textures existed.
+    Clutter is written as the objects it placed; textures and motion only where there are
+    any, so an untextured, static scene reads as before they existed.
     """
     x, y, yaw = scene.robot_start
     light = scene.light
@@ -418,6 +502,13 @@ def scene_to_dict(scene: Scene) -> dict[str, Any]:
         }
         if obj.texture is not None:
             entry['texture'] = obj.texture
+        if obj.motion is not None:
+            entry['motion'] = {
+                'waypoints': [list(point) for point in obj.motion.waypoints],
+                'speed': obj.motion.speed,
+                'start_after': obj.motion.start_after,
+                'loop': obj.motion.loop,
+            }
         objects.append(entry)
     data: dict[str, Any] = {
         'name': scene.name,
@@ -439,6 +530,52 @@ def scene_to_dict(scene: Scene) -> dict[str, Any]:
         data['texture_seed'] = scene.texture_seed
     data['objects'] = objects
     return data
+
+
+@functools.lru_cache(maxsize=256)
+def _path_points(
+    position: tuple[float, float], motion: Motion
+) -> tuple[tuple[float, float], ...]:
+    """Return the corners of a moving object's path: start, waypoints, start again if it loops."""
+    return (position, *motion.waypoints, *((position,) if motion.loop else ()))
+
+
+@functools.lru_cache(maxsize=256)
+def _path_lengths(position: tuple[float, float], motion: Motion) -> tuple[float, ...]:
+    """Return the length of each straight piece of the path (m)."""
+    points = _path_points(position, motion)
+    return tuple(math.dist(start, end) for start, end in zip(points, points[1:], strict=False))
+
+
+def position_at(obj: SceneObject, t: float) -> tuple[float, float]:
+    """
+    Return where `obj` stands on the floor (world x, y in m) at simulated time `t` (s).
+
+    A static object, or one whose motion has not started (t <= start_after), is at its
+    `position`; after that it has gone speed * (t - start_after) metres along its path, at
+    constant speed round the corners (a looping path starts over where it began; one that
+    does not loop ends at the last waypoint).
+    """
+    motion = obj.motion
+    if motion is None:
+        return obj.position
+    points = _path_points(obj.position, motion)
+    lengths = _path_lengths(obj.position, motion)
+    total = sum(lengths)
+    travelled = max(t - motion.start_after, 0.0) * motion.speed
+    if total <= 0.0:
+        return points[-1]
+    if motion.loop:
+        travelled %= total
+    elif travelled >= total:
+        return points[-1]
+    for (start, end), length in zip(zip(points, points[1:], strict=False), lengths, strict=True):
+        if travelled <= length and length > 0.0:
+            share = travelled / length
+            return (start[0] + share * (end[0] - start[0]),
+                    start[1] + share * (end[1] - start[1]))
+        travelled -= length
+    return points[-1]  # rounding: a hair past the end
 
 
 # Clutter: small objects that are not what a command names, placed where they hinder nothing.
@@ -499,6 +636,13 @@ def _clutter_position(
     paths = [(start, obj.position) for obj in named]
     paths += [(first.position, second.position)
               for i, first in enumerate(named) for second in named[i + 1:]]
+    # The ground a moving object sweeps: each piece of its path, with its footprint radius.
+    swept = []
+    for obj in scene.objects:
+        if obj.motion is not None:
+            corners = _path_points(obj.position, obj.motion)
+            swept += [(a, b, obj.footprint_radius)
+                      for a, b in zip(corners, corners[1:], strict=False)]
     for _ in range(RANDOM_PLACEMENT_TRIES):
         if rng.random() < CLUTTER_IN_VIEW:
             bearing = start_yaw + rng.uniform(-RANDOM_BEARING, RANDOM_BEARING)
@@ -517,6 +661,9 @@ def _clutter_position(
         if any(_segment_distance(position, *path) < ROBOT_RADIUS + CLUTTER_PATH_CLEARANCE + radius
                for path in paths):
             continue
+        if any(_segment_distance(position, a, b) < reach + CLUTTER_GAP + radius
+               for a, b, reach in swept):
+            continue
         return position
     return None
 
@@ -531,7 +678,8 @@ def add_clutter(scene: Scene, count: int, seed: int = 0, textured: bool = True) 
     _clutter_looks), each with a texture of CLUTTER_TEXTURES when `textured`. They stand
     clear of the walls, of the robot start, of every other object, and of the straight ways
     from the start to each named object and between named objects (the CLUTTER_* margins),
-    so they make no way longer; CLUTTER_IN_VIEW of them are drawn in front of the robot.
+    so they make no way longer, and of the path of any moving object; CLUTTER_IN_VIEW of
+    them are drawn in front of the robot.
     """
     if isinstance(count, bool) or not isinstance(count, numbers.Integral):
         raise SceneError(f'clutter: count: expected an integer, got {count!r}')

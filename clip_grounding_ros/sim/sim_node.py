@@ -19,8 +19,8 @@ Subscribes `cmd_vel` (Twist, or TwistStamped with twist_stamped:=true); publishe
 `camera/image_raw`, `camera/camera_info`, optionally `camera/depth/image_raw` (32FC1) and
 `camera/image_raw/compressed` (JPEG), `odom`,
 `/clock` (so every other node runs on use_sim_time) and `sim/ground_truth` (JSON: robot
-pose, distances to the objects, objects touched) for tests and the demo. Like a real base
-controller it stops when cmd_vel goes quiet for cmd_vel_timeout.
+pose, distances to the objects, where the objects are, objects touched) for tests and the
+demo. Like a real base controller it stops when cmd_vel goes quiet for cmd_vel_timeout.
 """
 
 from __future__ import annotations
@@ -215,7 +215,9 @@ class SimNode(Node):
             robot=[round(x, 4), round(y, 4), round(yaw, 4)],
             distances={obj.name: round(self.world.distance_to_object(obj.name), 4)
                        for obj in self.scene.objects},
-            touched=sorted(self.world.touched_objects())).to_json()))
+            touched=sorted(self.world.touched_objects()),
+            positions={obj.name: [round(v, 4) for v in self.world.object_position(obj.name)]
+                       for obj in self.scene.objects}).to_json()))
 
     def on_shutdown(self) -> None:
         self.running = False

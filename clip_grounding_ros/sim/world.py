@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-MuJoCo world for a scene: a differential-drive robot with a forward camera among static objects.
+MuJoCo world for a scene: a differential-drive robot with a forward camera among objects.
 
 Plain Python (no ROS) so the ROS node, the training-data renderer and the closed-loop tests all
 drive the same simulator and read the same ground truth.
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 if 'MUJOCO_GL' not in os.environ:
     os.environ['MUJOCO_GL'] = 'osmesa' if ctypes.util.find_library('OSMesa') else 'egl'
 
-from clip_grounding_ros.sim.scene import COLORS, ROBOT_RADIUS, Scene, SceneObject
+from clip_grounding_ros.sim.scene import COLORS, position_at, ROBOT_RADIUS, Scene, SceneObject
 from clip_grounding_ros.sim.textures import OBJECT_CONTRAST, SURFACE_CONTRAST, texture_image
 import cv2
 import mujoco
@@ -113,11 +113,19 @@ def _object_material(obj: SceneObject) -> str:
 
 
 def _object_geom(obj: SceneObject) -> str:
-    return (
-        f'<geom name="{OBJECT_GEOM_PREFIX}{obj.name}" type="{obj.shape}" size="{_vec(obj.size)}" '
-        f'pos="{_vec((*obj.position, obj.height / 2.0))}" euler="0 0 {obj.yaw:.12g}" '
-        f'material="{_object_material(obj)}"/>'
-    )
+    """
+    Return a static object as a geom of the world body; a moving one as a mocap body.
+
+    A mocap body is kinematic: SimWorld.step sets its position, contacts never push it, but
+    its geom still collides with the robot (and so counts as touched). It keeps its height
+    and yaw. Body and geom share the name (MuJoCo keeps them in separate namespaces).
+    """
+    name = f'{OBJECT_GEOM_PREFIX}{obj.name}'
+    placement = f'pos="{_vec((*obj.position, obj.height / 2.0))}" euler="0 0 {obj.yaw:.12g}"'
+    shape = f'type="{obj.shape}" size="{_vec(obj.size)}" material="{_object_material(obj)}"'
+    if obj.motion is None:
+        return f'<geom name="{name}" {shape} {placement}/>'
+    return f'<body name="{name}" mocap="true" {placement}><geom name="{name}" {shape}/></body>'
 
 
 @functools.lru_cache(maxsize=64)
@@ -246,7 +254,11 @@ def _robot_body(camera: CameraSpec) -> str:
 
 
 def build_mjcf(scene: Scene, camera: CameraSpec = CameraSpec(), timestep: float = 0.005) -> str:
-    """Build the MJCF XML for `scene`; objects and walls are static geoms of the world body."""
+    """
+    Build the MJCF XML for `scene`.
+
+    Walls and static objects are geoms of the world body; moving objects mocap bodies.
+    """
     light = scene.light
     # Floor and ceiling reach under the walls so no crack shows the void at the edges.
     plane_half = scene.room_size / 2.0 + WALL_THICKNESS
@@ -283,8 +295,8 @@ def build_mjcf(scene: Scene, camera: CameraSpec = CameraSpec(), timestep: float 
   <worldbody>
     <light name="sun" directional="true" pos="0 0 {WALL_HEIGHT * 3}" dir="{_vec(light.direction)}"
            diffuse="{_vec((light.intensity,) * 3)}" specular="0.1 0.1 0.1" castshadow="false"/>
-    <!-- The floor never collides: the robot has no vertical joint and the objects are static,
-         so floor contacts could only add friction to the planar joints. -->
+    <!-- The floor never collides: the robot has no vertical joint and the objects are static
+         or kinematic, so floor contacts could only add friction to the planar joints. -->
     <geom name="floor" type="plane" size="{plane_half} {plane_half} 0.1" material="floor"
           contype="0" conaffinity="0"/>
     {walls}
@@ -340,6 +352,12 @@ class SimWorld:
         self._geom_to_object = np.full(self.model.ngeom, -1, dtype=np.int32)
         for index, obj in enumerate(scene.objects):
             self._geom_to_object[self.model.geom(OBJECT_GEOM_PREFIX + obj.name).id] = index
+        # Moving objects: name -> (object, row of data.mocap_pos).
+        self._moving = {
+            obj.name: (obj, int(self.model.body_mocapid[self.model.body(
+                OBJECT_GEOM_PREFIX + obj.name).id]))
+            for obj in scene.objects if obj.motion is not None
+        }
         self._renderer: mujoco.Renderer | None = mujoco.Renderer(
             self.model, camera.height, camera.width
         )
@@ -351,11 +369,12 @@ class SimWorld:
 
     # -- lifecycle -------------------------------------------------------------------------
     def reset(self) -> None:
-        """Back to the scene's start pose at time 0, stopped, with no contacts recorded."""
+        """Back to the scene's start: robot and moving objects, time 0, no contacts recorded."""
         mujoco.mj_resetData(self.model, self.data)
         self._command = (0.0, 0.0)
         self._steps = 0
         self._touched.clear()
+        self._move_objects(0.0)
         self.set_robot_pose(*self.scene.robot_start)
 
     def close(self) -> None:
@@ -391,15 +410,23 @@ class SimWorld:
             )
         v, w = self._command
         yaw_index = self._qpos[2]
-        for _ in range(count):
+        for index in range(count):
+            # Each physics step starts from the moving objects' places at its start time.
+            self._move_objects((self._steps + index) * self.timestep)
             # Unicycle kinematics: rotate the body-frame command into world-frame joint targets.
             yaw = self.data.qpos[yaw_index]
             self.data.ctrl[:] = (v * math.cos(yaw), v * math.sin(yaw), w)
             mujoco.mj_step(self.model, self.data)
             self._record_contacts()
         self._steps += count
+        self._move_objects(self.time)
         # mj_step leaves positions-derived quantities (camera pose) one step behind qpos.
         mujoco.mj_forward(self.model, self.data)
+
+    def _move_objects(self, t: float) -> None:
+        """Put each moving object where its motion has it at simulated time t (s)."""
+        for obj, row in self._moving.values():
+            self.data.mocap_pos[row, :2] = position_at(obj, t)
 
     def _record_contacts(self) -> None:
         contacts = self.data.contact
@@ -434,10 +461,21 @@ class SimWorld:
         """Names of objects the robot body has touched since start/reset."""
         return set(self._touched)
 
+    def object_position(self, name: str) -> tuple[float, float]:
+        """
+        Return where the object is now: (x, y) of its centre on the floor, world frame, m.
+
+        A static object's is its scene position; a moving one's follows scene.position_at.
+        """
+        if name in self._moving:
+            x, y = self.data.mocap_pos[self._moving[name][1], :2]
+            return float(x), float(y)
+        return self.scene.object(name).position
+
     def distance_to_object(self, name: str) -> float:
-        """Horizontal distance from the base origin to the object's footprint."""
+        """Horizontal distance from the base origin to the object's footprint where it is now."""
         x, y, _ = self.robot_pose()
-        return self.scene.object(name).surface_distance(x, y)
+        return self.scene.object(name).surface_distance(x, y, self.object_position(name))
 
     # -- rendering -------------------------------------------------------------------------
     def _segmentation(self) -> mujoco.Renderer:

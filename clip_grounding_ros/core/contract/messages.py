@@ -150,11 +150,14 @@ class CommandRelay(JsonMessage):
 @dataclass
 class GroundTruth(JsonMessage):
     """
-    ``sim/ground_truth``: where the simulated robot truly is, and what it touched.
+    ``sim/ground_truth``: where the simulated robot and objects truly are, and what it touched.
 
     ``robot`` is (x, y, yaw) in the world frame (m, rad); ``distances`` maps each object's
-    name to the robot's distance from its surface (m); ``touched`` names the objects the
-    robot has touched since the start; ``time`` is the simulated time (s).
+    name to the robot's distance from its surface (m); ``positions`` maps each object's name
+    to where its centre stands now, [x, y] in the world frame (m): the scene's position for
+    a static object, the current one for a moving one (empty from a simulator older than
+    moving objects); ``touched`` names the objects the robot has touched since the start;
+    ``time`` is the simulated time (s).
     """
 
     time: float = 0.0
@@ -162,3 +165,4 @@ class GroundTruth(JsonMessage):
     robot: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     distances: dict[str, float] = field(default_factory=dict)
     touched: list[str] = field(default_factory=list)
+    positions: dict[str, list[float]] = field(default_factory=dict)

@@ -35,6 +35,7 @@ class Intent(str, Enum):
     FACE = 'face'          # turn in place toward the target
     FIND = 'find'          # turn toward the target once it is found
     PICK = 'pick'          # approach (grasping needs an arm; not part of this package)
+    FOLLOW = 'follow'      # keep follow_distance from a moving target until stopped
     STOP = 'stop'
     CLASSIFY = 'classify'  # zero-shot classification of each frame
     MOVE = 'move'          # relative translation on odometry: forward (+) / backward (-)
@@ -49,12 +50,12 @@ class Intent(str, Enum):
     @property
     def grounded(self) -> bool:
         """Whether a step of this intent names an object to find in the images."""
-        return self in (Intent.APPROACH, Intent.FACE, Intent.FIND, Intent.PICK)
+        return self in (Intent.APPROACH, Intent.FACE, Intent.FIND, Intent.PICK, Intent.FOLLOW)
 
     @property
     def approaches(self) -> bool:
         """Whether the base drives to the grounded target (rather than only turning to it)."""
-        return self in (Intent.APPROACH, Intent.PICK)
+        return self in (Intent.APPROACH, Intent.PICK, Intent.FOLLOW)
 
     @property
     def faces(self) -> bool:

@@ -182,7 +182,7 @@ _COMPARATIVES = {'bigger': Relation.BIGGEST, 'larger': Relation.BIGGEST,
 # Verbs people join to a step with 'and' ('go to the box and dance') that the grammar does not
 # know as verbs (those it knows are never object words).
 _ACTION_VERBS = frozenset((
-    'dance', 'sing', 'jump', 'hop', 'follow', 'push', 'pull', 'open', 'shut', 'kick',
+    'dance', 'sing', 'jump', 'hop', 'push', 'pull', 'open', 'shut', 'kick',
     'hit', 'wave', 'say', 'tell', 'show', 'sit', 'lie', 'beep', 'honk', 'flash', 'blink',
     'park', 'charge', 'dock', 'explore', 'patrol', 'clean', 'sweep', 'vacuum', 'check',
     'inspect', 'scan', 'rest', 'sleep', 'shake', 'lift', 'drop', 'put', 'place', 'leave',
@@ -243,8 +243,8 @@ _ARTICLES = frozenset(('the', 'a', 'an', 'that', 'this', 'those', 'these', 'some
 # A word that stops, wherever it is said: a command not understood but holding one stops.
 _HALT = re.compile(r'\b(?:stop(?!\s+sign)|halt|freeze|abort|wait|cancel|hold\s+on|hang\s+on|'
                    r"never\s*mind|don't\s+move|do\s+not\s+move)\b", re.IGNORECASE)
-_ACTIONS_KNOWN = ('I go to, look at, find and pick up objects, move, turn, come back, stop and '
-                  'classify, and say where I saw things; '
+_ACTIONS_KNOWN = ('I go to, look at, find, pick up and follow objects, move, turn, come back, '
+                  'stop and classify, and say where I saw things; '
                   "say 'then' between two of them")
 
 
@@ -398,6 +398,10 @@ class _Steps(Transformer):
         if len(steps) > MAX_STEPS:
             raise self._refuse(f'{len(steps)} steps are more than the {MAX_STEPS} I take in '
                                'one command; split it', SEQUENCE_EXAMPLE)
+        following = next((step for step in steps[:-1] if step.intent == Intent.FOLLOW), None)
+        if following is not None:
+            raise self._refuse(f"'{following.text}' goes on until a stop, so nothing can come "
+                               'after it; say it last', 'find the red ball, then follow it')
         return tuple(steps)
 
     def bare(self, meta, children):
@@ -462,6 +466,13 @@ class _Steps(Transformer):
 
     def pick(self, meta, children):
         return self._grounded(Intent.PICK, meta, children)
+
+    def follow(self, meta, children):
+        return self._grounded(Intent.FOLLOW, meta, children)
+
+    def follow_me(self, meta, children):
+        """Read 'follow me' as following the person who says it: a person to ground."""
+        return Step(Intent.FOLLOW, 'person', text=self._said(meta))
 
     def stop(self, meta, children):
         return Step(Intent.STOP, text=self._said(meta))

@@ -58,7 +58,8 @@ sequence: _step (_link _step | _then bare | _comma listed | and_bare | step_repa
                 | stop)*      // a stop said without a comma or 'then': "go to the box wait"
 step_repair: _repair                // "turn left, no, go to the box": the later step wins
 _step: _action _closings
-_action: approach | face | find | pick | move | turn | turn_around | spin | sideways | stop
+_action: approach | face | find | pick | follow | move | turn | turn_around | spin | sideways
+       | stop
        | come_back | return_start
 _link: (_then | _comma | _and) _lead*
 _then: _comma? _then_word ","?
@@ -97,6 +98,8 @@ find: find_verb _what
 find_verb: "find" | ("search" | "look" | "hunt") "around"? "for" | "locate"
          | "where" ("is" | "are") | "where's" | "seek" | "see" | "spot" | "do" "you" "see"
 pick: pick_verb _what | "pick" (_det? object | it) "up"
+follow: follow_verb _what | follow_verb ("me" | "us") -> follow_me
+follow_verb: "follow" | "keep" "following" | "go" "after" | "stay" "with" | "tail"
 pick_verb: "pick" "up"? | "grab" | "grasp" | "fetch" | "get" | "collect" | "take"
          | "bring" "me"
 

@@ -84,10 +84,11 @@ MAX_STEPS = 10                   # a longer sequence is more likely misheard tha
 MAX_COMMAND_CHARS = 400          # bounds the parser's work on pasted text
 
 VERB_TEXT = {Intent.APPROACH: 'go to', Intent.FACE: 'look at', Intent.FIND: 'find',
-             Intent.PICK: 'pick up'}
+             Intent.PICK: 'pick up', Intent.FOLLOW: 'follow'}
 # Examples use words the bundled simulator model knows too, so a suggestion always works.
 EXAMPLE = {Intent.APPROACH: 'go to the blue box', Intent.FACE: 'look at the white pillar',
            Intent.FIND: 'find the yellow cube', Intent.PICK: 'pick up the red ball',
+           Intent.FOLLOW: 'follow the red ball',
            Intent.STOP: 'stop', Intent.CLASSIFY: 'classify: a red box, a blue ball',
            Intent.MOVE: 'move forward 1 meter', Intent.TURN: 'turn left 90 degrees',
            Intent.RETURN: 'return to the start',

@@ -57,6 +57,9 @@ class MotionConfig(Settings):
                                  'so the turn finishes', minimum=0.001, maximum=20.0)
     stop_distance: float = setting(0.6, 'Stop when the target point is this close to the base '
                                    'origin (m)', minimum=0.0, maximum=100.0)
+    follow_distance: float = setting(1.0, 'A follow step keeps the target this far (m) from '
+                                     'the base origin: it drives when farther, turns to keep '
+                                     'facing it when nearer', minimum=0.2, maximum=10.0)
     return_tolerance: float = setting(0.1, 'A return ("come back") ends this near (m) the '
                                       'place where the command was given', minimum=0.01,
                                       maximum=2.0)

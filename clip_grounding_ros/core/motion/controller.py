@@ -402,6 +402,8 @@ class MotionController:
         state, desired, reason = self._decide(now)
         if desired != ZERO:
             target, stop = None, self.current.stop_distance
+            if self.task.intent == Intent.FOLLOW:
+                stop = self.config.follow_distance
             if self.task.intent is not None and self.task.intent.approaches and \
                     state in (ActionState.APPROACHING, ActionState.TURNING):
                 located = self._target_now(now)
@@ -599,6 +601,8 @@ class MotionController:
             _, angular, aligned = face_velocity(x, y, config)
             return (ActionState.FACING, ZERO, 'facing target') if aligned else (
                 ActionState.TURNING, (0.0, angular), 'turning toward target')
+        if self.task.intent == Intent.FOLLOW:
+            return self._follow(target)
         if config.motion_mode == MotionMode.NAV2:
             return self._navigate(target, now)
         stop, note = self._unambiguous_stop(target, now)
@@ -612,6 +616,25 @@ class MotionController:
         why += note
         state = ActionState.APPROACHING if linear > 0 else ActionState.TURNING
         return state, (linear, angular), f'{self.task.intent}: {why}'
+
+    def _follow(self, target: tuple[float, float]) -> Decision:
+        """
+        Keep ``follow_distance`` from a moving target: drive when farther, else face it.
+
+        Never reached: a follow goes on until a stop, or fails once the target is lost and not
+        found again by a search turn. Nearer than ``follow_distance`` the base turns in place
+        and does not back away (nothing sees behind it).
+        """
+        config, (x, y) = self.config, target
+        distance = math.hypot(x, y)
+        linear, angular, within = approach_velocity(x, y, config, config.follow_distance)
+        if within:
+            _, angular, _ = face_velocity(x, y, config)
+            return ActionState.FACING, (0.0, angular), (
+                f'following: {distance:.2f} m from the target (keeping '
+                f'{config.follow_distance:.2f} m)')
+        state = ActionState.APPROACHING if linear > 0 else ActionState.TURNING
+        return state, (linear, angular), f'following: {distance:.2f} m from the target'
 
     def _unambiguous_stop(self, target: tuple[float, float], now: float) -> tuple[float, str]:
         """
