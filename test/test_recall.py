@@ -30,7 +30,12 @@ from clip_grounding_ros.core.motion.config import MotionConfig
 from clip_grounding_ros.core.motion.controller import MotionController
 from clip_grounding_ros.core.motion.obstacles import ObstacleConfig
 from clip_grounding_ros.core.perception.choice import EvidenceConfig
-from clip_grounding_ros.core.perception.grounding import Candidate, Grounder, GroundingResult
+from clip_grounding_ros.core.perception.grounding import (
+    Candidate,
+    Grounder,
+    GrounderConfig,
+    GroundingResult,
+)
 from clip_grounding_ros.core.perception.model import load_encoder
 from clip_grounding_ros.core.perception.pipeline import Frame, FrameGrounding, Perception
 from clip_grounding_ros.core.world.camera import Intrinsics
@@ -44,8 +49,11 @@ INTRINSICS = Intrinsics.from_fov(320, 240, 60.0)
 
 @pytest.fixture(scope='module')
 def grounder():
+    """Make the bundled model's grounder, with its own words for 'an object' (sim_demo.yaml)."""
+    config = GrounderConfig(object_prompts=('a photo of a box.', 'a photo of a sphere.',
+                                            'a photo of a cylinder.'))
     return Grounder(load_encoder(resolve_model('package://clip_grounding_ros/models/sim_clip'),
-                                 device='cpu'))
+                                 device='cpu'), config)
 
 
 @pytest.fixture
@@ -82,6 +90,17 @@ def test_crop_scored_regions_carry_the_embedding_the_memory_keeps(
         if embedded:  # the stored embedding scores as the live grounding did
             assert grounder.score_embeddings(candidate.embedding[None], 'red box')[0] == \
                 pytest.approx(candidate.score, abs=1e-5)
+
+
+def test_walls_and_floor_are_not_remembered_as_objects(perception, grounder):
+    """A region that looks like the background (here: exactly like a wall) is not kept."""
+    assert perception.on_command('go to the red box', 1.0) is not None
+    wall = grounder.encoder.encode_text(['a photo of a wall.'])[0].numpy()
+    ground(perception, (0.0, 0.0, 0.0), 1.0, 'red box',
+           seen(grounder, 'red box', box_at(2.0, 0.0), 0.9),
+           Candidate(box_at(2.0, 1.0), 0.1, wall))
+    (remembered,) = perception.objects.objects(1.0)
+    assert remembered.position == pytest.approx((2.0, 0.0), abs=0.05)
 
 
 def remember_red_box(perception, grounder):

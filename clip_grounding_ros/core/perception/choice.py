@@ -124,6 +124,10 @@ class TargetChoice:
         self.explanation, self.position, self.in_odom = '', None, False
         self.rejected_seen, self.sighted, self.best_seen = False, [], 0.0
 
+    def count_choice(self) -> None:
+        """Count a choice made elsewhere (a remembered object): ``choices`` names a new one."""
+        self.choices += 1
+
     def forget_evidence(self) -> None:
         """Drop the evidence gathered (the clock went back: it cannot be dated)."""
         self.sighted = []

@@ -289,7 +289,7 @@ class Perception:
         found = self._recollections(step.target, now)
         if found:
             self.recalled = Recalled(found[0])
-            self.choice.choices += 1  # a remembered object is a choice: the action re-anchors
+            self.choice.count_choice()  # a remembered object is a choice: the action re-anchors
             self.session.message += f' (I saw one {where(describe(found[0], self.pose, now))})'
         elif step.remembered:
             self.session.message += (f" (I have not seen a '{step.target}' before: "
@@ -579,8 +579,8 @@ class Perception:
         is not where it was seen: it is forgotten and the step searches.
         """
         seen = [sighting for result in (grounding.result, grounding.reference)
-                for sighting in sightings(result, intrinsics, self.config.mount, depth,
-                                          frame.pose, frame.stamp)]
+                for sighting in sightings(result, self.grounder.objectness, intrinsics,
+                                          self.config.mount, depth, frame.pose, frame.stamp)]
         try:
             self.objects.add(seen, now)
             self.objects_changed = self.objects_changed or bool(seen)
@@ -595,7 +595,7 @@ class Perception:
         target = recalled.target(frame.pose)
         if not self.choice.pending and recalled.missed(target, intrinsics):
             self.recalled = None
-            self.choice.choices += 1
+            self.choice.count_choice()
             self.objects.forget(recalled.recollection.object.object_id)
             session.on_recall_failed(
                 f"the '{grounding.result.phrase}' is not where I saw it "

@@ -16,8 +16,9 @@
 Grounding and the object memory: what is remembered of each grounded frame, and going back.
 
 Every region a grounding kept (its ``top_k`` candidates, with the crop embedding CLIP computed)
-that can be placed on the floor with an object's size becomes a sighting in the odometry
-frame (:mod:`..world.objects`). A step said of a remembered object ("go back to the blue
+that looks like an object (more like the object prompts than the background ones) and can be
+placed on the floor with an object's size becomes a sighting in the odometry frame
+(:mod:`..world.objects`). A step said of a remembered object ("go back to the blue
 box", "the box you saw") or a find step looks in the memory first: the best remembered match
 is driven to (its target is :attr:`TargetSource.REMEMBERED`) until live grounding confirms
 it; a remembered object in view that live grounding does not find is not there any more.
@@ -45,6 +46,7 @@ from ..world.objects import Recollection, RememberedObject, Sighting
 # too coarse to merge sightings by position.
 OBJECT_WIDTH = (0.03, 3.0)
 MAX_SIGHTING_RANGE = 6.0
+OBJECTNESS = 0.5  # least P(an object | region) of a region kept (Grounder.objectness)
 # A remembered object is in view when it is within this share of the camera's half field of
 # view and these distances (m); after RECALL_MISSES such groundings without a live match it
 # is taken as gone from where it was seen.
@@ -53,29 +55,31 @@ IN_VIEW_RANGE = (0.6, 4.0)
 RECALL_MISSES = 3
 
 
-def sightings(result: GroundingResult | None, intrinsics: Intrinsics, mount: CameraMount,
-              depth: np.ndarray | None, pose: tuple[float, float, float],
+def sightings(result: GroundingResult | None, objectness, intrinsics: Intrinsics,
+              mount: CameraMount, depth: np.ndarray | None, pose: tuple[float, float, float],
               stamp: float) -> list[Sighting]:
     """
     Return the object-like regions of ``result`` as sightings in the odometry frame.
 
-    ``pose`` is the base's (x, y, yaw) in odom when the image was taken (``stamp``, s). A
-    candidate that matched the phrase carries the phrase as its label. Regions without a crop
-    embedding (dense strategy) are not remembered.
+    ``objectness`` maps embeddings (N, D) to P(an object) (N,); ``pose`` is the base's (x, y,
+    yaw) in odom when the image was taken (``stamp``, s). The region the grounding matched
+    carries the phrase as its label. Regions without a crop embedding (dense strategy) are
+    not remembered.
     """
-    if result is None:
+    embedded = [c for c in (result.candidates if result else []) if c.embedding is not None]
+    if not embedded:
         return []
+    objects = objectness(np.stack([candidate.embedding for candidate in embedded]))
     found = []
-    for candidate in result.candidates:
-        if candidate.embedding is None:
+    for candidate, object_like in zip(embedded, objects, strict=True):
+        if object_like < OBJECTNESS:
             continue
         placed = place_candidate(candidate, intrinsics, mount, depth)
         if placed.position is None or placed.width is None or \
                 not OBJECT_WIDTH[0] <= placed.width <= OBJECT_WIDTH[1] or \
                 math.hypot(*placed.position) > MAX_SIGHTING_RANGE:
             continue
-        label = result.phrase if result.found and \
-            candidate.score >= result.score_threshold else ''
+        label = result.phrase if result.found and candidate is result.best else ''
         found.append(Sighting(candidate.embedding, base_to_odom(placed.position, pose),
                               placed.width, stamp, label))
     return found
