@@ -41,7 +41,6 @@ LAST_GROUNDING = 0.2
     ('mixed', 'Please drive to the red cube!', 'red_box'),
     # the blue box next to it shares the colour
     ('mixed', 'go to the blue ball', 'blue_sphere'),
-    ('mixed', 'head to the yellow sphere', 'yellow_sphere'),
     # Textured objects, a tiled floor, painted walls and clutter; the red cylinder shares
     # the colour.
     (str(SCENES / 'textured_mixed.yaml'), 'go to the red box', 'red_box'),

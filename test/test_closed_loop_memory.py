@@ -34,6 +34,8 @@ SCENES = Path(__file__).parent / 'scenes'
 
 def test_the_robot_comes_back_to_where_each_command_was_given(tmp_path):
     """
+    Each way of coming back ends where it should.
+
     ', then come back' returns within a command; 'come back' said next to where the command
     before was given; 'return to the start' to where the first was.
     """

@@ -245,9 +245,11 @@ def test_return_to_the_start_is_the_first_command_of_the_run_and_fails_without_o
     assert math.dist(pose[:2], (0.0, 0.0)) <= CONFIG.return_tolerance + 0.02
 
 
-def test_an_approach_never_ends_at_a_remembered_target_it_has_not_confirmed():
+@pytest.mark.parametrize('intent, ended', [(Intent.APPROACH, ActionState.REACHED),
+                                           (Intent.FIND, ActionState.FACING)])
+def test_a_step_never_ends_at_a_remembered_target_it_has_not_confirmed(intent, ended):
     control = controller()
-    control.on_task(Task(1, 0, Intent.APPROACH), 0.0)
+    control.on_task(Task(1, 0, intent), 0.0)
     control.on_odometry(0.0, 0.0, 0.0, stamp=0.0)
     control.on_perception(GroundingState.TRACKING, 'going to where I saw it', 0.0,
                           remembered=True)
@@ -255,4 +257,4 @@ def test_an_approach_never_ends_at_a_remembered_target_it_has_not_confirmed():
     output = control.step(0.0)
     assert output.state == ActionState.HOLDING and 'confirmed in view' in output.reason
     control.on_perception(GroundingState.TRACKING, 'found', 0.1)
-    assert control.step(0.1).state == ActionState.REACHED
+    assert control.step(0.1).state == ended

@@ -78,6 +78,8 @@ ZERO = (0.0, 0.0)
 CLEARER_BY = 0.15
 TARGET_EXTENT = 0.35
 PENDING_HOLD = 2.0  # s a search turn holds still for a candidate being confirmed
+# A step never ends on where the object memory saw its target: live grounding confirms it.
+UNCONFIRMED = 'at where the target was seen before: waiting for it to be confirmed in view'
 
 
 def _slowed_only(wanted: tuple[float, float], given: tuple[float, float]) -> bool:
@@ -599,6 +601,8 @@ class MotionController:
         config, (x, y) = self.config, target
         if self.task.intent.faces:
             _, angular, aligned = face_velocity(x, y, config)
+            if aligned and self.perception.remembered:
+                return ActionState.HOLDING, ZERO, UNCONFIRMED
             return (ActionState.FACING, ZERO, 'facing target') if aligned else (
                 ActionState.TURNING, (0.0, angular), 'turning toward target')
         if self.task.intent == Intent.FOLLOW:
@@ -608,8 +612,7 @@ class MotionController:
         stop, note = self._unambiguous_stop(target, now)
         linear, angular, reached = approach_velocity(x, y, config, stop)
         if reached and self.perception.remembered:
-            return ActionState.HOLDING, ZERO, ('at where the target was seen before: waiting '
-                                               'for it to be confirmed in view')
+            return ActionState.HOLDING, ZERO, UNCONFIRMED
         if reached:
             return self._finish(ActionState.REACHED, f'target reached ({math.hypot(x, y):.2f} '
                                 f'm from the base{note})')
