@@ -21,7 +21,7 @@ on a simulated clock held still: its timer cannot fire, so any message comes fro
 
 from clip_grounding_ros.core.contract.status import GroundingState, GroundingStatus
 from clip_grounding_ros.nodes.action_node import ActionNode
-from clip_grounding_ros.nodes.common import COMMAND_VOLATILE_QOS, publish_status
+from clip_grounding_ros.nodes.common import COMMAND_VOLATILE_QOS
 from geometry_msgs.msg import PoseStamped, Twist, TwistStamped
 import pytest
 from rclpy.duration import Duration
@@ -60,9 +60,9 @@ class ActionRig:
 
     def _publish(self) -> None:
         if self.send_status:
-            publish_status(self.status_pub, GroundingStatus(
+            self.status_pub.publish(String(data=GroundingStatus(
                 state=GroundingState(self.state), intent=self.intent, command_id=1,
-                message=self.message, found=self.state == 'tracking'))
+                message=self.message, found=self.state == 'tracking').to_json()))
         if self.send_target and self.target is not None:
             msg = PoseStamped()
             now = self.node.get_clock().now() - Duration(seconds=self.age)
@@ -124,12 +124,18 @@ def test_fresh_target_drives_toward_it(ros, target, linear_sign, angular_sign, s
     ({'state': 'lost', 'message': 'target lost'}, 'stopped', 'target lost'),
     ({'state': 'error', 'message': 'camera gone'}, 'stopped', 'grounding error: camera gone'),
 ], ids=['within-stop-distance', 'stale-target', 'status-silent', 'lost', 'error'])
-def test_unsafe_situation_stops_the_robot(ros, change, state, reason):
+def test_unsafe_situation_stops_the_robot(ros, change, state, reason, capfd):
     rig = ActionRig(ros, status_timeout=1.0, search_enabled=False)
     rig.wait_moving()
     for name, value in change.items():
         setattr(rig, name, value)
     rig.wait_stopped(state, reason)
+    # Each change of state is logged once, with why, while the status repeats it.
+    rig.ros.spin_for(1.2)
+    logged = capfd.readouterr().err
+    said = [line for line in logged.splitlines()
+            if f'[action_node]: {state}: ' in line and reason in line]
+    assert len(said) == 1, logged
 
 
 def test_lost_target_is_searched_by_turning_in_place(ros):

@@ -58,6 +58,8 @@ def test_robot_reaches_the_named_object_and_stops(scene, command, target, tmp_pa
     assert result.closest_grounding <= result.stop_distance + LAST_GROUNDING, result.summary()
     # No error on the way, the start included: the first grounding waits for its inputs.
     assert result.grounding_errors == [], result.summary()
+    # The tracker's targets and CLIP's (of older frames) on one topic: stamps never go back.
+    assert result.target_stamps_backwards == 0, result.summary()
     # The grounding node ended the command on the action node's word, and says so.
     assert result.grounding_status.state == 'idle', result.summary()
     assert result.grounding_status.message.startswith('done: target reached')

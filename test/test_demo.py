@@ -256,3 +256,33 @@ def test_node_overrides_reach_rclpy_as_the_value_given(value):
         node.destroy_node()
     finally:
         context.try_shutdown()
+
+
+@pytest.mark.parametrize('module', ['clip_grounding_ros.demo', 'clip_grounding_ros.export',
+                                    'clip_grounding_ros.training.train'])
+def test_help_names_the_command_a_user_types(module):
+    shown = subprocess.run([sys.executable, '-m', module, '--help'], capture_output=True,
+                           text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith(f'usage: python -m {module} '), shown.stdout[:200]
+
+
+@pytest.mark.parametrize('found, shown', [(True, 'score 0.91 at 1.50 m'), (False, None)])
+def test_progress_shows_a_score_and_distance_only_while_the_target_is_found(
+        capsys, found, shown):
+    from types import SimpleNamespace
+
+    from clip_grounding_ros.core.contract.status import (
+        ActionStatus,
+        GroundingState,
+        GroundingStatus,
+    )
+    from clip_grounding_ros.demo.__main__ import _print_progress
+
+    state = GroundingState.TRACKING if found else GroundingState.LOST
+    observer = SimpleNamespace(action=ActionStatus(), grounding=GroundingStatus(
+        state=state, found=found, score=0.91, distance=1.5))
+    _print_progress(observer, 3.0)
+    line = capsys.readouterr().out
+    assert str(state) in line
+    assert (shown in line) if shown else ('score' not in line and ' m ' not in line), line

@@ -98,22 +98,31 @@ def grounding(ros, tiny_model_dir):
     return lambda **params: GroundingRig(ros, tiny_model_dir, **params)
 
 
-def test_command_before_any_frame_reports_missing_frames(grounding):
+def test_command_before_any_frame_reports_missing_frames(grounding, capfd):
     rig = grounding()
     rig.command('go to the blue box')
     status = rig.wait_status(lambda s: s['state'] == 'error')
     assert 'no camera frames on grounding/image yet' in status['message']
     assert status['command_id'] == 1 and status['found'] is False
     assert not rig.targets
+    rig.ros.spin_for(1.5)  # heartbeats repeat the error on the topic, not in the log
+    logged = [line for line in capfd.readouterr().err.splitlines() if '[grounding_node]' in line]
+    assert [line for line in logged if 'no camera frames' in line and '[ERROR]' in line] == [
+        next(line for line in logged if 'error: no camera frames' in line)], logged
 
 
 @pytest.mark.parametrize('text', ['', 'dance'])
-def test_unusable_command_reports_error_with_examples(grounding, text):
+def test_unusable_command_reports_error_with_examples(grounding, text, capfd):
     rig = grounding()
-    rig.command(text)
-    status = rig.wait_status(lambda s: s['state'] == 'error')
-    assert 'try for example' in status['message'] and 'go to the blue box' in status['message']
-    assert status['command'] == text and status['intent'] is None
+    for _ in range(2):  # each refusal is logged, a second one too
+        rig.command(text)
+        status = rig.wait_status(lambda s: s['state'] == 'error')
+        assert 'try for example' in status['message']
+        assert 'go to the blue box' in status['message']
+        assert status['command'] == text and status['intent'] is None
+    rig.wait_status(lambda s: s['command_id'] == 2)
+    logged = capfd.readouterr().err
+    assert logged.count('[grounding_node]: error: ') == 2 and 'try for example' in logged
 
 
 def test_unknown_object_is_searched_then_lost(grounding):
@@ -393,7 +402,7 @@ rclpy.shutdown()
 def test_each_step_begins_when_the_action_node_reports_the_last_one_done(grounding):
     from clip_grounding_ros.core.contract.protocol import StepOutcome
     from clip_grounding_ros.core.contract.status import ActionState, ActionStatus
-    from clip_grounding_ros.nodes.common import publish_status, STATUS_QOS
+    from clip_grounding_ros.nodes.common import STATUS_QOS
 
     rig = grounding(**WEIGHT_FREE_GROUNDING)
     action_pub = rig.ros.probe.create_publisher(String, 'action/status', STATUS_QOS)
@@ -406,9 +415,9 @@ def test_each_step_begins_when_the_action_node_reports_the_last_one_done(groundi
 
     def report(step, state, reason='done', run_id=first['run_id']):
         outcome = {'reached': StepOutcome.DONE, 'failed': StepOutcome.FAILED}[state]
-        publish_status(action_pub, ActionStatus(state=ActionState(state), reason=reason,
-                                                run_id=run_id, command_id=1, step=step,
-                                                outcome=outcome))
+        action_pub.publish(String(data=ActionStatus(
+            state=ActionState(state), reason=reason, run_id=run_id, command_id=1, step=step,
+            outcome=outcome).to_json()))
     report(0, 'reached', run_id='another-run')  # from before a restart: not this command
     rig.ros.spin_for(0.5)
     assert rig.statuses()[-1]['step'] == 0

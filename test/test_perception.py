@@ -234,6 +234,34 @@ def test_the_tracker_follows_the_chosen_box_between_groundings(perception):
     assert not missed.status.found and missed.status.target_source is None  # no target at all
 
 
+def test_target_stamps_never_go_backwards_between_the_tracker_and_groundings(perception):
+    """
+    A grounding of a frame older than one already tracked updates the status, gives no target.
+
+    The tracker follows the chosen box onto every new frame while CLIP grounds an older one:
+    grounding/target takes only targets newer than the last it took; time going back restarts.
+    """
+    command_id = command(perception, 'go to the blue box')
+    box = ((140, 150, 180, 190), 0.9)
+
+    def grounded(stamp: float):
+        return perception.apply(frame(stamp, rgb=_textured()),
+                                FrameGrounding(command_id, 0, result('blue box', box)), stamp)
+
+    def tracked(stamp: float, shift: int):
+        return perception.track(frame(stamp, rgb=_textured(shift)), stamp)
+
+    given = [(1.0, grounded(1.0)), (1.1, tracked(1.1, 2)), (1.2, tracked(1.2, 4))]
+    late = grounded(1.15)  # CLIP's answer for a frame the tracker has moved past
+    assert late.target is None
+    assert late.status.found and late.status.target_source == 'grounded'
+    given += [(1.3, tracked(1.3, 2)), (1.4, grounded(1.4))]
+    assert all(update is not None and update.target is not None for _, update in given)
+    perception.check_clock(1.4)
+    assert perception.check_clock(0.5)  # ROS time went back (a replayed bag restarts)
+    assert grounded(0.6).target is not None
+
+
 def test_the_last_step_reached_ends_the_command_idle_and_stops_grounding(perception):
     from clip_grounding_ros.core.contract.protocol import StepOutcome
     from clip_grounding_ros.core.contract.status import ActionState, ActionStatus

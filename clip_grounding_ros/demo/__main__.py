@@ -46,7 +46,8 @@ ARTIFACTS = ('summary.json', 'top_down.png', 'first_frame.png')
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(prog='python -m clip_grounding_ros.demo',
+                                     description=__doc__.strip().splitlines()[0])
     parser.add_argument('--command', action='append', default=None,
                         help="what to say (default 'go to the blue box'); again for each "
                         'later command of a conversation')
@@ -120,7 +121,8 @@ def main(argv=None) -> int:
 
 def _print_progress(observer, now: float) -> None:
     grounding, action = observer.grounding, observer.action
-    score, distance = grounding.score, grounding.distance
+    # What a grounding found, only while it is found: lost, the last match's figures are old.
+    score, distance = (grounding.score, grounding.distance) if grounding.found else (None, None)
     line = (f'  t={now:5.1f} s  grounding: {grounding.state!s:9s}'
             f"{'' if score is None else f' score {score:.2f}'}"
             f"{'' if distance is None else f' at {distance:.2f} m'}"

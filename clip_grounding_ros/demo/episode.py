@@ -181,6 +181,7 @@ class EpisodeResult:
     closest_grounding: float | None = None
     truths: list[GroundTruth] = field(default_factory=list)  # the simulator's, in order
     remembered: list[dict] = field(default_factory=list)  # the object memory at the end
+    target_stamps_backwards: int = 0  # grounding/target stamps older than the one before
 
     @property
     def steps(self) -> list[StepVerdict]:
@@ -211,6 +212,7 @@ class EpisodeResult:
             'closest_grounding_m': None if self.closest_grounding is None else
             round(self.closest_grounding, 3),
             'remembered_objects': self.remembered,
+            'target_stamps_backwards': self.target_stamps_backwards,
         }
 
 
@@ -492,6 +494,7 @@ class Episode:
             grounding_errors = list(observer.grounding_errors)
             closest_grounding = observer.closest_grounding
             truths, remembered = list(observer.truths), list(observer.remembered)
+            target_stamps_backwards = observer.target_stamps_backwards
         touched = list(truth.touched)
         several = len(self.verdicts) > 1
         # A refusal's reason quotes its command already.
@@ -510,7 +513,7 @@ class Episode:
             self.spec, outcome, success, reason, max(0.0, now - self.start_time),
             self.stop_distance, self.verdicts, self.start_pose, pose, touched, stopped, path,
             observer.action, observer.grounding, observer.first_frame, str(self.log_dir),
-            grounding_errors, closest_grounding, truths, remembered)
+            grounding_errors, closest_grounding, truths, remembered, target_stamps_backwards)
 
     def _judge_step(self, said: _Said, index: int, step: Step) -> StepVerdict:
         record = said.records.get(index)

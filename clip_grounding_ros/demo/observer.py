@@ -47,7 +47,7 @@ class Observer:
     """A node in this process that sends the command and records what the pipeline does."""
 
     def __init__(self, context):
-        from geometry_msgs.msg import Twist
+        from geometry_msgs.msg import PoseStamped, Twist
         from nav_msgs.msg import Odometry
         import rclpy
         from sensor_msgs.msg import Image
@@ -67,6 +67,9 @@ class Observer:
         self.grounding_errors: list[str] = []  # distinct 'error' messages since the command
         # The nearest the target was (m) when CLIP itself, not the tracker, placed it.
         self.closest_grounding: float | None = None
+        # grounding/target messages stamped before the one received just before (must be 0).
+        self.target_stamps_backwards = 0
+        self.target_stamp: float | None = None
         self.truth: GroundTruth | None = None
         self.path: list[tuple[float, float]] = []
         self.pose: Pose = (0.0, 0.0, 0.0)
@@ -92,6 +95,7 @@ class Observer:
         self.node.create_subscription(Odometry, 'odom', self._on_odom, 10)
         self.node.create_subscription(Image, 'grounding/debug_image', self._on_frame, LATEST_QOS)
         self.node.create_subscription(Twist, 'cmd_vel', self._on_cmd, 10)
+        self.node.create_subscription(PoseStamped, 'grounding/target', self._on_target, 10)
 
     def _on_action(self, msg) -> None:
         status = ActionStatus.from_json(msg.data)
@@ -111,6 +115,13 @@ class Observer:
                 closest = self.closest_grounding
                 self.closest_grounding = status.distance if closest is None else \
                     min(closest, status.distance)
+
+    def _on_target(self, msg) -> None:
+        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        with self.lock:
+            if self.target_stamp is not None and stamp < self.target_stamp:
+                self.target_stamps_backwards += 1
+            self.target_stamp = stamp
 
     def _on_camera(self, msg) -> None:
         status = CameraStatus.from_json(msg.data)

@@ -52,10 +52,10 @@ from .common import (
     Faults,
     LATEST_QOS,
     now_seconds,
-    publish_status,
     SENSOR_QOS,
     stamp_seconds,
     STATUS_QOS,
+    StatusPublisher,
     yaw_of,
 )
 from .parameters import declare_parameters, make_configs, watch_parameters
@@ -104,7 +104,7 @@ class ActionNode(Node):
         self.faults = Faults(self)
         self.cmd_pub = self.create_publisher(TwistStamped if self.twist_stamped else Twist,
                                              'cmd_vel', 10)
-        self.status_pub = self.create_publisher(String, 'action/status', STATUS_QOS)
+        self.status_pub = StatusPublisher(self, 'action/status')
         faults = self.faults
         faults.subscribe(PoseStamped, 'grounding/target', self._on_target, SENSOR_QOS)
         faults.subscribe(String, 'grounding/status', self._on_status, STATUS_QOS)
@@ -225,8 +225,7 @@ class ActionNode(Node):
         changed = last is None or (output.state, output.reason) != (last.state, last.reason)
         if changed or force or self.last_status_time is None or \
                 abs(now - self.last_status_time) >= STATUS_PERIOD_S:
-            publish_status(self.status_pub,
-                           self.controller.status(output, self.faults.current()))
+            self.status_pub.publish(self.controller.status(output, self.faults.current()))
             self.last_status_time = now
         self.last_output = output
 

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
-from std_msgs.msg import Header, String
+from std_msgs.msg import Header
 
 from .common import (
     camera_info_for_image,
@@ -43,11 +43,10 @@ from .common import (
     intrinsics_to_camera_info,
     LATEST_QOS,
     now_seconds,
-    publish_status,
     rgb_to_image,
     SENSOR_QOS,
     stamp_seconds,
-    STATUS_QOS,
+    StatusPublisher,
 )
 from .parameters import declare_parameters, watch_parameters
 from ..core.contract.parameters import ParamSpec
@@ -90,7 +89,7 @@ class CameraNode(Node):
         self.faults = Faults(self)
         self.image_pub = self.create_publisher(Image, 'grounding/image', LATEST_QOS)
         self.info_pub = self.create_publisher(CameraInfo, 'grounding/camera_info', LATEST_QOS)
-        self.status_pub = self.create_publisher(String, 'grounding/camera_status', STATUS_QOS)
+        self.status_pub = StatusPublisher(self, 'grounding/camera_status')
         self.camera_info: CameraInfo | None = None
         self.counts = {'received': 0, 'published': 0, 'rate_limited': 0, 'errors': 0}
         self.last_error = ''
@@ -210,7 +209,7 @@ class CameraNode(Node):
             state = CameraState.WAITING
         waiting_for_info = self._settings['input'] != FrameInput.OPENCV and \
             self.camera_info is None
-        publish_status(self.status_pub, CameraStatus(
+        self.status_pub.publish(CameraStatus(
             state=state, input=str(self._settings['input']), **self.counts,
             last_error=self.last_error,
             message='no camera_info received on camera/camera_info' if waiting_for_info

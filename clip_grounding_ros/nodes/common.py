@@ -25,7 +25,12 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header, String
 
-from ..core.contract.status import RecentWarnings
+from ..core.contract.status import (
+    ActionStatus,
+    CameraStatus,
+    GroundingStatus,
+    RecentWarnings,
+)
 from ..core.perception.images import decode_compressed, depth_to_metres, to_rgb8
 from ..core.world.camera import (
     GeometryError,
@@ -147,9 +152,37 @@ def intrinsics_to_camera_info(intrinsics: Intrinsics, header: Header) -> CameraI
     return msg
 
 
-def publish_status(publisher, status) -> None:
-    """Publish a core.contract.status dataclass as its strict JSON."""
-    publisher.publish(String(data=status.to_json()))
+class StatusPublisher:
+    """
+    A node's status topic (a core.contract.status dataclass as strict JSON), and its log.
+
+    The topic repeats the state and why at every tick; the node's log (console, log files,
+    /rosout) gets one line when the state changes or a new command or step begins in it, with
+    why: at error level for an error state (a refused command included), warning for a lost
+    target or a failed or blocked step, info otherwise.
+    """
+
+    WARNING_STATES = frozenset({'lost', 'failed', 'blocked'})
+
+    def __init__(self, node: Node, topic: str):
+        self.publisher = node.create_publisher(String, topic, STATUS_QOS)
+        self.logger = node.get_logger()
+        self.logged: tuple | None = None  # (state, command_id, step) last logged
+
+    def publish(self, status: ActionStatus | CameraStatus | GroundingStatus) -> None:
+        self.publisher.publish(String(data=status.to_json()))
+        state = str(status.state)
+        logged = (state, getattr(status, 'command_id', None), getattr(status, 'step', 0))
+        if logged == self.logged:
+            return
+        self.logged = logged
+        line = f'{state}: {status.reason if isinstance(status, ActionStatus) else status.message}'
+        if state == 'error':
+            self.logger.error(line)
+        elif state in self.WARNING_STATES:
+            self.logger.warning(line)
+        else:
+            self.logger.info(line)
 
 
 # -- faults -----------------------------------------------------------------------------

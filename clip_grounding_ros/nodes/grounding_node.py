@@ -56,11 +56,11 @@ from .common import (
     image_to_rgb,
     LATEST_QOS,
     now_seconds,
-    publish_status,
     rgb_to_image,
     SENSOR_QOS,
     stamp_seconds,
     STATUS_QOS,
+    StatusPublisher,
     yaw_of,
 )
 from .detections import DetectionPublisher
@@ -178,7 +178,7 @@ class GroundingNode(Node):
         # The action node says when a step is done or failed: the next step begins.
         faults.subscribe(String, 'action/status', self._on_action_status, STATUS_QOS)
         self.target_pub = self.create_publisher(PoseStamped, 'grounding/target', LATEST_QOS)
-        self.status_pub = self.create_publisher(String, 'grounding/status', STATUS_QOS)
+        self.status_pub = StatusPublisher(self, 'grounding/status')
         self.detections = DetectionPublisher(self, 'grounding/detections', LATEST_QOS)
         self.debug_pub = self.create_publisher(Image, 'grounding/debug_image', LATEST_QOS)
         self.marker_pub = self.create_publisher(MarkerArray, 'grounding/markers', LATEST_QOS)
@@ -310,12 +310,9 @@ class GroundingNode(Node):
         with self.lock:
             self._check_clock(now)
             command = self.perception.on_command(text, now)
-            message = self.perception.message()
             if command is not None:
                 self.processed = None  # the next frame is grounded whatever its stamp
-        if command is None:
-            self.get_logger().warning(message)
-        else:
+        if command is not None:  # a refusal is the error state the status logs
             self.get_logger().info(f"command '{text}' -> " +
                                    '; '.join(step.describe() for step in command.steps))
         self._clear_markers()
@@ -378,7 +375,7 @@ class GroundingNode(Node):
             self.faults.warn(warning)
         if update.target is not None:
             self._publish_target(msg.header, update)
-        elif update.result is not None:
+        elif update.result is not None and not update.status.found:
             self._clear_markers()
         if update.result is not None:
             self.detections.publish(msg.header, update.result)
@@ -437,7 +434,7 @@ class GroundingNode(Node):
             self.heartbeat.last = now
             status = status or self.perception.status(now)
         status.warnings = self.faults.current()
-        publish_status(self.status_pub, status)
+        self.status_pub.publish(status)
 
     def _publish_debug_image(self, rgb, result: GroundingResult, header: Header) -> None:
         if not self.values['publish_debug_image']:

@@ -59,7 +59,8 @@ from ..sim.scene import SHAPES
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(prog='python -m clip_grounding_ros.training.train',
+                                     description=__doc__.strip().splitlines()[0])
     parser.add_argument('--out', required=True, help='output folder (Hugging Face layout)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--device', default='cpu')

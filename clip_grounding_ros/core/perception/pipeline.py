@@ -113,7 +113,8 @@ class PerceptionUpdate:
     """
     What one grounded frame produced: the status to publish, and the target.
 
-    The target (base frame) is there when the phrase was found and placed.
+    The target (base frame) is there when the phrase was found and placed in a frame newer
+    than the last target's (:meth:`Perception._publishable`).
     """
 
     status: GroundingStatus
@@ -205,6 +206,7 @@ class Perception:
         self.frame_received: float | None = None
         self.last_stamp: float | None = None
         self.grounded_stamp: float | None = None  # image stamp of the last grounding
+        self.published_stamp: float | None = None  # image stamp of the newest target given out
         self.target_source: TargetSource | None = None
         self.recent: deque[Frame] = deque(maxlen=RECENT_FRAMES)
         self.objects = ObjectMemory(objects or ObjectMemoryConfig())
@@ -406,7 +408,7 @@ class Perception:
         if not change.went_back:
             return ''
         self.session.restart_timers(now)
-        self.frame_received = self.last_stamp = None
+        self.frame_received = self.last_stamp = self.published_stamp = None
         self.recent.clear()
         self.tracker.reset()
         self.choice.forget_evidence()
@@ -568,7 +570,24 @@ class Perception:
                                         self.choice.position, now)
         if frame.pose is not None:
             self._remember(frame, grounding, intrinsics, depth, now, warnings)
-        return PerceptionUpdate(self.status(), result, self.last_target, tuple(warnings))
+        return PerceptionUpdate(self.status(), result,
+                                self._publishable(self.last_target, frame.stamp),
+                                tuple(warnings))
+
+    def _publishable(self, target: TargetPoint | None, stamp: float) -> TargetPoint | None:
+        """
+        Give out ``target``, placed in the image stamped ``stamp`` (s), unless a newer one was.
+
+        A grounding describes a frame older than those the tracker has since followed the
+        object onto: its target updates the status and re-anchors the tracker, but a target
+        stamped before one already given out is withheld, so ``grounding/target`` stamps never
+        go backwards (TF, message_filters and Nav2 assume that). Time going back restarts it.
+        """
+        if target is None or (self.published_stamp is not None and
+                              stamp <= self.published_stamp):
+            return None
+        self.published_stamp = stamp
+        return target
 
     def _remember(self, frame: Frame, grounding: FrameGrounding, intrinsics: Intrinsics,
                   depth: np.ndarray | None, now: float, warnings: list[str]) -> None:
@@ -678,7 +697,8 @@ class Perception:
             return None
         self.last_frame, self.last_target = frame, target
         self.target_source = TargetSource.TRACKED
-        return PerceptionUpdate(self.status(now), None, target)
+        target = self._publishable(target, frame.stamp)
+        return PerceptionUpdate(self.status(now), None, target) if target else None
 
     # -- status -----------------------------------------------------------------------------
     def status(self, now: float | None = None) -> GroundingStatus:
