@@ -82,6 +82,8 @@ def test_following_a_moving_ball_keeps_follow_distance_without_contact(tmp_path)
     assert result.touched == [] and result.robot_stopped, result.summary()
     follow, stop = result.commands
     assert 'reached' not in follow.action_states and 'searching' not in follow.action_states
+    # Ended by the stop, as a follow ends: judged where the ball was then.
+    assert follow.success and follow.steps[0].reached == 'red_ball', result.summary()
     assert stop.success
     start = result.truths[0].time
     # The base origin to the ball's near surface: what follow_distance keeps (a target is

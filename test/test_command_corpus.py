@@ -26,7 +26,7 @@ Each parse lists its steps; a step is written as
     ('approach', 'red box', SEEN)                where the object memory saw it
     ('return', 'command') / ('return', 'start')  back to where a command was given
     ('recall', 'red ball') / ('recall', '')      where it was seen / what was seen
-    ('stop',) / ('forget',)
+    ('stop',) / ('forget',) / ('forget', 'red box')   everything / what is like a red box
 Each refusal gives a fragment its message must contain; every refusal must also suggest
 examples, and each suggested example must itself parse.
 """
@@ -683,6 +683,12 @@ PARSES = [
     ('forget what you have seen', [('forget',)]),
     ('please forget everything you saw', [('forget',)]),
     ('clear your memory', [('forget',)]),
+    ('forget the objects you saw', [('forget',)]),
+    ('forget the red box', [('forget', 'red box')]),
+    ('please forget the blue ball you saw', [('forget', 'blue ball')]),
+    ('where was the green box?', [('recall', 'green box')]),
+    ('have you seen a yellow box?', [('recall', 'yellow box')]),
+    ('did you see the red ball earlier', [('recall', 'red ball')]),
     # -- back to where a command was given --------------------------------------------------
     ('come back', [('return', 'command')]),
     ('come back here please', [('return', 'command')]),
@@ -701,6 +707,9 @@ PARSES = [
     ('turn left, move forward 1 m, then return to the start',
      [('turn', 90), ('move', 1.0), ('return', 'start')]),
     ('go back', [('move', -0.5)]),
+    ('and now come back please', [('return', 'command')]),
+    ('then come back', [('return', 'command')]),
+    ('and then go to the red box', [('approach', 'red box')]),
 ]
 
 REFUSALS = [
@@ -930,7 +939,9 @@ def _check(step, spec) -> None:
         prompts = tuple(rest)
     elif intent == 'return':
         assert step.origin == rest[0]
-    elif intent not in ('stop', 'forget'):
+    elif intent == 'forget':
+        target = rest[0] if rest else ''
+    elif intent != 'stop':
         target, *relation = rest
         referring = _referring(*relation)
     assert (step.intent, step.target, step.referring, step.prompts, step.remembered) == (
@@ -984,13 +995,17 @@ def test_the_corpus_holds_without_a_vocabulary_gate(open_vocabulary):
     Every parse is taken and every refusal refused by a pipeline with an open vocabulary.
 
     So no refusal above depends on the bundled model's vocabulary: with real CLIP the same
-    words would reach the same grammar and be refused the same way.
+    words would reach the same grammar and be refused the same way. (Its memory is empty:
+    what was seen before is refused as never seen.)
     """
     perception = open_vocabulary
     for text, steps in PARSES:
         command = perception.on_command(text, 0.0)
         if re.search(r'\b(other|another|different)\b', text):  # nothing was chosen before
             assert command is None and 'no object chosen before' in perception.session.message
+            continue
+        if any(step[-1] == SEEN for step in steps):  # nothing was seen before either
+            assert command is None and 'I have not seen a' in perception.session.message
             continue
         assert command is not None and len(command.steps) == len(steps), (
             text, perception.session.message)

@@ -104,6 +104,18 @@ def test_an_approach_must_end_near_the_meant_object_and_nearest_to_it():
     assert not far.success and 'closest object is right_red' in far.reason
 
 
+@pytest.mark.parametrize('end, success', [((1.0, -0.9, 0.0), True),   # ~1 m behind it
+                                          ((1.6, -0.9, 0.0), True),   # 0.52 m: nearer, kept
+                                          ((-0.5, -0.9, 0.0), False)])  # 2.5 m: lost it
+def test_a_follow_is_judged_by_how_far_the_object_was_when_it_ended(end, success):
+    from clip_grounding_ros.demo.judge import judge_follow
+
+    verdict = StepVerdict(0, 'follow the blue ball', 'follow', True, meant=['ball'])
+    judge_follow(verdict, TWO_RED, end, follow_distance=1.0)
+    assert verdict.success is success and verdict.reached == 'ball', verdict.reason
+    assert ('following ball' if success else 'lost ball') in verdict.reason
+
+
 def test_facing_and_motion_are_judged_within_their_tolerances():
     verdict = StepVerdict(0, 'look at the blue ball', 'face', True, meant=['ball'])
     judge_facing(verdict, TWO_RED, (0.0, 0.0, math.atan2(-1.2, 2.2) + 0.1))
@@ -213,6 +225,8 @@ def test_the_demo_lists_the_files_it_wrote_and_no_earlier_run_s(tmp_path, found)
      '2 times (at) for 1 later commands'),
     (['--command', 'go to the blue box', '--command', 'stop', '--at', '2', '--gap', '1'],
      '--gap and --at say the same thing two ways'),
+    (['--command', 'go to the blue box', '--command', 'stop', '--restart-before', '3'],
+     '--restart-before must name one of the 2 commands (1 to 2), got 3'),
 ])
 def test_the_demo_refuses_bad_arguments_in_one_line_and_runs_nothing(
         tmp_path, capsys, arguments, message):
@@ -267,9 +281,11 @@ def test_help_names_the_command_a_user_types(module):
     assert shown.stdout.startswith(f'usage: python -m {module} '), shown.stdout[:200]
 
 
-@pytest.mark.parametrize('found, shown', [(True, 'score 0.91 at 1.50 m'), (False, None)])
+@pytest.mark.parametrize('found, source, shown', [
+    (True, 'grounded', 'score 0.91 at 1.50 m'), (True, 'remembered', 'remembered at 1.50 m'),
+    (False, None, None)])
 def test_progress_shows_a_score_and_distance_only_while_the_target_is_found(
-        capsys, found, shown):
+        capsys, found, source, shown):
     from types import SimpleNamespace
 
     from clip_grounding_ros.core.contract.status import (
@@ -281,7 +297,7 @@ def test_progress_shows_a_score_and_distance_only_while_the_target_is_found(
 
     state = GroundingState.TRACKING if found else GroundingState.LOST
     observer = SimpleNamespace(action=ActionStatus(), grounding=GroundingStatus(
-        state=state, found=found, score=0.91, distance=1.5))
+        state=state, found=found, score=0.91, distance=1.5, target_source=source))
     _print_progress(observer, 3.0)
     line = capsys.readouterr().out
     assert str(state) in line

@@ -126,11 +126,22 @@ def test_a_grounded_region_is_remembered_in_odom_and_answered_without_motion(
     assert entry['position'] == pytest.approx([3.0, 0.0], abs=0.05)
     assert entry['distance'] == pytest.approx(2.0, abs=0.05)
     assert perception.on_command('what have you seen?', 12.0) is not None
-    assert 'I remember 1 objects, 1 of them named: a red box' in perception.message()
+    assert 'I remember 1 object, 1 of them named: a red box' in perception.message()
     assert perception.on_command('where did you see the blue ball', 12.0) is not None
-    assert "I have not seen a 'blue ball' (1 objects remembered)" in perception.message()
+    assert "I have not seen a 'blue ball' (1 object remembered)" in perception.message()
+    assert perception.on_command('have you seen a blue ball?', 12.0) is not None
+    assert "I have not seen a 'blue ball'" in perception.message()
     assert perception.on_command('forget what you have seen', 13.0) is not None
-    assert 'forgot the 1 objects' in perception.message() and len(perception.objects) == 0
+    assert 'forgot the 1 object I' in perception.message() and len(perception.objects) == 0
+
+
+def test_forgetting_one_object_keeps_the_others(perception, grounder):
+    remember_red_box(perception, grounder)
+    assert perception.on_command('forget the blue ball', 3.0) is not None  # nothing like it
+    assert "forgot 0 objects like a 'blue ball'; 1 object remembered" in perception.message()
+    assert perception.on_command('please forget the red box you saw', 4.0) is not None
+    assert "forgot 1 object like a 'red box'; 0 objects remembered" in perception.message()
+    assert perception.status(4.0).state == GroundingState.IDLE and not perception.wants_frames
 
 
 def test_going_back_drives_to_where_it_was_seen_until_live_grounding_confirms_it(
@@ -167,13 +178,24 @@ def test_a_remembered_object_in_view_but_not_found_is_forgotten_and_searched_for
     assert perception.objects.objects(12.6) == []
 
 
-def test_find_looks_in_the_memory_first_and_an_absent_one_says_so(perception, grounder):
+def test_find_looks_in_the_memory_first(perception, grounder):
     remember_red_box(perception, grounder)
     assert perception.on_command('where is the red box', 3.0) is not None
     assert perception.recalled is not None and 'I saw one' in perception.message()
-    assert perception.on_command('go back to the green ball', 4.0) is not None
-    assert perception.recalled is None
-    assert "I have not seen a 'green ball' before" in perception.message()
+
+
+@pytest.mark.parametrize('text', ['go back to the green ball', 'go to the green ball you saw',
+                                  'go to where you saw the green ball',
+                                  'find the green ball you saw earlier',
+                                  'go to the red box, then go back to the green ball'])
+def test_going_back_to_what_was_never_seen_is_refused_before_anything_moves(
+        perception, grounder, text):
+    remember_red_box(perception, grounder)
+    assert perception.on_command(text, 4.0) is None
+    status = perception.status()
+    assert status.state == GroundingState.ERROR and perception.recalled is None
+    assert "I have not seen a 'green ball' (1 object remembered): say 'find the green " \
+        "ball'" in status.message
 
 
 @pytest.mark.parametrize('forgets, why', [
@@ -227,6 +249,19 @@ def test_come_back_drives_to_where_the_command_was_given(said_first):
     output, pose = drive(control, back, 10.0, 30.0, pose)
     assert output.state == ActionState.REACHED and 'back at where the command was given' \
         in output.reason
+    assert math.hypot(pose[0], pose[1]) <= CONFIG.return_tolerance + 0.02
+
+
+def test_come_back_after_a_turn_in_place_goes_to_where_the_robot_came_from():
+    """'move forward', 'turn left', 'come back': the turn was given where the move ended."""
+    control = controller()
+    control.on_odometry(0.0, 0.0, 0.0, stamp=0.0)
+    _, pose = drive(control, Task(1, 0, Intent.MOVE, distance=1.5), 0.0, 10.0, (0.0, 0.0, 0.0))
+    output, pose = drive(control, Task(2, 0, Intent.TURN, angle=math.pi / 2), 10.0, 10.0, pose)
+    assert output.state == ActionState.REACHED
+    output, pose = drive(control, Task(3, 0, Intent.RETURN, origin=Origin.COMMAND), 20.0, 30.0,
+                         pose)
+    assert output.state == ActionState.REACHED
     assert math.hypot(pose[0], pose[1]) <= CONFIG.return_tolerance + 0.02
 
 

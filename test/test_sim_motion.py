@@ -295,3 +295,15 @@ def test_ground_truth_carries_current_positions(world):
     assert truth.positions['red_ball'] == [round(v, 4) for v in truth.positions['red_ball']]
     assert truth.positions['green_box'] == [4.5, -2.4]
     assert GroundTruth.from_json('{"schema": 1, "time": 1.0}').positions == {}
+
+
+def test_a_scene_at_a_time_has_each_moving_object_where_it_is_then():
+    scene = load_scene(str(MOVING_BALL))
+    corner = scene.at(4.0 + 2.0 / 0.15)  # the ball's first corner, (3.5, -0.5)
+    ball = corner.object('red_ball')
+    assert ball.position == pytest.approx((3.5, -0.5)) and ball.motion is None
+    assert corner.object('blue_box') == scene.object('blue_box')
+    assert scene.at(0.0).object('red_ball').position == pytest.approx(BALL_START)
+    assert scene.object('red_ball').motion is not None  # the scene itself is unchanged
+    static = load_scene('boxes')
+    assert static.at(30.0) is static

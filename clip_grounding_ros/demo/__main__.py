@@ -40,6 +40,7 @@ import cv2
 
 from .episode import EpisodeResult, EpisodeSpec, run_episode
 from .processes import default_environment
+from ..core.contract.status import TargetSource
 from ..sim.scene import COLORS, load_scene, SceneError
 
 ARTIFACTS = ('summary.json', 'top_down.png', 'first_frame.png')
@@ -67,6 +68,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='simulated seconds per wall second (1.0: real time; CPU-only '
                         'grounding keeps up with about 1.0; 0: as fast as the simulator '
                         'runs)')
+    parser.add_argument('--restart-before', type=int, default=None, metavar='N',
+                        help='SIGKILL grounding_node and start it again before the N-th '
+                        'command (1 = the first): what it saw is kept in its memory_file')
     parser.add_argument('--timeout', type=float, default=60.0,
                         help='give up after this many simulated seconds')
     parser.add_argument('--output', default='demo_output', help='folder for the results')
@@ -82,9 +86,15 @@ def main(argv=None) -> int:
             raise ValueError('--speed must be >= 0 and --timeout > 0')
         if args.at and args.gap is not None:
             raise ValueError('--gap and --at say the same thing two ways: give one')
+        said = 1 + len(then)
+        if args.restart_before is not None and not 1 <= args.restart_before <= said:
+            raise ValueError(f'--restart-before must name one of the {said} commands (1 to '
+                             f'{said}), got {args.restart_before}')
         spec = EpisodeSpec(scene=args.scene, command=first, then=tuple(then),
                            gap=1.0 if args.gap is None else args.gap, at=tuple(args.at),
                            model=args.model, realtime_factor=args.speed,
+                           respawn_before=None if args.restart_before is None else
+                           args.restart_before - 1,
                            timeout=args.timeout, log_dir=str(output / 'logs'))
         load_scene(spec.scene)
     except (ValueError, SceneError) as error:
@@ -121,10 +131,12 @@ def main(argv=None) -> int:
 
 def _print_progress(observer, now: float) -> None:
     grounding, action = observer.grounding, observer.action
-    # What a grounding found, only while it is found: lost, the last match's figures are old.
+    # What a grounding found, only while it is found: lost, the last match's figures are old;
+    # going to where the memory saw it, there is no score yet.
     score, distance = (grounding.score, grounding.distance) if grounding.found else (None, None)
+    remembered = grounding.target_source == TargetSource.REMEMBERED
     line = (f'  t={now:5.1f} s  grounding: {grounding.state!s:9s}'
-            f"{'' if score is None else f' score {score:.2f}'}"
+            f"{' remembered' if remembered else '' if score is None else f' score {score:.2f}'}"
             f"{'' if distance is None else f' at {distance:.2f} m'}"
             f'  action: {action.state}')
     # One line updated in place on a terminal; a line per update in a log.
@@ -149,7 +161,11 @@ def write_artifacts(result: EpisodeResult, output: Path) -> list[str]:
 
 
 def plot_top_down(result: EpisodeResult, path: Path) -> None:
-    """Plot the scene from above: objects in their colours, the meant objects ringed, the path."""
+    """
+    Plot the scene from above: objects in their colours, the meant objects ringed, the path.
+
+    Moving objects are drawn where they were at the end, with the path they went (dotted).
+    """
     import matplotlib
 
     matplotlib.use('Agg')
@@ -158,6 +174,14 @@ def plot_top_down(result: EpisodeResult, path: Path) -> None:
 
     scene = load_scene(result.spec.scene)
     figure, axes = plt.subplots(figsize=(6.4, 6.4), dpi=100)
+    if result.truths:
+        for number, obj in enumerate(o for o in scene.objects if o.motion is not None):
+            went = [t.positions[obj.name] for t in result.truths if obj.name in t.positions]
+            if went:
+                xs, ys = zip(*went, strict=True)
+                axes.plot(xs, ys, linestyle=':', color=COLORS[obj.color],
+                          label="a moving object's path" if number == 0 else None)
+        scene = scene.at(result.truths[-1].time)
     half = scene.room_size / 2
     axes.add_patch(patches.Rectangle((-half, -half), 2 * half, 2 * half, fill=False,
                                      edgecolor='0.4', linewidth=2))

@@ -39,6 +39,7 @@ import numpy as np
 from .judge import (
     judge_approach,
     judge_facing,
+    judge_follow,
     judge_motion,
     judge_return,
     meant_objects,
@@ -58,6 +59,7 @@ from ..core.contract.status import (
 from ..core.language.commands import parse_command
 from ..core.language.dialogue import Dialogue, DialogueConfig
 from ..core.language.steps import Command, CommandError, Step
+from ..core.motion.controller import same_place
 from ..resources import find_resource
 from ..sim.scene import load_scene, Scene
 
@@ -256,9 +258,16 @@ class _StepRecord:
 
     start: Pose
     start_turned: float
+    start_time: float
     end: Pose | None = None
     end_turned: float = 0.0
+    end_time: float = 0.0
     facing_since: float | None = None
+
+    def finish(self, pose: Pose, turned: float, now: float) -> None:
+        """Record the step's end, once."""
+        if self.end is None:
+            self.end, self.end_turned, self.end_time = pose, turned, now
 
 
 @dataclass
@@ -284,7 +293,8 @@ class Episode:
                  processes: NodeProcesses, log_dir: Path):
         self.spec, self.scene, self.observer = spec, scene, observer
         self.processes, self.log_dir = processes, log_dir
-        self.stop_distance = _stop_distance(spec)
+        self.stop_distance = _action_setting(spec, 'stop_distance')
+        self.follow_distance = _action_setting(spec, 'follow_distance')
         # What "again" and "no, the other one" refer to, from the truth: the judge's own
         # dialogue records the object each step reached (world frame), not the pipeline's.
         self.dialogue = Dialogue(DialogueConfig(followup_timeout=3600.0))
@@ -292,6 +302,7 @@ class Episode:
         self.start_time = 0.0
         self.start_pose: Pose = (0.0, 0.0, 0.0)
         self.origins: list[Pose] = []  # where each command that moved was given (truth)
+        self.start_origin: Pose | None = None  # where the first of them was given
         self.event_time: float | None = None  # when a stop or camera stall was made
 
     def run(self, progress) -> EpisodeResult:
@@ -352,9 +363,13 @@ class Episode:
             return None
         with observer.lock:
             said = _Said(text, command, after_id, after_run, self._now())
-            said.records[0] = _StepRecord(observer.pose, observer.turned)
+            said.records[0] = _StepRecord(observer.pose, observer.turned, said.start_time)
         if said.steps and (said.steps[0].intent.grounded or said.steps[0].intent.by_odometry):
-            self.origins.append(said.records[0].start)  # as action_node's origins
+            # As action_node's origins: a command given where the last was replaces it.
+            if self.origins and same_place(self.origins[-1], said.records[0].start):
+                self.origins.pop()
+            self.origins.append(said.records[0].start)
+            self.start_origin = self.start_origin or said.records[0].start
         return said
 
     def _watch(self, said: _Said, progress,
@@ -380,8 +395,7 @@ class Episode:
             action = observer.action
             if stopping and action.state == ActionState.STOPPED and not moving:  # done
                 with observer.lock:
-                    said.records[0].end = observer.pose
-                    said.records[0].end_turned = observer.turned
+                    said.records[0].finish(observer.pose, observer.turned, now)
                 return Outcome.DONE, ''
             # A stop acts in the action node at once: its steps are not reported one by one.
             ours = not stopping and action.command_id is not None and \
@@ -395,6 +409,10 @@ class Episode:
                 time.sleep(0.3)  # let the last odometry arrive
                 return Outcome.FAILED, f'step {action.step + 1} failed: {action.reason}'
             if next_at is not None and now >= next_at:
+                if ours and self._following(said, action):  # a follow ends when told to
+                    with observer.lock:
+                        said.records[action.step].finish(observer.pose, observer.turned, now)
+                    return Outcome.DONE, ''
                 return Outcome.INTERRUPTED, 'the next command was said before it ended'
             lost = observer.grounding.state in (GroundingState.LOST, GroundingState.ERROR) \
                 and not moving
@@ -407,6 +425,13 @@ class Episode:
             exits = self.processes.exits()
             if exits:
                 return Outcome.CRASHED, f'{exits}; logs in {self.log_dir}'
+
+    @staticmethod
+    def _following(said: _Said, action: ActionStatus) -> bool:
+        """Whether the command's step under way is a follow, still going."""
+        steps = said.steps
+        return action.step < len(steps) and steps[action.step].intent == Intent.FOLLOW and \
+            action.outcome == StepOutcome.ACTIVE and action.step in said.records
 
     def _await_grounding_done(self, said: _Said) -> None:
         """
@@ -431,10 +456,9 @@ class Episode:
         with observer.lock:
             pose, turned = observer.pose, observer.turned
         for index in range(current):  # a later step began: the earlier ones are done
-            record = said.records.setdefault(index, _StepRecord(pose, turned))
-            if record.end is None:
-                record.end, record.end_turned = pose, turned
-        record = said.records.setdefault(current, _StepRecord(pose, turned))
+            said.records.setdefault(index, _StepRecord(pose, turned, now)).finish(
+                pose, turned, now)
+        record = said.records.setdefault(current, _StepRecord(pose, turned, now))
         step = said.steps[min(current, len(said.steps) - 1)]
         kept = action.outcome == StepOutcome.KEPT
         record.facing_since = _held_since(kept, record.facing_since, now)
@@ -445,8 +469,8 @@ class Episode:
             and observer.grounding.command_id == action.command_id
         done = action.outcome == StepOutcome.DONE or classified or answered or (
             record.facing_since is not None and now - record.facing_since >= FACING_HOLD)
-        if done and record.end is None:
-            record.end, record.end_turned = pose, turned
+        if done:
+            record.finish(pose, turned, now)
         return done and current == len(said.steps) - 1
 
     def _judge(self, said: _Said, outcome: Outcome, reason: str) -> None:
@@ -454,9 +478,10 @@ class Episode:
         steps = [self._judge_step(said, i, step) for i, step in enumerate(said.steps)]
         for index, verdict in enumerate(steps):
             if verdict.reached is not None:
-                self.dialogue.record_choice(said.command, index,
-                                            self.scene.object(verdict.reached).position,
-                                            self._now())
+                self.dialogue.record_choice(
+                    said.command, index,
+                    self.scene.at(said.records[index].end_time).object(verdict.reached).position,
+                    self._now())
         current = max(said.records, default=0)
         if outcome == Outcome.INTERRUPTED and said.steps and \
                 said.steps[current].needs_grounding and steps[current].reached is None:
@@ -478,7 +503,8 @@ class Episode:
             return None
         seen = (x + position[0] * math.cos(yaw) - position[1] * math.sin(yaw),
                 y + position[0] * math.sin(yaw) + position[1] * math.cos(yaw))
-        return min(self.scene.objects, key=lambda o: o.surface_distance(*seen)).position
+        return min(self.scene.at(self._now()).objects,
+                   key=lambda o: o.surface_distance(*seen)).position
 
     def result(self, outcome: Outcome, reason: str) -> EpisodeResult:
         """
@@ -522,16 +548,19 @@ class Episode:
         if record is None:
             verdict.reason = 'never began'
             return verdict
-        if step.needs_grounding:
-            verdict.meant = [o.name for o in meant_objects(step, self.scene, record.start,
-                                                           self._half_fov())]
+        if step.needs_grounding:  # where the objects were when it was said, and at its end
+            verdict.meant = [o.name for o in meant_objects(
+                step, self.scene.at(record.start_time), record.start, self._half_fov())]
         if not verdict.done:
             verdict.reason = 'not done'
             return verdict
-        if step.intent.approaches:
-            judge_approach(verdict, self.scene, record.end, self.stop_distance)
+        scene = self.scene.at(record.end_time)
+        if step.intent == Intent.FOLLOW:
+            judge_follow(verdict, scene, record.end, self.follow_distance)
+        elif step.intent.approaches:
+            judge_approach(verdict, scene, record.end, self.stop_distance)
         elif step.intent.faces:
-            judge_facing(verdict, self.scene, record.end)
+            judge_facing(verdict, scene, record.end)
         elif step.intent == Intent.RETURN:
             judge_return(verdict, self._return_goal(index, step), record.end)
         elif step.intent.by_odometry:
@@ -550,7 +579,7 @@ class Episode:
     def _return_goal(self, index: int, step: Step) -> Pose | None:
         """Where a return should end (truth): as action_node's origins, of this episode."""
         if step.origin == Origin.START:
-            return self.origins[0] if self.origins else None
+            return self.start_origin
         back = 2 if index == 0 else 1  # 'come back' said first: the previous command's
         return self.origins[-back] if len(self.origins) >= back else None
 
@@ -585,9 +614,10 @@ def _sim_parameters(spec: EpisodeSpec) -> dict:
     return _params_file_sections(spec).get('sim_node', {})
 
 
-def _stop_distance(spec: EpisodeSpec) -> float:
+def _action_setting(spec: EpisodeSpec, name: str) -> float:
+    """Return action_node's ``name`` (m) as the episode sets it: override, params file, default."""
     from ..core.motion.config import MotionConfig
 
     values = _params_file_sections(spec).get('action_node', {})
-    return float(spec.parameters.get('action_node:stop_distance',
-                                     values.get('stop_distance', MotionConfig.stop_distance)))
+    return float(spec.parameters.get(f'action_node:{name}',
+                                     values.get(name, getattr(MotionConfig, name))))

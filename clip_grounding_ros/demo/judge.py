@@ -38,6 +38,7 @@ FACING_TOLERANCE = 0.25        # rad between the heading and the bearing to a fa
 MOVE_TOLERANCE = 0.05          # m: issue 11's accuracy goal for moves on odometry
 TURN_TOLERANCE = math.radians(3.0)
 RETURN_TOLERANCE = 0.15        # m from where the command was given: "come back" succeeded
+FOLLOW_TOLERANCE = 0.5         # m off follow_distance when a follow is ended: still followed
 IN_LINE = 0.5                  # m off the line of sight still "in front of" / "behind"
 # Several in view and no relation: the nearest is meant, and any as near within this much
 # (m, or the fraction of its range): the pipeline's ranges have errors of that size.
@@ -176,6 +177,27 @@ def judge_approach(verdict: StepVerdict, scene: Scene, end: Pose,
         problems.append(f'closest object is {verdict.reached}, not {nearest}')
     verdict.success = not problems
     verdict.reason = '; '.join(problems) or f'reached {nearest} ({verdict.distance:.2f} m)'
+
+
+def judge_follow(verdict: StepVerdict, scene: Scene, end: Pose,
+                 follow_distance: float) -> None:
+    """
+    Judge a follow when it is ended (a stop, the next command): the meant object it kept.
+
+    ``scene`` is as it was then. Followed: the nearest meant object's surface within
+    FOLLOW_TOLERANCE of ``follow_distance`` (m) from the base origin, as a target is placed.
+    """
+    distances = {o.name: range_to(o, end) for o in scene.objects if o.name in verdict.meant}
+    if not distances:
+        verdict.reason = 'the step names no object of this scene'
+        return
+    verdict.reached = min(distances, key=distances.get)
+    verdict.distance = distances[verdict.reached]
+    off = abs(verdict.distance - follow_distance)
+    verdict.success = off <= FOLLOW_TOLERANCE
+    verdict.reason = (f"{'following' if verdict.success else 'lost'} {verdict.reached}: "
+                      f'{verdict.distance:.2f} m away when it ended (follow_distance '
+                      f'{follow_distance:.2f}, tolerance {FOLLOW_TOLERANCE:.2f})')
 
 
 def judge_facing(verdict: StepVerdict, scene: Scene, end: Pose) -> None:

@@ -317,6 +317,7 @@ class GroundingNode(Node):
                                    '; '.join(step.describe() for step in command.steps))
         self._clear_markers()
         self._publish_status()
+        self._save_memory()  # 'forget ...' changed it: saved and shown at once
         self.due.set()  # act on the newest frame now rather than at the next tick
 
     # -- processing ---------------------------------------------------------------------------

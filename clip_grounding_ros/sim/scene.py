@@ -21,6 +21,7 @@ the benchmarks share one validated description, loadable from YAML or generated 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field, fields, replace
 import functools
 import math
@@ -372,6 +373,20 @@ class Scene:
                         f'object {moving.name!r}: motion: its path passes within {gap:.2f} m '
                         f'of object {still.name!r} (radii add up to {reach:.2f} m; a box '
                         'counts as the circle around it)')
+
+    def at(self, t: float) -> Scene:
+        """
+        Return this scene as it is at simulated time ``t`` (s): each moving object where it is.
+
+        What the judge measures against. Not validated again: a moving object may stand where
+        the robot started, which a scene's start may not.
+        """
+        if all(obj.motion is None for obj in self.objects):
+            return self
+        snapshot = copy.copy(self)
+        object.__setattr__(snapshot, 'objects', tuple(
+            replace(obj, position=position_at(obj, t), motion=None) for obj in self.objects))
+        return snapshot
 
     def object(self, name: str) -> SceneObject:  # noqa: A003
         """Return the object called `name` (KeyError listing the known names otherwise)."""

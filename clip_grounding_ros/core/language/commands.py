@@ -447,7 +447,9 @@ class _Steps(Transformer):
                     item.referring if item else None, text=self._said(meta))
 
     def forget(self, meta, children):
-        return Step(Intent.FORGET, text=self._said(meta))
+        """Read 'forget what you have seen' (everything) and 'forget the red box' (that)."""
+        item = next((child for child in children if isinstance(child, _Object)), None)
+        return Step(Intent.FORGET, item.target if item else '', text=self._said(meta))
 
     def come_back(self, meta, children):
         return Step(Intent.RETURN, origin=Origin.COMMAND, text=self._said(meta))

@@ -24,7 +24,7 @@ GRAMMAR = r"""
 start: _opening* (classify _closings | sequence | repeat _closings | correction _closings)
      | _opening* cancel _closings | _opening* (recall | forget) _closings
 _opening: _lead | (_no | _cancel) ","?   // "no, go to the red ball", "never mind, turn left"
-_lead: (_filler | "first" | ("go" | "come") "and") ","?
+_lead: (_filler | "first" | ("go" | "come") "and" | "and" | "and"? "then") ","?
 _filler: "hey" | "ok" | "okay" | "robot" | "please" | "kindly" | "now" | "so" | "well"
        | "just" | "alright" | "all" "right"
        | ("could" | "can" | "would" | "will") "you"
@@ -114,8 +114,12 @@ recall: "where" ("did" | "have" | "had") "you" ("last" | "first")? ("see" | "see
       | "spotted" | "notice" | "noticed") _det? object
       | "what" ("have" | "did") "you" ("seen" | "see" | "spotted" | "spot" | "noticed"
       | "notice") ("so" "far")? | "what" "do" "you" "remember"
+      | "where" "was" _det? object
+      | ("have" | "did") "you" _see_verb _det? object ("anywhere" | "before" | "earlier")?
+_see_verb: "seen" | "see" | "spotted" | "spot" | "noticed" | "notice"
 forget: "forget" ("what" _you_saw | "everything" _you_saw? | "all" _you_saw
       | "all" "of" "it" | "the" "objects" _you_saw?) | "clear" _det? "memory"
+      | "forget" _det? object _you_saw?              // "forget the red box": that one only
 // "come back", "return to the start": to where a command was given (odometry)
 // ("go back", "drive back": a move backward; with 'here' or 'to me' a return)
 come_back: ("come" | "get") "back" _here? | "return" _here? | _come "back" _here
@@ -195,6 +199,7 @@ noun_word.-1: "can" | "stop" | "face" | "watch" | "track" | "point" | "head" | "
             | "clear" | "memory" | "objects" | "origin" | "place" | "pose" | "position"
             | "saw" | "set" | "spotted" | "start" | "starting" | "beginning" | "far"
             | "notice" | "while" | "have" | "had" | "did" | "were" | "before" | "earlier"
+            | "was" | "anywhere"
 superlative: ("leftmost" | "left" ("most" | "hand")?) -> leftmost
            | ("rightmost" | "right" ("most" | "hand")?) -> rightmost
            | ("middle" | "center" | "centre" | "central") -> middle

@@ -185,7 +185,7 @@ class Step:
         if self.intent == Intent.RECALL:
             return f'where did you see the {self.target}' if self.target else 'what have you seen'
         if self.intent == Intent.FORGET:
-            return 'forget what you have seen'
+            return f'forget the {self.target}' if self.target else 'forget what you have seen'
         if self.intent == Intent.MOVE:
             way = 'forward' if self.distance >= 0 else 'backward'
             return f'move {way} {amount_text(Intent.MOVE, abs(self.distance))}'

@@ -78,6 +78,9 @@ ZERO = (0.0, 0.0)
 CLEARER_BY = 0.15
 TARGET_EXTENT = 0.35
 PENDING_HOLD = 2.0  # s a search turn holds still for a candidate being confirmed
+# A command given this near (m) where the one before it was is given at the same place: a turn
+# there is no new place to come back to ('go to the box', 'turn left', 'come back').
+SAME_PLACE = 0.25
 # A step never ends on where the object memory saw its target: live grounding confirms it.
 UNCONFIRMED = 'at where the target was seen before: waiting for it to be confirmed in view'
 
@@ -148,6 +151,11 @@ class _StepState:
     warnings: list[str] = field(default_factory=list)
 
 
+def same_place(first: tuple[float, ...], second: tuple[float, ...]) -> bool:
+    """Whether two poses (x, y, yaw; m) are one place to come back to (SAME_PLACE)."""
+    return math.dist(first[:2], second[:2]) <= SAME_PLACE
+
+
 @dataclass
 class _Origins:
     """
@@ -155,8 +163,9 @@ class _Origins:
 
     ``command``: where the current command was given; ``previous``: the one before it;
     ``start``: the first command's of the grounding_node run. Commands that do not move the
-    base (stop, questions, classification) are not places to come back to. A pose still
-    None is taken from the next odometry.
+    base (stop, questions, classification) are not places to come back to, nor is one given
+    within SAME_PLACE of where the one before was (a turn in place). A pose still None is taken
+    from the next odometry.
     """
 
     run_id: str | None = None
@@ -167,16 +176,23 @@ class _Origins:
 
     def on_command(self, task: Task, odometry: Pose | None) -> None:
         if task.run_id != self.run_id:
-            self.run_id, self.command, self.start = task.run_id, None, None
-        self.previous, self.command, self.waiting = self.command, odometry, odometry is None
-        if self.start is None:
-            self.start = odometry
+            self.run_id, self.command, self.previous, self.start = task.run_id, None, None, None
+        self.waiting = odometry is None
+        if odometry is not None:
+            self._given_at(odometry)
 
     def on_odometry(self, odometry: Pose) -> None:
         if self.waiting:
-            self.command, self.waiting = odometry, False
-            if self.start is None:
-                self.start = odometry
+            self.waiting = False
+            self._given_at(odometry)
+
+    def _given_at(self, odometry: Pose) -> None:
+        """Place the current command at ``odometry``; a new place makes the last one previous."""
+        if self.command is None or not same_place(self.command.xy_yaw, odometry.xy_yaw):
+            self.previous = self.command
+        self.command = odometry
+        if self.start is None:
+            self.start = odometry
 
     def goal(self, task: Task) -> Pose | None:
         """Where ``task`` (a return) goes back to; said first, 'come back' is the previous's."""

@@ -37,7 +37,7 @@ from .choice import EvidenceConfig, TargetChoice
 from .encoder import TextTooLongError
 from .grounding import Candidate, Grounder, GrounderConfig, GroundingResult, UnknownWordsError
 from .images import ImageError
-from .recall import describe, Recalled, sightings, where
+from .recall import counted, describe, not_seen, Recalled, sightings, where
 from .referring import place_candidate
 from .tracking import BoxTracker, TrackerConfig
 from ..contract.parameters import setting, Settings
@@ -247,6 +247,7 @@ class Perception:
                     self.grounder.phrase_embedding(phrase)
                 if step.prompts:
                     self.grounder.prompt_embeddings(step.prompts)
+            self._check_remembered(command, now)
         except (CommandError, UnknownWordsError, TextTooLongError) as error:
             self.session.on_bad_command(str(error))
             self._forget()
@@ -274,6 +275,18 @@ class Perception:
                 self._begin_step(now)
         return changed
 
+    def _check_remembered(self, command: Command, now: float) -> None:
+        """
+        Refuse 'go back to the X' / 'the X you saw' when the memory holds no X.
+
+        Said of something seen, it is not a request to search: driving to whatever live
+        grounding finds first could be the wrong object. CommandError says what to say instead.
+        """
+        for step in command.steps:
+            if step.remembered and not self._recollections(step.target, now):
+                raise CommandError(f'{not_seen(step.target, len(self.objects))}: say '
+                                   f"'find the {step.target}' to look for one")
+
     def _begin_step(self, now: float) -> None:
         """
         Answer a question to the memory; send a step of a remembered object there first.
@@ -293,9 +306,9 @@ class Perception:
             self.recalled = Recalled(found[0])
             self.choice.count_choice()  # a remembered object is a choice: the action re-anchors
             self.session.message += f' (I saw one {where(describe(found[0], self.pose, now))})'
-        elif step.remembered:
-            self.session.message += (f" (I have not seen a '{step.target}' before: "
-                                     f'{len(self.objects)} objects remembered)')
+        elif step.remembered:  # seen when it was said (_check_remembered), forgotten since
+            self.session.message += (f" (I no longer remember a '{step.target}': "
+                                     'searching)')
 
     # -- the object memory across restarts -------------------------------------------------
     def load_objects(self, path: str, odometry_session: str, now: float) -> str:
@@ -342,16 +355,21 @@ class Perception:
     def _answer(self, step: Step, now: float) -> str:
         """Answer 'where did you see the X?', 'what have you seen?', 'forget ...'."""
         if step.intent == Intent.FORGET:
-            count = len(self.objects)
-            self.objects.clear('asked to forget what was seen')
             self.objects_changed = True
-            return f'forgot the {count} objects I remembered'
+            if not step.target:
+                count = len(self.objects)
+                self.objects.clear('asked to forget what was seen')
+                return f'forgot the {counted(count)} I remembered'
+            forgotten = self._recollections(step.target, now)
+            for recollection in forgotten:
+                self.objects.forget(recollection.object.object_id)
+            return (f"forgot {counted(len(forgotten))} like a '{step.target}'; "
+                    f'{counted(len(self.objects))} remembered')
         if step.target:
             self.remembered = [describe(r, self.pose, now)
                                for r in self._recollections(step.target, now)]
             if not self.remembered:
-                return (f"I have not seen a '{step.target}' ({len(self.objects)} objects "
-                        'remembered)')
+                return not_seen(step.target, len(self.objects))
             more = len(self.remembered) - 1
             return (f"I saw a '{step.target}' {where(self.remembered[0])}" +
                     (f' (and {more} more like it)' if more else ''))
@@ -359,9 +377,9 @@ class Perception:
         self.remembered = [describe(o, self.pose, now) for o in objects]
         named = [entry for entry in self.remembered if entry['label'] != 'object']
         if not named:
-            return f'I remember {len(objects)} objects, none of them named yet'
+            return f'I remember {counted(len(objects))}, none of them named yet'
         said = '; '.join(f"a {entry['label']} {where(entry)}" for entry in named[:5])
-        return (f'I remember {len(objects)} objects, {len(named)} of them named: {said}' +
+        return (f'I remember {counted(len(objects))}, {len(named)} of them named: {said}' +
                 ('; ...' if len(named) > 5 else ''))
 
     def _forget(self) -> None:

@@ -119,6 +119,16 @@ def where(entry: dict) -> str:
     return f"{entry['distance']:.1f} m away, {side}, {age}"
 
 
+def counted(count: int, noun: str = 'object') -> str:
+    """Say how many: '1 object', '3 objects'."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def not_seen(phrase: str, remembered: int) -> str:
+    """Say that the memory holds nothing like ``phrase`` (of ``remembered`` objects)."""
+    return f"I have not seen a '{phrase}' ({counted(remembered)} remembered)"
+
+
 def in_view(point: tuple[float, float], intrinsics: Intrinsics) -> bool:
     """Whether a base-frame point is well inside the camera's view and range."""
     half_fov = math.atan2(intrinsics.width / 2.0, intrinsics.fx)
