@@ -113,7 +113,7 @@ def test_a_follow_is_judged_by_how_far_the_object_was_when_it_ended(end, success
     verdict = StepVerdict(0, 'follow the blue ball', 'follow', True, meant=['ball'])
     judge_follow(verdict, TWO_RED, end, follow_distance=1.0)
     assert verdict.success is success and verdict.reached == 'ball', verdict.reason
-    assert ('following ball' if success else 'lost ball') in verdict.reason
+    assert ('following ball' if success else 'not following ball') in verdict.reason
 
 
 def test_facing_and_motion_are_judged_within_their_tolerances():

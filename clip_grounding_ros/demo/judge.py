@@ -195,7 +195,7 @@ def judge_follow(verdict: StepVerdict, scene: Scene, end: Pose,
     verdict.distance = distances[verdict.reached]
     off = abs(verdict.distance - follow_distance)
     verdict.success = off <= FOLLOW_TOLERANCE
-    verdict.reason = (f"{'following' if verdict.success else 'lost'} {verdict.reached}: "
+    verdict.reason = (f"{'following' if verdict.success else 'not following'} {verdict.reached}: "
                       f'{verdict.distance:.2f} m away when it ended (follow_distance '
                       f'{follow_distance:.2f}, tolerance {FOLLOW_TOLERANCE:.2f})')
 

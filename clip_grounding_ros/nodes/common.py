@@ -26,8 +26,11 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header, String
 
 from ..core.contract.status import (
+    ActionState,
     ActionStatus,
+    CameraState,
     CameraStatus,
+    GroundingState,
     GroundingStatus,
     RecentWarnings,
 )
@@ -162,7 +165,8 @@ class StatusPublisher:
     target or a failed or blocked step, info otherwise.
     """
 
-    WARNING_STATES = frozenset({'lost', 'failed', 'blocked'})
+    ERROR_STATES = frozenset({GroundingState.ERROR, CameraState.ERROR})
+    WARNING_STATES = frozenset({GroundingState.LOST, ActionState.FAILED, ActionState.BLOCKED})
 
     def __init__(self, node: Node, topic: str):
         self.publisher = node.create_publisher(String, topic, STATUS_QOS)
@@ -171,13 +175,13 @@ class StatusPublisher:
 
     def publish(self, status: ActionStatus | CameraStatus | GroundingStatus) -> None:
         self.publisher.publish(String(data=status.to_json()))
-        state = str(status.state)
+        state = status.state
         logged = (state, getattr(status, 'command_id', None), getattr(status, 'step', 0))
         if logged == self.logged:
             return
         self.logged = logged
         line = f'{state}: {status.reason if isinstance(status, ActionStatus) else status.message}'
-        if state == 'error':
+        if state in self.ERROR_STATES:
             self.logger.error(line)
         elif state in self.WARNING_STATES:
             self.logger.warning(line)
