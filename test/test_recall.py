@@ -135,6 +135,24 @@ def test_a_grounded_region_is_remembered_in_odom_and_answered_without_motion(
     assert 'forgot the 1 object I' in perception.message() and len(perception.objects) == 0
 
 
+def test_an_object_seen_in_two_places_is_answered_where_it_was_seen_last(perception, grounder):
+    """A moving red box leaves two places; the later one wins though it matched a bit worse."""
+    remember_red_box(perception, grounder)  # at (3, 0), t=1
+    box = grounder.phrase_embedding('red box').numpy()
+    other = grounder.phrase_embedding('blue box').numpy()
+    blurred = 0.5 * box + 0.5 * other  # the same box, a crop that shows it less well
+    blurred = (blurred / np.linalg.norm(blurred)).astype(np.float32)
+    ground(perception, (1.0, 0.0, 0.0), 5.0, 'red box',
+           Candidate(box_at(2.0, 1.5), 0.9, blurred))  # at (3, 1.5) in odom, t=5
+    scores = grounder.score_embeddings(np.stack([box, blurred]), 'red box')
+    assert scores[0] - 0.1 < scores[1] < scores[0]  # worse, yet within RECENT_MARGIN
+    assert perception.on_command('where did you see the red box?', 6.0) is not None
+    first, earlier = perception.status(6.0).remembered
+    assert first['position'] == pytest.approx([3.0, 1.5], abs=0.05) and first['age'] == 1.0
+    assert earlier['position'] == pytest.approx([3.0, 0.0], abs=0.05)
+    assert 'and 1 more like it' in perception.message()
+
+
 def test_forgetting_one_object_keeps_the_others(perception, grounder):
     remember_red_box(perception, grounder)
     assert perception.on_command('forget the blue ball', 3.0) is not None  # nothing like it

@@ -37,7 +37,7 @@ from .choice import EvidenceConfig, TargetChoice
 from .encoder import TextTooLongError
 from .grounding import Candidate, Grounder, GrounderConfig, GroundingResult, UnknownWordsError
 from .images import ImageError
-from .recall import counted, describe, not_seen, Recalled, sightings, where
+from .recall import counted, describe, latest_first, not_seen, Recalled, sightings, where
 from .referring import place_candidate
 from .tracking import BoxTracker, TrackerConfig
 from ..contract.parameters import setting, Settings
@@ -348,9 +348,9 @@ class Perception:
         return f'{why}: the objects seen are forgotten'
 
     def _recollections(self, phrase: str, now: float):
-        """Return the remembered objects that match ``phrase`` at the threshold, best first."""
-        return self.objects.query(lambda embeddings: self.grounder.score_embeddings(
-            embeddings, phrase), self.grounder.config.score_threshold, now)
+        """Return the remembered objects that match ``phrase`` at the threshold (latest_first)."""
+        return latest_first(self.objects.query(lambda embeddings: self.grounder.score_embeddings(
+            embeddings, phrase), self.grounder.config.score_threshold, now))
 
     def _answer(self, step: Step, now: float) -> str:
         """Answer 'where did you see the X?', 'what have you seen?', 'forget ...'."""

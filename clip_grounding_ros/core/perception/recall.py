@@ -53,6 +53,9 @@ OBJECTNESS = 0.5  # least P(an object | region) of a region kept (Grounder.objec
 IN_VIEW_SHARE = 0.8
 IN_VIEW_RANGE = (0.6, 4.0)
 RECALL_MISSES = 3
+# Matches within this score of the best are equally good answers; the most recently seen of
+# them comes first: an object that moved left a trail of places, and it is at the last one.
+RECENT_MARGIN = 0.1
 
 
 def sightings(result: GroundingResult | None, objectness, intrinsics: Intrinsics,
@@ -117,6 +120,17 @@ def where(entry: dict) -> str:
     side = 'ahead' if abs(bearing) < 10 else 'behind' if abs(bearing) > 170 else \
         f"{abs(bearing):.0f} deg to the {'left' if bearing > 0 else 'right'}"
     return f"{entry['distance']:.1f} m away, {side}, {age}"
+
+
+def latest_first(found: list[Recollection]) -> list[Recollection]:
+    """
+    Order matches (best first, as the memory gives them) for an answer or a step.
+
+    Those within RECENT_MARGIN of the best score come first, most recently seen first; the
+    rest follow, best first.
+    """
+    near = [r for r in found if r.score >= found[0].score - RECENT_MARGIN] if found else []
+    return sorted(near, key=lambda r: -r.object.last_seen) + found[len(near):]
 
 
 def counted(count: int, noun: str = 'object') -> str:
