@@ -195,3 +195,26 @@ def test_on_shutdown_publishes_zero_velocity(ros):
     sent = len(rig.cmd)
     rig.node.on_shutdown()  # the clock is held still: only on_shutdown can publish
     rig.wait(lambda: len(rig.cmd) > sent and rig.velocity() == (0.0, 0.0), 'no zero on shutdown')
+
+
+def test_diagnostics_say_the_state_its_level_and_why_once_a_second(ros):
+    """/diagnostics: OK while approaching, WARN while holding on a stale target, with why."""
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+
+    rig = ActionRig(ros, search_enabled=False)
+    ros.connect(ros.probe.record(DiagnosticArray, '/diagnostics'))
+    arrays = ros.probe.messages['/diagnostics']
+
+    def latest(state: str):
+        ours = [s for a in arrays for s in a.status if s.name == 'action_node: action/status']
+        return next((s for s in reversed(ours) if s.message.startswith(f'{state}: ')), None)
+    rig.wait(lambda: latest('approaching') is not None, 'no diagnostics while approaching')
+    approaching = latest('approaching')
+    assert approaching.level == DiagnosticStatus.OK, approaching.values
+    assert approaching.hardware_id == 'action_node'
+    values = {v.key: v.value for v in approaching.values}
+    assert values['state'] == 'approaching' and float(values['linear']) > 0.0
+    rig.age = 5.0  # the targets grow old: the robot holds, and says why
+    rig.wait(lambda: latest('holding') is not None, 'no diagnostics while holding')
+    holding = latest('holding')
+    assert holding.level == DiagnosticStatus.WARN and 'old (timeout' in holding.message

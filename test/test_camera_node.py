@@ -327,3 +327,28 @@ def test_rate_limit_restarts_when_ros_time_goes_back(ros):
     ros.set_clock(rig.node, 2.0)  # a simulation reset
     rig.send(image_msg(RGB, 'rgb8', 2.0))
     rig.wait_images(2)  # not blocked until time catches up with 501 s
+
+
+def test_diagnostics_turn_from_error_to_streaming_once_frames_flow(ros):
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+
+    rig = CameraRig(ros)
+    ros.connect(ros.probe.record(DiagnosticArray, '/diagnostics'))
+    arrays = ros.probe.messages['/diagnostics']
+
+    def latest():
+        ours = [s for a in arrays for s in a.status
+                if s.name == 'camera_node: grounding/camera_status']
+        return ours[-1] if ours else None
+    rig.send(_truncated())
+    assert ros.spin_until(lambda: latest() is not None and
+                          latest().level == DiagnosticStatus.ERROR)
+    dropped = {v.key: v.value for v in latest().values}['warning_1']
+    assert 'image data has 1000 bytes' in dropped
+    rig.send(image_msg(RGB, 'rgb8', 6.0))
+    rig.wait_images(1)
+    # Streaming now: a warning while the dropped frame is among its recent (10 s) warnings.
+    assert ros.spin_until(lambda: latest().message.startswith('streaming'))
+    values = {v.key: v.value for v in latest().values}
+    assert values['published'] == '1' and values['errors'] == '1'
+    assert latest().level == DiagnosticStatus.WARN and values['warning_1'] == dropped

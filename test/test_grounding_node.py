@@ -466,3 +466,23 @@ def test_the_worker_grounds_only_the_newest_frame_and_targets_follow_at_camera_r
     tracked = [s for s in rig.statuses() if s['target_source'] == 'tracked']
     assert tracked and len(rig.targets) > 2 * len(set(grounded))  # ...but followed
     assert all(s['grounding_age'] is not None and s['grounding_age'] >= 0 for s in tracked)
+
+
+def test_diagnostics_carry_the_error_and_the_model(grounding, tiny_model_dir):
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+
+    rig = grounding()
+    rig.ros.connect(rig.ros.probe.record(DiagnosticArray, '/diagnostics'))
+    arrays = rig.ros.probe.messages['/diagnostics']
+    rig.command('go to the blue box')  # no camera frames: an error
+
+    def error():
+        return next((s for a in arrays for s in a.status
+                     if s.name == 'grounding_node: grounding/status' and
+                     s.level == DiagnosticStatus.ERROR), None)
+    assert rig.ros.spin_until(lambda: error() is not None), arrays[-1:] if arrays else 'none'
+    status = error()
+    assert status.message.startswith('error: no camera frames on grounding/image')
+    values = {v.key: v.value for v in status.values}
+    assert values['state'] == 'error' and values['command'] == 'go to the blue box'
+    assert values['model'] == str(tiny_model_dir) and values['backend'] and values['device']

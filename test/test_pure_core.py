@@ -56,7 +56,8 @@ RUNTIME_NODES = ('clip_grounding_ros.nodes.camera_node', 'clip_grounding_ros.nod
 ROSDEP_KEYS = {
     'rclpy': 'rclpy', 'rcl_interfaces': 'rcl_interfaces', 'std_msgs': 'std_msgs',
     'sensor_msgs': 'sensor_msgs', 'geometry_msgs': 'geometry_msgs', 'nav_msgs': 'nav_msgs',
-    'visualization_msgs': 'visualization_msgs', 'vision_msgs': 'vision_msgs',
+    'visualization_msgs': 'visualization_msgs', 'diagnostic_msgs': 'diagnostic_msgs',
+    'vision_msgs': 'vision_msgs',
     'ament_index_python': 'ament_index_python',
     'numpy': 'python3-numpy', 'cv2': 'python3-opencv', 'torch': 'python3-torch',
     'transformers': 'python3-transformers-pip', 'launch': 'launch', 'launch_ros': 'launch_ros',

@@ -30,8 +30,10 @@ from clip_grounding_ros.core.contract.status import (
     ActionStatus,
     CameraState,
     CameraStatus,
+    diagnostic,
     GroundingState,
     GroundingStatus,
+    Severity,
 )
 import pytest
 
@@ -97,3 +99,24 @@ def test_no_state_is_spelled_as_a_string_outside_the_contract():
             if isinstance(node, ast.Constant) and node.value in states:
                 found.append(f'{path.relative_to(PACKAGE)}:{node.lineno} {node.value!r}')
     assert not found, found
+
+
+@pytest.mark.parametrize('status, level', [
+    (GroundingStatus(state=GroundingState.ERROR, message='no frames'), Severity.ERROR),
+    (GroundingStatus(state=GroundingState.LOST, message='lost'), Severity.WARN),
+    (GroundingStatus(state=GroundingState.TRACKING, message='found'), Severity.OK),
+    (GroundingStatus(state=GroundingState.TRACKING, warnings=['frame dropped']), Severity.WARN),
+    (ActionStatus(state=ActionState.HOLDING, reason='target is old'), Severity.WARN),
+    (ActionStatus(state=ActionState.FAILED, reason='not found'), Severity.WARN),
+    (ActionStatus(state=ActionState.APPROACHING, reason='approach'), Severity.OK),
+    (CameraStatus(state=CameraState.ERROR, message='bad frame'), Severity.ERROR),
+    (CameraStatus(state=CameraState.STREAMING, message='streaming'), Severity.OK),
+])
+def test_each_status_has_a_diagnostic_level_message_and_values(status, level):
+    got, message, values = diagnostic(status)
+    assert got == level
+    why = status.reason if isinstance(status, ActionStatus) else status.message
+    assert message == f'{status.state}: {why}'
+    assert ('state', str(status.state)) in values
+    assert all(isinstance(key, str) and isinstance(value, str) for key, value in values)
+    assert [v for k, v in values if k.startswith('warning_')] == status.warnings

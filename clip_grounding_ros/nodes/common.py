@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 import time
 
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 import numpy as np
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -26,13 +27,13 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header, String
 
 from ..core.contract.status import (
-    ActionState,
     ActionStatus,
-    CameraState,
     CameraStatus,
-    GroundingState,
+    diagnostic,
     GroundingStatus,
     RecentWarnings,
+    Severity,
+    severity,
 )
 from ..core.perception.images import decode_compressed, depth_to_metres, to_rgb8
 from ..core.world.camera import (
@@ -157,36 +158,56 @@ def intrinsics_to_camera_info(intrinsics: Intrinsics, header: Header) -> CameraI
 
 class StatusPublisher:
     """
-    A node's status topic (a core.contract.status dataclass as strict JSON), and its log.
+    A node's status topic (a core.contract.status dataclass as JSON), log and /diagnostics.
 
     The topic repeats the state and why at every tick; the node's log (console, log files,
     /rosout) gets one line when the state changes or a new command or step begins in it, with
-    why: at error level for an error state (a refused command included), warning for a lost
-    target or a failed or blocked step, info otherwise.
+    why, at the state's :func:`severity` (a refused command is an error). /diagnostics (the
+    absolute topic diagnostic_aggregator and rqt_robot_monitor read, as ROS drivers publish
+    it) gets the latest status at DIAGNOSTICS_PERIOD_S, named '<node>: <topic>', with
+    ``details`` (model, backend, ...) among its values.
     """
 
-    ERROR_STATES = frozenset({GroundingState.ERROR, CameraState.ERROR})
-    WARNING_STATES = frozenset({GroundingState.LOST, ActionState.FAILED, ActionState.BLOCKED})
+    DIAGNOSTICS_PERIOD_S = 1.0
 
-    def __init__(self, node: Node, topic: str):
+    def __init__(self, node: Node, topic: str, details: dict[str, str] | None = None):
+        self.node, self.details = node, details or {}
         self.publisher = node.create_publisher(String, topic, STATUS_QOS)
+        self.diagnostics = node.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.name = f"{node.get_fully_qualified_name().lstrip('/')}: {topic}"
         self.logger = node.get_logger()
         self.logged: tuple | None = None  # (state, command_id, step) last logged
+        self.latest: ActionStatus | CameraStatus | GroundingStatus | None = None
+        node.create_timer(self.DIAGNOSTICS_PERIOD_S, self._publish_diagnostics)
 
     def publish(self, status: ActionStatus | CameraStatus | GroundingStatus) -> None:
         self.publisher.publish(String(data=status.to_json()))
+        self.latest = status
         state = status.state
         logged = (state, getattr(status, 'command_id', None), getattr(status, 'step', 0))
         if logged == self.logged:
             return
         self.logged = logged
         line = f'{state}: {status.reason if isinstance(status, ActionStatus) else status.message}'
-        if state in self.ERROR_STATES:
+        # One call site per severity: rclpy refuses a call site that changes its severity.
+        level = severity(state)
+        if level == Severity.ERROR:
             self.logger.error(line)
-        elif state in self.WARNING_STATES:
+        elif level == Severity.WARN:
             self.logger.warning(line)
         else:
             self.logger.info(line)
+
+    def _publish_diagnostics(self) -> None:
+        if self.latest is None:
+            return
+        level, message, values = diagnostic(self.latest)
+        status = DiagnosticStatus(level=bytes([level]), name=self.name, message=message,
+                                  hardware_id=self.node.get_name())
+        status.values = [KeyValue(key=key, value=value)
+                         for key, value in [*values, *self.details.items()]]
+        self.diagnostics.publish(DiagnosticArray(
+            header=Header(stamp=self.node.get_clock().now().to_msg()), status=[status]))
 
 
 # -- faults -----------------------------------------------------------------------------

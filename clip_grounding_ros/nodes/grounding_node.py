@@ -178,7 +178,9 @@ class GroundingNode(Node):
         # The action node says when a step is done or failed: the next step begins.
         faults.subscribe(String, 'action/status', self._on_action_status, STATUS_QOS)
         self.target_pub = self.create_publisher(PoseStamped, 'grounding/target', LATEST_QOS)
-        self.status_pub = StatusPublisher(self, 'grounding/status')
+        self.status_pub = StatusPublisher(self, 'grounding/status', details={
+            'model': values['model'], 'backend': str(encoder.backend),
+            'device': str(encoder.device), 'strategy': str(grounder_config.strategy)})
         self.detections = DetectionPublisher(self, 'grounding/detections', LATEST_QOS)
         self.debug_pub = self.create_publisher(Image, 'grounding/debug_image', LATEST_QOS)
         self.marker_pub = self.create_publisher(MarkerArray, 'grounding/markers', LATEST_QOS)

@@ -27,7 +27,7 @@ own. :func:`step_outcome` is the one rule for when a step has ended.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, IntEnum
 from typing import ClassVar
 
 from .messages import JsonMessage
@@ -222,6 +222,50 @@ class CameraStatus(JsonMessage):
     last_error: str = ''
     message: str = ''
     warnings: list[str] = field(default_factory=list)
+
+
+class Severity(IntEnum):
+    """How bad a node's state is: diagnostic_msgs/DiagnosticStatus levels, and log levels."""
+
+    OK = 0
+    WARN = 1
+    ERROR = 2
+
+
+# States that are errors (the node cannot do its job) or warnings (it cannot go on with the
+# command as asked: a lost target, a failed, blocked or held step).
+ERROR_STATES = frozenset({GroundingState.ERROR, CameraState.ERROR})
+WARNING_STATES = frozenset({GroundingState.LOST, ActionState.FAILED, ActionState.BLOCKED,
+                            ActionState.HOLDING})
+# The fields /diagnostics shows of a status (those that exist in it, when not empty).
+DIAGNOSTIC_FIELDS = ('state', 'command_id', 'command', 'step', 'intent', 'target', 'found',
+                     'score', 'distance', 'grounding_age', 'strategy', 'target_source',
+                     'linear', 'angular', 'outcome', 'input', 'received', 'published',
+                     'rate_limited', 'errors')
+
+
+def severity(state: Enum) -> Severity:
+    """Return how bad a node's state is (ERROR_STATES, WARNING_STATES, else OK)."""
+    return Severity.ERROR if state in ERROR_STATES else \
+        Severity.WARN if state in WARNING_STATES else Severity.OK
+
+
+def diagnostic(status: ActionStatus | CameraStatus | GroundingStatus
+               ) -> tuple[Severity, str, list[tuple[str, str]]]:
+    """
+    Say a status the way /diagnostics does: level, message and key values.
+
+    The level is the state's :func:`severity`, at least WARN while the status carries recent
+    warnings; the message is the state and why; the values are the DIAGNOSTIC_FIELDS it has
+    and its warnings (warning_1, ...).
+    """
+    why = status.reason if isinstance(status, ActionStatus) else status.message
+    level = max(severity(status.state), Severity.WARN if status.warnings else Severity.OK)
+    values = [(name, str(getattr(status, name))) for name in DIAGNOSTIC_FIELDS
+              if getattr(status, name, None) not in (None, '')]
+    values += [(f'warning_{number}', text) for number, text in
+               enumerate(status.warnings, start=1)]
+    return level, f'{status.state}: {why}', values
 
 
 class RecentWarnings:
