@@ -123,6 +123,7 @@ def test_unusable_command_reports_error_with_examples(grounding, text, capfd):
     rig.wait_status(lambda s: s['command_id'] == 2)
     logged = capfd.readouterr().err
     assert logged.count('[grounding_node]: error: ') == 2 and 'try for example' in logged
+    assert logged.count(f"[grounding_node]: command '{text}' refused") == 2
 
 
 def test_unknown_object_is_searched_then_lost(grounding):

@@ -107,6 +107,9 @@ def main(argv=None) -> int:
     said = ', then '.join(f"'{text}'" for text in spec.commands)
     print(f"demo: scene '{args.scene}', command {said} (node logs in "
           f'{spec.log_dir}; ROS_DOMAIN_ID={domain})', flush=True)
+    if args.restart_before is not None:
+        print(f'demo: grounding_node is killed (SIGKILL) and started again before command '
+              f'{args.restart_before}', flush=True)
     result = run_episode(spec, progress=_print_progress)
     if sys.stdout.isatty():
         print(flush=True)

@@ -215,6 +215,9 @@ class EpisodeResult:
             round(self.closest_grounding, 3),
             'remembered_objects': self.remembered,
             'target_stamps_backwards': self.target_stamps_backwards,
+            # 1-based: the command before which grounding_node was SIGKILLed and restarted.
+            'grounding_node_restarted_before': None if self.spec.respawn_before is None else
+            self.spec.respawn_before + 1,
         }
 
 
@@ -562,7 +565,10 @@ class Episode:
         elif step.intent.faces:
             judge_facing(verdict, scene, record.end)
         elif step.intent == Intent.RETURN:
-            judge_return(verdict, self._return_goal(index, step), record.end)
+            judge_return(verdict, self._return_goal(index, step), record.end,
+                         'the start' if step.origin == Origin.START else
+                         'where the command before was given' if index == 0 else
+                         'where the command was given')
         elif step.intent.by_odometry:
             judge_motion(verdict, step, record.start, record.end,
                          record.end_turned - record.start_turned)

@@ -234,12 +234,16 @@ def judge_motion(verdict: StepVerdict, step: Step, start: Pose, end: Pose,
                       f'{verdict.commanded:.3f} (error {error:.3f}, tolerance {tolerance:.3f})')
 
 
-def judge_return(verdict: StepVerdict, goal: Pose | None, end: Pose) -> None:
-    """Judge a return: it ended within RETURN_TOLERANCE of ``goal`` (world frame, m)."""
+def judge_return(verdict: StepVerdict, goal: Pose | None, end: Pose, where: str) -> None:
+    """
+    Judge a return: it ended within RETURN_TOLERANCE of ``goal`` (world frame, m).
+
+    ``where`` says what the goal is: 'the start', 'where the command before was given'.
+    """
     if goal is None:
         verdict.reason = 'no earlier command to come back to'
         return
     verdict.commanded, verdict.achieved = 0.0, math.dist(goal[:2], end[:2])
     verdict.success = verdict.achieved <= RETURN_TOLERANCE
-    verdict.reason = (f'ended {verdict.achieved:.3f} m from where the command was given '
+    verdict.reason = (f'ended {verdict.achieved:.3f} m from {where} '
                       f'(tolerance {RETURN_TOLERANCE:.2f})')

@@ -314,7 +314,9 @@ class GroundingNode(Node):
             command = self.perception.on_command(text, now)
             if command is not None:
                 self.processed = None  # the next frame is grounded whatever its stamp
-        if command is not None:  # a refusal is the error state the status logs
+        if command is None:  # the error state's line (StatusPublisher) says why
+            self.get_logger().info(f"command '{text}' refused")
+        else:
             self.get_logger().info(f"command '{text}' -> " +
                                    '; '.join(step.describe() for step in command.steps))
         self._clear_markers()

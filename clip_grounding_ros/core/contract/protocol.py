@@ -77,7 +77,7 @@ class Origin(str, Enum):
     """Where a RETURN step goes back to: the pose (odometry) when a command was given."""
 
     COMMAND = 'command'  # this command's (or, said as its first step, the previous one's)
-    START = 'start'      # the first command's of the grounding_node run ('the start')
+    START = 'start'      # the first command's since action_node's odometry began
 
     def __str__(self) -> str:
         return self.value

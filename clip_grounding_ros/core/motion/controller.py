@@ -162,21 +162,19 @@ class _Origins:
     Where commands were given (odometry poses), for a return ('come back', 'the start').
 
     ``command``: where the current command was given; ``previous``: the one before it;
-    ``start``: the first command's of the grounding_node run. Commands that do not move the
+    ``start``: the first command's since action_node's odometry began (a restarted
+    grounding_node changes none of them: odometry is action_node's). Commands that do not move the
     base (stop, questions, classification) are not places to come back to, nor is one given
     within SAME_PLACE of where the one before was (a turn in place). A pose still None is taken
     from the next odometry.
     """
 
-    run_id: str | None = None
     command: Pose | None = None
     previous: Pose | None = None
     start: Pose | None = None
     waiting: bool = False    # the current command's pose is the next odometry
 
-    def on_command(self, task: Task, odometry: Pose | None) -> None:
-        if task.run_id != self.run_id:
-            self.run_id, self.command, self.previous, self.start = task.run_id, None, None, None
+    def on_command(self, odometry: Pose | None) -> None:
         self.waiting = odometry is None
         if odometry is not None:
             self._given_at(odometry)
@@ -270,7 +268,7 @@ class MotionController:
             return
         if task.step == 0 and task.intent is not None and \
                 (task.intent.grounded or task.intent.by_odometry):
-            self.origins.on_command(task, self._fresh_odometry(now))
+            self.origins.on_command(self._fresh_odometry(now))
         self.task, self.current = task, _StepState(started=now)
         self.avoidance.new_step()
         self.memory.reset('a new command step')

@@ -37,7 +37,16 @@ from .choice import EvidenceConfig, TargetChoice
 from .encoder import TextTooLongError
 from .grounding import Candidate, Grounder, GrounderConfig, GroundingResult, UnknownWordsError
 from .images import ImageError
-from .recall import counted, describe, latest_first, not_seen, Recalled, sightings, where
+from .recall import (
+    an,
+    counted,
+    describe,
+    latest_first,
+    not_seen,
+    Recalled,
+    sightings,
+    where,
+)
 from .referring import place_candidate
 from .tracking import BoxTracker, TrackerConfig
 from ..contract.parameters import setting, Settings
@@ -307,7 +316,7 @@ class Perception:
             self.choice.count_choice()  # a remembered object is a choice: the action re-anchors
             self.session.message += f' (I saw one {where(describe(found[0], self.pose, now))})'
         elif step.remembered:  # seen when it was said (_check_remembered), forgotten since
-            self.session.message += (f" (I no longer remember a '{step.target}': "
+            self.session.message += (f" (I no longer remember {an(step.target)} '{step.target}': "
                                      'searching)')
 
     # -- the object memory across restarts -------------------------------------------------
@@ -363,7 +372,7 @@ class Perception:
             forgotten = self._recollections(step.target, now)
             for recollection in forgotten:
                 self.objects.forget(recollection.object.object_id)
-            return (f"forgot {counted(len(forgotten))} like a '{step.target}'; "
+            return (f"forgot {counted(len(forgotten))} like {an(step.target)} '{step.target}'; "
                     f'{counted(len(self.objects))} remembered')
         if step.target:
             self.remembered = [describe(r, self.pose, now)
@@ -371,14 +380,15 @@ class Perception:
             if not self.remembered:
                 return not_seen(step.target, len(self.objects))
             more = len(self.remembered) - 1
-            return (f"I saw a '{step.target}' {where(self.remembered[0])}" +
-                    (f' (and {more} more like it)' if more else ''))
+            return (f"I saw {an(step.target)} '{step.target}' {where(self.remembered[0])}" +
+                    (f' ({more} more remembered that match)' if more else ''))
         objects = self.objects.objects(now)
         self.remembered = [describe(o, self.pose, now) for o in objects]
         named = [entry for entry in self.remembered if entry['label'] != 'object']
         if not named:
             return f'I remember {counted(len(objects))}, none of them named yet'
-        said = '; '.join(f"a {entry['label']} {where(entry)}" for entry in named[:5])
+        said = '; '.join(f"{an(entry['label'])} {entry['label']} {where(entry)}"
+                         for entry in named[:5])
         return (f'I remember {counted(len(objects))}, {len(named)} of them named: {said}' +
                 ('; ...' if len(named) > 5 else ''))
 

@@ -133,6 +133,11 @@ def latest_first(found: list[Recollection]) -> list[Recollection]:
     return sorted(near, key=lambda r: -r.object.last_seen) + found[len(near):]
 
 
+def an(phrase: str) -> str:
+    """Return the indefinite article for ``phrase``: 'an' before a vowel letter, else 'a'."""
+    return 'an' if phrase[:1].lower() in tuple('aeiou') else 'a'
+
+
 def counted(count: int, noun: str = 'object') -> str:
     """Say how many: '1 object', '3 objects'."""
     return f"{count} {noun}{'' if count == 1 else 's'}"
@@ -140,7 +145,7 @@ def counted(count: int, noun: str = 'object') -> str:
 
 def not_seen(phrase: str, remembered: int) -> str:
     """Say that the memory holds nothing like ``phrase`` (of ``remembered`` objects)."""
-    return f"I have not seen a '{phrase}' ({counted(remembered)} remembered)"
+    return f"I have not seen {an(phrase)} '{phrase}' ({counted(remembered)} remembered)"
 
 
 def in_view(point: tuple[float, float], intrinsics: Intrinsics) -> bool:
