@@ -283,15 +283,16 @@ def test_come_back_after_a_turn_in_place_goes_to_where_the_robot_came_from():
     assert math.hypot(pose[0], pose[1]) <= CONFIG.return_tolerance + 0.02
 
 
-def test_return_to_the_start_is_the_first_command_of_the_run_and_fails_without_one():
+def test_return_to_the_start_is_the_first_command_given_and_fails_without_one():
     control = controller()
     output, _ = drive(control, Task(1, 0, Intent.RETURN, run_id='a', origin=Origin.COMMAND),
                       0.0, 1.0, (0.0, 0.0, 0.0))
     assert output.state == ActionState.FAILED and 'no pose to come back to' in output.reason
     _, pose = drive(control, Task(2, 0, Intent.MOVE, distance=1.0, run_id='a'), 1.0, 8.0,
                     (0.0, 0.0, 0.0))
-    _, pose = drive(control, Task(3, 0, Intent.MOVE, distance=1.0, run_id='a'), 9.0, 8.0, pose)
-    output, pose = drive(control, Task(4, 0, Intent.RETURN, run_id='a', origin=Origin.START),
+    # grounding_node restarted (a new run, ids from 1): the start is action_node's, kept.
+    _, pose = drive(control, Task(1, 0, Intent.MOVE, distance=1.0, run_id='b'), 9.0, 8.0, pose)
+    output, pose = drive(control, Task(2, 0, Intent.RETURN, run_id='b', origin=Origin.START),
                          17.0, 30.0, pose)
     assert output.state == ActionState.REACHED and 'back at the start' in output.reason
     # The first command of the run was the return that failed, given at the origin.
