@@ -346,6 +346,10 @@ class Episode:
         """Return the simulated seconds since the first command."""
         return self.observer.sim_time - self.start_time
 
+    def _scene_at(self, now: float) -> Scene:
+        """Return the scene as it was ``now`` (:meth:`_now`'s seconds): moving objects there."""
+        return self.scene.at(self.start_time + now)
+
     def _wait_until(self, when: float) -> None:
         while self._now() < when and all(self.processes.alive().values()):
             time.sleep(0.05)
@@ -483,7 +487,8 @@ class Episode:
             if verdict.reached is not None:
                 self.dialogue.record_choice(
                     said.command, index,
-                    self.scene.at(said.records[index].end_time).object(verdict.reached).position,
+                    self._scene_at(said.records[index].end_time).object(
+                        verdict.reached).position,
                     self._now())
         current = max(said.records, default=0)
         if outcome == Outcome.INTERRUPTED and said.steps and \
@@ -506,7 +511,7 @@ class Episode:
             return None
         seen = (x + position[0] * math.cos(yaw) - position[1] * math.sin(yaw),
                 y + position[0] * math.sin(yaw) + position[1] * math.cos(yaw))
-        return min(self.scene.at(self._now()).objects,
+        return min(self._scene_at(self._now()).objects,
                    key=lambda o: o.surface_distance(*seen)).position
 
     def result(self, outcome: Outcome, reason: str) -> EpisodeResult:
@@ -553,11 +558,11 @@ class Episode:
             return verdict
         if step.needs_grounding:  # where the objects were when it was said, and at its end
             verdict.meant = [o.name for o in meant_objects(
-                step, self.scene.at(record.start_time), record.start, self._half_fov())]
+                step, self._scene_at(record.start_time), record.start, self._half_fov())]
         if not verdict.done:
             verdict.reason = 'not done'
             return verdict
-        scene = self.scene.at(record.end_time)
+        scene = self._scene_at(record.end_time)
         if step.intent == Intent.FOLLOW:
             judge_follow(verdict, scene, record.end, self.follow_distance)
         elif step.intent.approaches:
