@@ -93,3 +93,5 @@ def test_following_a_moving_ball_keeps_follow_distance_without_contact(tmp_path)
             if start + moving_from + 6.0 <= truth.time <= start + stop_at]
     assert len(gaps) > 20
     assert abs(sum(gaps) / len(gaps) - MotionConfig.follow_distance) <= 0.2, gaps
+    # The verdict measured the ball where it was at the stop, not where it was earlier.
+    assert abs(follow.steps[0].distance - gaps[-1]) <= 0.3, (follow.steps[0].reason, gaps[-5:])
