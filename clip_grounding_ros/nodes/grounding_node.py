@@ -180,7 +180,7 @@ class GroundingNode(Node):
         self.target_pub = self.create_publisher(PoseStamped, 'grounding/target', LATEST_QOS)
         self.status_pub = StatusPublisher(self, 'grounding/status', details={
             'model': values['model'], 'backend': str(encoder.backend),
-            'device': str(encoder.device), 'strategy': str(grounder_config.strategy)})
+            'device': str(encoder.device)})  # the strategy is a status field (it may change)
         self.detections = DetectionPublisher(self, 'grounding/detections', LATEST_QOS)
         self.debug_pub = self.create_publisher(Image, 'grounding/debug_image', LATEST_QOS)
         self.marker_pub = self.create_publisher(MarkerArray, 'grounding/markers', LATEST_QOS)
