@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -177,6 +178,7 @@ class StatusPublisher:
         self.name = f"{node.get_fully_qualified_name().lstrip('/')}: {topic}"
         self.logger = node.get_logger()
         self.logged: tuple | None = None  # (state, command_id, step) last logged
+        self.lock = threading.Lock()  # grounding_node publishes from two threads
         self.latest: ActionStatus | CameraStatus | GroundingStatus | None = None
         node.create_timer(self.DIAGNOSTICS_PERIOD_S, self._publish_diagnostics)
 
@@ -185,9 +187,10 @@ class StatusPublisher:
         self.latest = status
         state = status.state
         logged = (state, getattr(status, 'command_id', None), getattr(status, 'step', 0))
-        if logged == self.logged:
-            return
-        self.logged = logged
+        with self.lock:
+            if logged == self.logged:
+                return
+            self.logged = logged
         line = f'{state}: {status.reason if isinstance(status, ActionStatus) else status.message}'
         # One call site per severity: rclpy refuses a call site that changes its severity.
         level = severity(state)
