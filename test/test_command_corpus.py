@@ -689,6 +689,8 @@ PARSES = [
     ('where was the green box?', [('recall', 'green box')]),
     ('have you seen a yellow box?', [('recall', 'yellow box')]),
     ('did you see the red ball earlier', [('recall', 'red ball')]),
+    ('have you seen anything?', [('recall', '')]),
+    ('did you spot something so far', [('recall', '')]),
     # -- back to where a command was given --------------------------------------------------
     ('come back', [('return', 'command')]),
     ('come back here please', [('return', 'command')]),

@@ -851,3 +851,23 @@ def test_a_follow_keeps_follow_distance_and_never_ends_as_reached(x, y, state):
         assert f'keeping {CONFIG.follow_distance:.2f} m' in output.reason
     else:
         assert output.linear > 0
+
+
+def test_a_follow_holding_at_follow_distance_drives_again_only_beyond_a_band():
+    """Hysteresis: no flip between facing and driving while the target sits at the distance."""
+    from clip_grounding_ros.core.motion.controller import FOLLOW_BAND
+
+    controller = _tracking(Intent.FOLLOW)
+    keep = CONFIG.follow_distance
+    held = _run(controller, [i / 20 for i in range(10)], target=(keep - 0.1, 0.0))
+    assert held.state == ActionState.FACING
+    inside = _run(controller, [0.5 + i / 20 for i in range(5)],
+                  target=(keep + FOLLOW_BAND - 0.05, 0.0))
+    assert inside.state == ActionState.FACING and inside.linear == 0.0
+    beyond = _run(controller, [0.75 + i / 20 for i in range(5)],
+                  target=(keep + FOLLOW_BAND + 0.1, 0.0))
+    assert beyond.state == ActionState.APPROACHING and beyond.linear > 0
+    # Driving, it goes on until follow_distance itself, not the band's edge.
+    driving = _run(controller, [1.0 + i / 20 for i in range(5)],
+                   target=(keep + FOLLOW_BAND - 0.05, 0.0))
+    assert driving.state == ActionState.APPROACHING

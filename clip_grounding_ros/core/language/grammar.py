@@ -116,6 +116,7 @@ recall: "where" ("did" | "have" | "had") "you" ("last" | "first")? ("see" | "see
       | "notice") ("so" "far")? | "what" "do" "you" "remember"
       | "where" "was" _det? object
       | ("have" | "did") "you" _see_verb _det? object ("anywhere" | "before" | "earlier")?
+      | ("have" | "did") "you" _see_verb ("anything" | "something") ("so" "far")?
 _see_verb: "seen" | "see" | "spotted" | "spot" | "noticed" | "notice"
 forget: "forget" ("what" _you_saw | "everything" _you_saw? | "all" _you_saw
       | "all" "of" "it" | "the" "objects" _you_saw?) | "clear" _det? "memory"
@@ -199,7 +200,7 @@ noun_word.-1: "can" | "stop" | "face" | "watch" | "track" | "point" | "head" | "
             | "clear" | "memory" | "objects" | "origin" | "place" | "pose" | "position"
             | "saw" | "set" | "spotted" | "start" | "starting" | "beginning" | "far"
             | "notice" | "while" | "have" | "had" | "did" | "were" | "before" | "earlier"
-            | "was" | "anywhere"
+            | "was" | "anywhere" | "anything" | "something"
 superlative: ("leftmost" | "left" ("most" | "hand")?) -> leftmost
            | ("rightmost" | "right" ("most" | "hand")?) -> rightmost
            | ("middle" | "center" | "centre" | "central") -> middle

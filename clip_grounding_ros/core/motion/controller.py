@@ -81,6 +81,9 @@ PENDING_HOLD = 2.0  # s a search turn holds still for a candidate being confirme
 # A command given this near (m) where the one before it was is given at the same place: a turn
 # there is no new place to come back to ('go to the box', 'turn left', 'come back').
 SAME_PLACE = 0.25
+# A follow holding at follow_distance drives again only once the target is this much (m)
+# farther: without the band it flips between facing and driving at every tick.
+FOLLOW_BAND = 0.15
 # A step never ends on where the object memory saw its target: live grounding confirms it.
 UNCONFIRMED = 'at where the target was seen before: waiting for it to be confirmed in view'
 
@@ -148,6 +151,7 @@ class _StepState:
     goal: tuple[float, float, float] | None = None  # nav2 mode: (x, y, yaw) in odom
     stop_distance: float | None = None    # closer than stop_distance (m), or None
     pending_since: float | None = None    # since when a search holds for a candidate
+    follow_held: bool = False             # a follow is holding at follow_distance
     warnings: list[str] = field(default_factory=list)
 
 
@@ -640,11 +644,14 @@ class MotionController:
 
         Never reached: a follow goes on until a stop, or fails once the target is lost and not
         found again by a search turn. Nearer than ``follow_distance`` the base turns in place
-        and does not back away (nothing sees behind it).
+        and does not back away (nothing sees behind it); it drives again beyond
+        ``follow_distance`` + FOLLOW_BAND.
         """
-        config, (x, y) = self.config, target
+        config, (x, y), current = self.config, target, self.current
         distance = math.hypot(x, y)
-        linear, angular, within = approach_velocity(x, y, config, config.follow_distance)
+        keep = config.follow_distance + (FOLLOW_BAND if current.follow_held else 0.0)
+        linear, angular, within = approach_velocity(x, y, config, keep)
+        current.follow_held = within
         if within:
             _, angular, _ = face_velocity(x, y, config)
             return ActionState.FACING, (0.0, angular), (
