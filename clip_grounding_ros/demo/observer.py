@@ -117,7 +117,9 @@ class Observer:
                     min(closest, status.distance)
 
     def _on_target(self, msg) -> None:
-        stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+        from ..nodes.common import stamp_seconds
+
+        stamp = stamp_seconds(msg.header.stamp)
         with self.lock:
             if self.target_stamp is not None and stamp < self.target_stamp:
                 self.target_stamps_backwards += 1
@@ -143,8 +145,10 @@ class Observer:
 
     def _on_odom(self, msg) -> None:
         """Record the simulator's odometry, which is its true pose (world frame)."""
+        from ..nodes.common import stamp_seconds
+
         with self.lock:
-            self.sim_time = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+            self.sim_time = stamp_seconds(msg.header.stamp)
             position, orientation = msg.pose.pose.position, msg.pose.pose.orientation
             yaw = yaw_from_quaternion(orientation.z, orientation.w)
             self.turned += math.remainder(yaw - self.pose[2], math.tau) if self.path else 0.0

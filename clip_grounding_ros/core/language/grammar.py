@@ -110,10 +110,8 @@ seen.2: ","? ("that" | "which")? _you_saw ("earlier" | "before" | "last" "time"
 where_seen.2: "where" _you_saw
 _you_saw: "you" _saw | "you've" ("last" | "first")? "seen"   // (WORD reads "you've" as one)
 _saw: ("last" | "first")? ("saw" | "spotted" | "noticed") | ("have" | "had") "seen"
-recall: "where" ("did" | "have" | "had") "you" ("last" | "first")? ("see" | "seen" | "spot"
-      | "spotted" | "notice" | "noticed") _det? object
-      | "what" ("have" | "did") "you" ("seen" | "see" | "spotted" | "spot" | "noticed"
-      | "notice") ("so" "far")? | "what" "do" "you" "remember"
+recall: "where" ("did" | "have" | "had") "you" ("last" | "first")? _see_verb _det? object
+      | "what" ("have" | "did") "you" _see_verb ("so" "far")? | "what" "do" "you" "remember"
       | "where" "was" _det? object
       | ("have" | "did") "you" _see_verb _det? object ("anywhere" | "before" | "earlier")?
       | ("have" | "did") "you" _see_verb ("anything" | "something") ("so" "far")?
